@@ -1,0 +1,71 @@
+"""azidentity: Microsoft Entra ID credentials for Python, with the troubleshooting guide built in.
+
+Public names resolve lazily (PEP 562): ``import azidentity`` loads neither azure-core's
+pipeline, requests, aiohttp nor cryptography; each loads when a credential first needs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+_EXPORTS: dict[str, str] = {
+    "AuthenticationFailedError": "._errors",
+    "AuthenticationRecord": "._auth_record",
+    "AuthenticationRequiredError": "._errors",
+    "AuthorizationCodeCredential": "._credentials.authorization_code",
+    "AzureAuthorityHosts": "._constants",
+    "AzureCliCredential": "._credentials.azure_cli",
+    "AzureDeveloperCliCredential": "._credentials.azure_developer_cli",
+    "AzurePipelinesCredential": "._credentials.azure_pipelines",
+    "AzurePowerShellCredential": "._credentials.azure_powershell",
+    "CertificateCredential": "._credentials.certificate",
+    "ChainedTokenCredential": "._credentials.chained",
+    "ClientAssertionCredential": "._credentials.client_assertion",
+    "ClientCertificateCredential": "._credentials.certificate",
+    "ClientSecretCredential": "._credentials.client_secret",
+    "CredentialUnavailableError": "._errors",
+    "DefaultAzureCredential": "._credentials.default",
+    "DeviceCodeCredential": "._credentials.device_code",
+    "EnvironmentCredential": "._credentials.environment",
+    "InteractiveBrowserCredential": "._credentials.interactive_browser",
+    "KnownAuthorities": "._constants",
+    "ManagedIdentityCredential": "._credentials.managed_identity",
+    "OnBehalfOfCredential": "._credentials.on_behalf_of",
+    "TokenCachePersistenceOptions": "._persistence_options",
+    "UsernamePasswordCredential": "._credentials.username_password",
+    "WorkloadIdentityCredential": "._credentials.workload_identity",
+    "get_bearer_token_provider": "._bearer",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'azidentity' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from ._bearer import get_bearer_token_provider as get_bearer_token_provider
+    from ._constants import AzureAuthorityHosts as AzureAuthorityHosts
+    from ._constants import KnownAuthorities as KnownAuthorities
+    from ._credentials.certificate import CertificateCredential as CertificateCredential
+    from ._credentials.certificate import ClientCertificateCredential as ClientCertificateCredential
+    from ._credentials.client_assertion import ClientAssertionCredential as ClientAssertionCredential
+    from ._credentials.client_secret import ClientSecretCredential as ClientSecretCredential
+    from ._credentials.on_behalf_of import OnBehalfOfCredential as OnBehalfOfCredential
+    from ._credentials.username_password import UsernamePasswordCredential as UsernamePasswordCredential
+    from ._errors import AuthenticationFailedError as AuthenticationFailedError
+    from ._errors import AuthenticationRequiredError as AuthenticationRequiredError
+    from ._errors import CredentialUnavailableError as CredentialUnavailableError

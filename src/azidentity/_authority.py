@@ -1,0 +1,91 @@
+"""Authorities, tenants and the per-request tenant rules (no I/O)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping
+
+from ._constants import AzureAuthorityHosts, EnvironmentVariables
+
+_LOGGER = logging.getLogger("azidentity")
+_TENANT = re.compile(r"^[0-9A-Za-z.\-]+$")
+TENANT_HELP = (
+    "Invalid tenant ID provided. You can locate your tenant ID by following the instructions here: "
+    "https://learn.microsoft.com/partner-center/find-ids-and-domain-names"
+)
+
+
+def validate_tenant_id(tenant_id: str) -> None:
+    """Tenant IDs go into URL paths: allow only letters, digits, '-' and '.'."""
+    if not isinstance(tenant_id, str) or not _TENANT.match(tenant_id):
+        raise ValueError(f"{TENANT_HELP} (got {tenant_id!r})")
+
+
+def normalize_authority(authority: str | None, env: Mapping[str, str] | None = None) -> str:
+    """``authority`` kwarg, else AZURE_AUTHORITY_HOST, else the public cloud; always https.
+
+    Returns a base URL without trailing slash, e.g. ``https://login.microsoftonline.com``.
+    """
+    env = os.environ if env is None else env
+    value = authority or env.get(EnvironmentVariables.AZURE_AUTHORITY_HOST) or AzureAuthorityHosts.AZURE_PUBLIC_CLOUD
+    value = value.strip().rstrip("/")
+    if "://" not in value:
+        value = "https://" + value
+    scheme, _, rest = value.partition("://")
+    bad = None
+    if scheme.lower() != "https":
+        bad = "The value must be a TLS protected (https) URL."
+    elif not rest or "@" in rest.split("/", 1)[0]:
+        bad = "The value must be a host name, without user information."
+    elif "#" in rest or "?" in rest:
+        bad = "The value must not contain a query or fragment."
+    elif any(c.isspace() for c in rest):
+        bad = "The value must not contain whitespace."
+    if bad:
+        raise ValueError(f"'{value}' is an invalid authority. {bad}")
+    return "https://" + rest
+
+
+def authority_host(authority: str) -> str:
+    return authority.split("://", 1)[-1].split("/", 1)[0].lower()
+
+
+def resolve_tenant(
+    default_tenant: str,
+    requested: str | None,
+    additionally_allowed_tenants: Iterable[str],
+    credential: str,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """Which tenant a request goes to, in azure-identity's documented order."""
+    if not requested or requested == default_tenant:
+        return default_tenant
+    env = os.environ if env is None else env
+    if default_tenant == "adfs" or env.get(EnvironmentVariables.AZURE_IDENTITY_DISABLE_MULTITENANTAUTH):
+        _LOGGER.info(
+            "%s ignores the requested tenant %s and uses its configured tenant %s "
+            "(AZURE_IDENTITY_DISABLE_MULTITENANTAUTH is set or the tenant is adfs)",
+            credential, requested, default_tenant,
+        )
+        return default_tenant
+    validate_tenant_id(requested)
+    if not default_tenant:
+        return requested
+    allowed = list(additionally_allowed_tenants)
+    if "*" in allowed or requested in allowed:
+        _LOGGER.info("%s acquires a token for tenant %s (allowed by additionally_allowed_tenants)", credential, requested)
+        return requested
+    if not allowed and default_tenant == "organizations":
+        return requested
+    from ._errors import AuthenticationFailedError
+
+    raise AuthenticationFailedError(
+        f"The current credential is not configured to acquire tokens for tenant {requested}. "
+        f"It is configured for tenant {default_tenant}. To enable acquiring tokens for this tenant add it to "
+        f"the additionally_allowed_tenants when creating the credential, or add \"*\" to "
+        f"additionally_allowed_tenants to allow acquiring tokens for any tenant.",
+        credential=credential,
+        mitigation_key="tenant-not-allowed",
+    )

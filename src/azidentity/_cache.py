@@ -1,0 +1,110 @@
+"""The in-memory token cache: refresh policy and single-flight acquisition.
+
+Policy (azure-identity's, made per token so one scope's failure never delays another):
+- a token is served until its refresh point: ``refresh_on`` if known, else 5 minutes before expiry;
+- past the refresh point, one caller refreshes while the token stays valid; others keep being
+  served the cached token; a failed refresh is not retried for 30 seconds and the cached token
+  is served until it expires;
+- an expired token is never served: callers wait for the refresh and see its error.
+
+The hit path takes no lock and logs nothing. Locks exist per key, so different scopes never
+wait for each other: a ``threading.Lock`` for sync callers and an ``asyncio.Lock`` per event
+loop for async callers (a lock bound to one loop cannot be used from another).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any
+
+from ._token import Token
+
+if TYPE_CHECKING:
+    import asyncio
+
+REFRESH_OFFSET = 300
+RETRY_DELAY = 30
+
+Clock = Callable[[], float]
+
+
+class CacheEntry:
+    __slots__ = ("info", "access_token", "expires_on", "refresh_at", "last_attempt")
+
+    def __init__(self, token: Token, now: float) -> None:
+        from azure.core.credentials import AccessToken, AccessTokenInfo
+
+        self.info = AccessTokenInfo(
+            token.token, token.expires_on, token_type=token.token_type, refresh_on=token.refresh_on
+        )
+        self.access_token = AccessToken(token.token, token.expires_on)
+        self.expires_on = token.expires_on
+        self.refresh_at = token.refresh_on if token.refresh_on is not None else token.expires_on - REFRESH_OFFSET
+        self.last_attempt = now
+
+
+class TokenCache:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or time.time
+        self._entries: dict[Hashable, CacheEntry] = {}
+        self._guard = threading.Lock()
+        self._sync_locks: dict[Hashable, threading.Lock] = {}
+        self._async_locks: weakref.WeakKeyDictionary[Any, dict[Hashable, asyncio.Lock]] = weakref.WeakKeyDictionary()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, key: Hashable) -> CacheEntry | None:
+        """An entry that may be served now without asking anyone (the lock-free hit path)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        now = self.clock()
+        if now < entry.refresh_at:
+            return entry
+        if now < entry.expires_on and now - entry.last_attempt < RETRY_DELAY:
+            return entry
+        return None
+
+    def usable(self, key: Hashable) -> CacheEntry | None:
+        """The cached entry if it has not expired (served when a refresh fails)."""
+        entry = self._entries.get(key)
+        if entry is not None and self.clock() < entry.expires_on:
+            return entry
+        return None
+
+    def begin_attempt(self, key: Hashable) -> None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry.last_attempt = self.clock()
+
+    def store(self, key: Hashable, token: Token) -> CacheEntry:
+        entry = CacheEntry(token, self.clock())
+        self._entries[key] = entry
+        return entry
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def sync_lock(self, key: Hashable) -> threading.Lock:
+        lock = self._sync_locks.get(key)
+        if lock is None:
+            with self._guard:
+                lock = self._sync_locks.setdefault(key, threading.Lock())
+        return lock
+
+    def async_lock(self, key: Hashable) -> asyncio.Lock:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        with self._guard:
+            locks = self._async_locks.get(loop)
+            if locks is None:
+                locks = self._async_locks[loop] = {}
+            lock = locks.get(key)
+            if lock is None:
+                lock = locks[key] = asyncio.Lock()
+        return lock

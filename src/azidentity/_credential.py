@@ -1,0 +1,279 @@
+"""The base of every credential: configuration and flow here, I/O in the two facades.
+
+A credential class is written once, as configuration plus ``_flow`` (a generator of effects,
+no I/O). The public sync class mixes in :class:`SyncCredential`, the async one
+:class:`AsyncCredential`; those facades hold the only sync/async differences: which driver
+runs the flow and which lock kind serialises acquisition.
+
+    class _ClientSecret(EntraCredential): ...                      # config + flow
+    class ClientSecretCredential(_ClientSecret, SyncCredential)    # azidentity
+    class AsyncClientSecretCredential(_ClientSecret, AsyncCredential)
+        # exported as azidentity.aio.ClientSecretCredential (renamed by __init_subclass__)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from . import log
+from ._cache import TokenCache
+from ._token import Token
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
+
+    from ._cache import CacheEntry
+    from ._driver import AsyncIO, SyncIO
+    from ._protocol.effects import Flow
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRequest:
+    scopes: tuple[str, ...]
+    claims: str | None = None
+    tenant_id: str | None = None
+    enable_cae: bool = False
+
+
+def _scope_key(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    return scopes if len(scopes) < 2 else tuple(sorted(scopes))
+
+
+class CredentialBase:
+    """Configuration, cache and flow. Subclasses set ``_repr_fields`` and implement ``_flow``."""
+
+    # Attributes rebuilt after unpickling instead of being pickled: caches, locks, connections.
+    _transient: ClassVar[tuple[str, ...]] = ("_cache", "_io")
+    _repr_fields: ClassVar[tuple[str, ...]] = ()
+    _cache: TokenCache
+    _pipeline_kwargs: dict[str, Any]
+    _clock: Any = None
+    _sleep: Any = None
+
+    def _init_base(self, kwargs: dict[str, Any]) -> None:
+        """Keep pipeline keywords; take the test seams (``_clock``, ``_sleep``) out of them."""
+        self._clock = kwargs.pop("_clock", None)
+        self._sleep = kwargs.pop("_sleep", None)
+        self._pipeline_kwargs = kwargs
+        self._cache = self._new_cache()
+        self._io: Any = None
+
+    def _new_cache(self) -> TokenCache:
+        return TokenCache(self._clock)
+
+    @property
+    def _name(self) -> str:
+        return type(self).__name__
+
+    def _now(self) -> float:
+        return self._cache.clock()
+
+    # -- what subclasses provide ---------------------------------------------------------------
+    def _flow(self, request: TokenRequest) -> Flow[Token]:
+        raise NotImplementedError
+
+    def _cache_key(self, request: TokenRequest) -> Hashable:
+        return (request.tenant_id, _scope_key(request.scopes), request.enable_cae)
+
+    def _validate(self, request: TokenRequest) -> None:
+        """Checks that need no I/O and raise ValueError for bad arguments."""
+
+    # -- shared acquisition logic --------------------------------------------------------------
+    def _request(self, method: str, scopes: tuple[str, ...], claims: str | None, tenant_id: str | None,
+                 enable_cae: bool) -> TokenRequest:
+        if not scopes:
+            raise ValueError(f'"{method}" requires at least one scope')
+        for scope in scopes:
+            if not isinstance(scope, str) or not scope:
+                raise ValueError(f'"{method}" requires scopes to be non-empty strings, got {scope!r}')
+        request = TokenRequest(scopes, claims or None, tenant_id or None, bool(enable_cae))
+        self._validate(request)
+        return request
+
+    def _request_from_options(self, scopes: tuple[str, ...], options: TokenRequestOptions | None) -> TokenRequest:
+        options = options or {}
+        return self._request(
+            "get_token_info", scopes, options.get("claims"), options.get("tenant_id"),
+            bool(options.get("enable_cae", False)),
+        )
+
+    def _on_success(self, request: TokenRequest, key: Hashable, token: Token) -> CacheEntry:
+        entry = self._cache.store(key, token)
+        log.emit(
+            log.EVENT_AUTHENTICATION, logging.INFO, "%s acquired a token for scopes %s (expires %s)",
+            self._name, " ".join(request.scopes), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(token.expires_on)),
+        )
+        return entry
+
+    def _on_failure(self, request: TokenRequest, key: Hashable, error: Exception) -> CacheEntry:
+        """Serve the cached token if it is still valid, else raise a well-formed error."""
+        entry = None if request.claims else self._cache.usable(key)
+        translated = self._translate(error)
+        if entry is not None:
+            log.emit(
+                log.EVENT_AUTHENTICATION, logging.WARNING,
+                "%s could not refresh a token for scopes %s; serving the cached token until it expires: %s",
+                self._name, " ".join(request.scopes), str(translated).split("\n", 1)[0],
+            )
+            return entry
+        if translated is error:
+            raise error
+        raise translated from error
+
+    def _translate(self, error: Exception) -> Exception:
+        """Errors escaping a flow become our documented errors (never a raw traceback)."""
+        from azure.core.exceptions import ClientAuthenticationError
+
+        from ._errors import AuthenticationFailedError
+        from ._protocol.effects import TransportError
+
+        if isinstance(error, (ClientAuthenticationError, ValueError, TypeError)):
+            return error
+        if isinstance(error, TransportError):
+            return AuthenticationFailedError(
+                f"no response from {error.request.url_without_query}: {error.message}",
+                credential=self._name, mitigation_key="network",
+            )
+        return AuthenticationFailedError(
+            f"unexpected error: {type(error).__name__}: {error}", credential=self._name
+        )
+
+    # -- representation and pickling -------------------------------------------------------------
+    def __repr__(self) -> str:
+        fields = " ".join(f"{name}={getattr(self, '_' + name, None)!r}" for name in self._repr_fields)
+        return f"<{type(self).__module__.split('._')[0]}.{type(self).__name__}{' ' + fields if fields else ''}>"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in self._transient}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._cache = self._new_cache()
+        self._io = None
+
+
+class SyncCredential(CredentialBase):
+    """``get_token`` / ``get_token_info`` for synchronous callers."""
+
+    def _sync_io(self) -> SyncIO:
+        if self._io is None:
+            from ._driver import SyncIO
+
+            self._io = SyncIO(self._pipeline_kwargs, self._sleep)
+        return self._io  # type: ignore[no-any-return]
+
+    def get_token(
+        self, *scopes: str, claims: str | None = None, tenant_id: str | None = None, enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        request = self._request("get_token", scopes, claims, tenant_id, enable_cae)
+        return self._get(request).access_token
+
+    def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
+        return self._get(self._request_from_options(scopes, options)).info
+
+    def _get(self, request: TokenRequest) -> CacheEntry:
+        key = self._cache_key(request)
+        cache = self._cache
+        if not request.claims:
+            entry = cache.lookup(key)
+            if entry is not None:
+                return entry
+        with cache.sync_lock(key):
+            if not request.claims:
+                entry = cache.lookup(key)
+                if entry is not None:
+                    return entry
+            cache.begin_attempt(key)
+            try:
+                token = self._run(self._flow(request))
+            except Exception as error:
+                return self._on_failure(request, key, error)
+            return self._on_success(request, key, token)
+
+    def _run(self, flow: Flow[Any]) -> Any:
+        from ._driver import run_sync
+
+        return run_sync(flow, self._sync_io())
+
+    def close(self) -> None:
+        if self._io is not None:
+            self._io.close()
+            self._io = None
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        self.close()
+
+
+class AsyncCredential(CredentialBase):
+    """Coroutine ``get_token`` / ``get_token_info`` for asyncio callers.
+
+    A subclass named ``AsyncX`` is presented as ``azidentity.aio.X``: same class name as the
+    sync credential (drop-in with azure-identity), distinct module in ``repr`` and type hints.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__name__.startswith("Async") and cls.__name__ != "AsyncCredential":
+            cls.__name__ = cls.__qualname__ = cls.__name__[len("Async"):]
+            cls.__module__ = "azidentity.aio"
+
+    def _async_io(self) -> AsyncIO:
+        if self._io is None:
+            from ._driver import AsyncIO
+
+            self._io = AsyncIO(self._pipeline_kwargs, self._sleep)
+        return self._io  # type: ignore[no-any-return]
+
+    async def get_token(
+        self, *scopes: str, claims: str | None = None, tenant_id: str | None = None, enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        request = self._request("get_token", scopes, claims, tenant_id, enable_cae)
+        return (await self._get(request)).access_token
+
+    async def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
+        return (await self._get(self._request_from_options(scopes, options))).info
+
+    async def _get(self, request: TokenRequest) -> CacheEntry:
+        key = self._cache_key(request)
+        cache = self._cache
+        if not request.claims:
+            entry = cache.lookup(key)
+            if entry is not None:
+                return entry
+        async with cache.async_lock(key):
+            if not request.claims:
+                entry = cache.lookup(key)
+                if entry is not None:
+                    return entry
+            cache.begin_attempt(key)
+            try:
+                token = await self._run(self._flow(request))
+            except Exception as error:
+                return self._on_failure(request, key, error)
+            return self._on_success(request, key, token)
+
+    async def _run(self, flow: Flow[Any]) -> Any:
+        from ._driver import run_async
+
+        return await run_async(flow, self._async_io())
+
+    async def close(self) -> None:
+        if self._io is not None:
+            await self._io.close()
+            self._io = None
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        await self.close()

@@ -1,0 +1,1 @@
+"""One module per credential: configuration and flow, with its sync and async classes."""

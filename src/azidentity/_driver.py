@@ -1,0 +1,235 @@
+"""The two drivers: run one flow synchronously or under asyncio.
+
+This module and ``_pipeline`` are the only places where sync and async differ. A flow is a
+generator of effects (see ``_protocol.effects``); the driver performs each effect and sends
+the result back, or throws :class:`TransportError` into the flow when no HTTP response came.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ._protocol.effects import (
+    Flow,
+    Headers,
+    HttpRequest,
+    HttpResponse,
+    ProcessResult,
+    RunProcess,
+    Sleep,
+    TransportError,
+)
+
+T = TypeVar("T")
+# Responses larger than this are cut: a token response is a few KiB; anything bigger is not one.
+MAX_BODY = 1024 * 1024
+_RETRY_METHODS = frozenset({"GET", "POST", "HEAD"})
+
+
+def _core_request(request: HttpRequest) -> Any:
+    from azure.core.rest import HttpRequest as CoreRequest
+
+    return CoreRequest(
+        request.method,
+        request.url,
+        params=dict(request.params) if request.params else None,
+        headers=dict(request.headers),
+        data=dict(request.form) if request.form is not None else None,
+    )
+
+
+def _run_options(request: HttpRequest) -> dict[str, Any]:
+    options: dict[str, Any] = {"retry_on_methods": _RETRY_METHODS}
+    if request.retry_total is not None:
+        options["retry_total"] = request.retry_total
+    if request.connection_timeout is not None:
+        options["connection_timeout"] = request.connection_timeout
+    if request.read_timeout is not None:
+        options["read_timeout"] = request.read_timeout
+    return options
+
+
+def _response(request: HttpRequest, raw: Any, body: bytes) -> HttpResponse:
+    return HttpResponse(
+        status=raw.status_code,
+        headers=Headers(dict(raw.headers)),
+        body=body[:MAX_BODY],
+        request=request,
+        reason=raw.reason or "",
+        raw=raw,
+    )
+
+
+def _transport_error(request: HttpRequest, error: Exception) -> TransportError:
+    from azure.core.exceptions import ServiceRequestTimeoutError, ServiceResponseTimeoutError
+
+    timeout = isinstance(error, (ServiceRequestTimeoutError, ServiceResponseTimeoutError)) or "timed out" in str(
+        error
+    ).lower()
+    message = f"{request.method} {request.url_without_query}: {type(error).__name__}: {error}"
+    return TransportError(request, message, timeout=timeout)
+
+
+def _safe_cwd() -> str:
+    return os.environ.get("SYSTEMROOT", "C:\\Windows") if os.name == "nt" else "/bin"
+
+
+class SyncIO:
+    """Performs effects for sync credentials; pipelines are built on first use."""
+
+    def __init__(self, pipeline_kwargs: dict[str, Any], sleep: Callable[[float], None] | None = None) -> None:
+        self._kwargs = pipeline_kwargs
+        self._pipelines: dict[bool, Any] = {}
+        self.sleep = sleep or time.sleep
+
+    def _pipeline(self, direct: bool) -> Any:
+        pipeline = self._pipelines.get(direct)
+        if pipeline is None:
+            from ._pipeline import build_sync
+
+            pipeline = self._pipelines[direct] = build_sync(self._kwargs, direct=direct)
+        return pipeline
+
+    def http(self, request: HttpRequest) -> HttpResponse:
+        from azure.core.exceptions import AzureError
+
+        try:
+            result = self._pipeline(request.bypass_proxy).run(_core_request(request), **_run_options(request))
+            raw = result.http_response
+            return _response(request, raw, raw.read())
+        except AzureError as error:
+            raise _transport_error(request, error) from error
+
+    def run(self, effect: RunProcess) -> ProcessResult:
+        start = time.perf_counter()
+        try:
+            done = subprocess.run(
+                list(effect.argv), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                timeout=effect.timeout, env=dict(effect.env) if effect.env is not None else None,
+                cwd=effect.cwd or _safe_cwd(), check=False,
+            )
+        except subprocess.TimeoutExpired as expired:
+            out = expired.stdout or ""
+            return ProcessResult(-1, out if isinstance(out, str) else out.decode(errors="replace"), "",
+                                 time.perf_counter() - start, timed_out=True)
+        except OSError as error:
+            return ProcessResult(127, "", str(error), time.perf_counter() - start, not_found=True)
+        return ProcessResult(done.returncode, done.stdout, done.stderr, time.perf_counter() - start)
+
+    def close(self) -> None:
+        for pipeline in self._pipelines.values():
+            pipeline.__exit__(None, None, None)
+        self._pipelines.clear()
+
+
+def run_sync(flow: Flow[T], io: SyncIO) -> T:
+    result: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = flow.throw(error) if error is not None else flow.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        result, error = None, None
+        if isinstance(effect, HttpRequest):
+            try:
+                result = io.http(effect)
+            except TransportError as failure:
+                error = failure
+        elif isinstance(effect, Sleep):
+            io.sleep(effect.seconds)
+        elif isinstance(effect, RunProcess):
+            result = io.run(effect)
+        else:  # pragma: no cover - a programming error in a flow
+            raise TypeError(f"unknown effect {effect!r}")
+
+
+class AsyncIO:
+    """Performs effects for async credentials."""
+
+    def __init__(self, pipeline_kwargs: dict[str, Any], sleep: Callable[[float], Any] | None = None) -> None:
+        self._kwargs = pipeline_kwargs
+        self._pipelines: dict[bool, Any] = {}
+        self._sleep = sleep
+
+    def _pipeline(self, direct: bool) -> Any:
+        pipeline = self._pipelines.get(direct)
+        if pipeline is None:
+            from ._pipeline import build_async
+
+            pipeline = self._pipelines[direct] = build_async(self._kwargs, direct=direct)
+        return pipeline
+
+    async def http(self, request: HttpRequest) -> HttpResponse:
+        from azure.core.exceptions import AzureError
+
+        try:
+            result = await self._pipeline(request.bypass_proxy).run(_core_request(request), **_run_options(request))
+            raw = result.http_response
+            return _response(request, raw, await raw.read())
+        except AzureError as error:
+            raise _transport_error(request, error) from error
+
+    async def sleep(self, seconds: float) -> None:
+        if self._sleep is not None:
+            outcome = self._sleep(seconds)
+            if outcome is not None and hasattr(outcome, "__await__"):
+                await outcome
+            return
+        import asyncio
+
+        await asyncio.sleep(seconds)
+
+    async def run(self, effect: RunProcess) -> ProcessResult:
+        import asyncio
+
+        start = time.perf_counter()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *effect.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, env=dict(effect.env) if effect.env is not None else None,
+                cwd=effect.cwd or _safe_cwd(),
+            )
+        except OSError as error:
+            return ProcessResult(127, "", str(error), time.perf_counter() - start, not_found=True)
+        try:
+            out, err = await asyncio.wait_for(process.communicate(), effect.timeout)
+        except asyncio.TimeoutError:
+            process.kill()
+            await process.wait()
+            return ProcessResult(-1, "", "", time.perf_counter() - start, timed_out=True)
+        return ProcessResult(
+            process.returncode if process.returncode is not None else -1,
+            out.decode(errors="replace"), err.decode(errors="replace"), time.perf_counter() - start,
+        )
+
+    async def close(self) -> None:
+        for pipeline in self._pipelines.values():
+            await pipeline.__aexit__(None, None, None)
+        self._pipelines.clear()
+
+
+async def run_async(flow: Flow[T], io: AsyncIO) -> T:
+    result: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = flow.throw(error) if error is not None else flow.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        result, error = None, None
+        if isinstance(effect, HttpRequest):
+            try:
+                result = await io.http(effect)
+            except TransportError as failure:
+                error = failure
+        elif isinstance(effect, Sleep):
+            await io.sleep(effect.seconds)
+        elif isinstance(effect, RunProcess):
+            result = await io.run(effect)
+        else:  # pragma: no cover
+            raise TypeError(f"unknown effect {effect!r}")

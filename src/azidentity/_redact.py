@@ -1,0 +1,37 @@
+"""Scrubbing secrets out of anything that may be shown or logged.
+
+Response fields that carry tokens are replaced by ``"REDACTED"``; free text (CLI output,
+non-JSON bodies) loses anything shaped like a JWT or a long opaque token.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+SECRET_FIELDS = frozenset(
+    {
+        "access_token", "refresh_token", "id_token", "accesstoken", "token", "oidctoken",
+        "client_secret", "client_assertion", "assertion", "password", "code", "device_code",
+    }
+)
+_JWT = re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*")
+_LONG_OPAQUE = re.compile(r"(?<![A-Za-z0-9_\-])[A-Za-z0-9_\-~.+/]{64,}={0,2}")
+
+
+def redact_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: ("REDACTED" if isinstance(k, str) and k.lower() in SECRET_FIELDS and v else redact_json(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact_json(v) for v in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    return value
+
+
+def redact_text(text: str) -> str:
+    text = _JWT.sub("REDACTED", text)
+    return _LONG_OPAQUE.sub("REDACTED", text)
