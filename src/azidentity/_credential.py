@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Hashable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -29,6 +30,12 @@ if TYPE_CHECKING:
     from ._cache import CacheEntry
     from ._driver import AsyncIO, SyncIO
     from ._protocol.effects import Flow
+
+
+# True while a chain (ChainedTokenCredential / DefaultAzureCredential) calls its members.
+# Members use it to lower their log levels and, for managed identity, to probe IMDS once
+# with a short timeout instead of retrying for tens of seconds.
+IN_CHAIN: ContextVar[bool] = ContextVar("azidentity_in_chain", default=False)
 
 
 @dataclass(frozen=True, slots=True)
