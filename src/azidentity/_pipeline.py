@@ -62,11 +62,11 @@ class _RetryEvents:
         return super().increment(settings, response=response, error=error)  # type: ignore[misc,no-any-return]
 
 
-class _EventRetryPolicy(_RetryEvents, RetryPolicy):
+class _EventRetryPolicy(_RetryEvents, RetryPolicy):  # type: ignore[type-arg]
     pass
 
 
-class _AsyncEventRetryPolicy(_RetryEvents, AsyncRetryPolicy):
+class _AsyncEventRetryPolicy(_RetryEvents, AsyncRetryPolicy):  # type: ignore[type-arg]
     pass
 
 

@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 from .._constants import DEVELOPER_SIGN_ON_CLIENT_ID
 from .._credential import AsyncCredential, SyncCredential, TokenRequest
-from .._protocol import entra
 from .._protocol.effects import Flow
 from .entra import EntraCredential
 

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pytest
+
+import canary
+
+pytest_plugins = ["azidentity.emulator.pytest_plugin"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    canary.install()
+
+
+def pytest_warning_recorded(warning_message: warnings.WarningMessage, **kwargs: Any) -> None:
+    canary.capture("warning", str(warning_message.message))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _register_emulator_secrets(emulator_session: Any) -> None:
+    """The emulator's own secrets are canaries: they must never show up in what the library prints."""
+    register_info(emulator_session.info())
+
+
+def register_info(info: Any) -> None:
+    if isinstance(info, dict):
+        for key, value in info.items():
+            if isinstance(value, str) and any(word in key.lower() for word in ("secret", "password", "token")):
+                canary.register_secret(value)
+            elif isinstance(key, str) and key.lower().endswith(("key_path", "pem_path")) and isinstance(value, str):
+                _register_key_file(value)
+            else:
+                register_info(value)
+    elif isinstance(info, list):
+        for item in info:
+            register_info(item)
+
+
+def _register_key_file(path: str) -> None:
+    try:
+        text = open(path).read()
+    except OSError:
+        return
+    # The base64 lines of a private key block are the secret part.
+    inside = False
+    for line in text.splitlines():
+        if "PRIVATE KEY-----" in line:
+            inside = "BEGIN" in line
+            continue
+        if inside and len(line) >= 32 and ":" not in line:
+            canary.register_secret(line)
+
+
+@pytest.fixture
+def secret_canary() -> Any:
+    return canary
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    hits = canary.findings()
+    if hits:
+        print("\nSECRET CANARY: secrets found in captured output:\n  " + "\n  ".join(sorted(set(hits))[:50]))
+        session.exitstatus = 1
+    else:
+        print(f"\nsecret canary: clean ({canary.stats()})")
+
+
+@pytest.fixture(params=["sync", "async"])
+def flavor(request: pytest.FixtureRequest) -> Any:
+    from flavor import Flavor
+
+    f = Flavor(request.param == "async")
+    yield f
+    f.close()
