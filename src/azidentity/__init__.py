@@ -7,9 +7,12 @@ pipeline, requests, aiohttp nor cryptography; each loads when a credential first
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _EXPORTS: dict[str, str] = {
     "AuthenticationFailedError": "._errors",

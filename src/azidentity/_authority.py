@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import re
-from collections.abc import Iterable, Mapping
 
+from . import log
 from ._constants import AzureAuthorityHosts, EnvironmentVariables
 
-_LOGGER = logging.getLogger("azidentity")
-_TENANT = re.compile(r"^[0-9A-Za-z.\-]+$")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+_TENANT_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-")
 TENANT_HELP = (
     "Invalid tenant ID provided. You can locate your tenant ID by following the instructions here: "
     "https://learn.microsoft.com/partner-center/find-ids-and-domain-names"
@@ -19,7 +20,7 @@ TENANT_HELP = (
 
 def validate_tenant_id(tenant_id: str) -> None:
     """Tenant IDs go into URL paths: allow only letters, digits, '-' and '.'."""
-    if not isinstance(tenant_id, str) or not _TENANT.match(tenant_id):
+    if not isinstance(tenant_id, str) or not tenant_id or not _TENANT_CHARS.issuperset(tenant_id):
         raise ValueError(f"{TENANT_HELP} (got {tenant_id!r})")
 
 
@@ -64,8 +65,8 @@ def resolve_tenant(
         return default_tenant
     env = os.environ if env is None else env
     if default_tenant == "adfs" or env.get(EnvironmentVariables.AZURE_IDENTITY_DISABLE_MULTITENANTAUTH):
-        _LOGGER.info(
-            "%s ignores the requested tenant %s and uses its configured tenant %s "
+        log.emit(
+            log.EVENT_AUTHENTICATION, log.INFO, "%s ignores the requested tenant %s and uses its configured tenant %s "
             "(AZURE_IDENTITY_DISABLE_MULTITENANTAUTH is set or the tenant is adfs)",
             credential, requested, default_tenant,
         )
@@ -75,7 +76,7 @@ def resolve_tenant(
         return requested
     allowed = list(additionally_allowed_tenants)
     if "*" in allowed or requested in allowed:
-        _LOGGER.info("%s acquires a token for tenant %s (allowed by additionally_allowed_tenants)", credential, requested)
+        log.emit(log.EVENT_AUTHENTICATION, log.INFO, "%s acquires a token for tenant %s (allowed by additionally_allowed_tenants)", credential, requested)
         return requested
     if not allowed and default_tenant == "organizations":
         return requested

@@ -14,21 +14,23 @@ loop for async callers (a lock bound to one loop cannot be used from another).
 
 from __future__ import annotations
 
-import threading
 import time
-import weakref
-from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any
+from _thread import allocate_lock
 
-from ._token import Token
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import asyncio
+    import threading
+    import weakref
+    from collections.abc import Callable, Hashable
+    from typing import Any
+
+    from ._token import Token
+
+    Clock = Callable[[], float]
 
 REFRESH_OFFSET = 300
 RETRY_DELAY = 30
-
-Clock = Callable[[], float]
 
 
 class CacheEntry:
@@ -50,9 +52,9 @@ class TokenCache:
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock: Clock = clock or time.time
         self._entries: dict[Hashable, CacheEntry] = {}
-        self._guard = threading.Lock()
+        self._guard = allocate_lock()
         self._sync_locks: dict[Hashable, threading.Lock] = {}
-        self._async_locks: weakref.WeakKeyDictionary[Any, dict[Hashable, asyncio.Lock]] = weakref.WeakKeyDictionary()
+        self._async_locks: weakref.WeakKeyDictionary[Any, dict[Hashable, asyncio.Lock]] | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -93,7 +95,7 @@ class TokenCache:
         lock = self._sync_locks.get(key)
         if lock is None:
             with self._guard:
-                lock = self._sync_locks.setdefault(key, threading.Lock())
+                lock = self._sync_locks.setdefault(key, allocate_lock())
         return lock
 
     def async_lock(self, key: Hashable) -> asyncio.Lock:
@@ -101,6 +103,10 @@ class TokenCache:
 
         loop = asyncio.get_running_loop()
         with self._guard:
+            if self._async_locks is None:
+                import weakref
+
+                self._async_locks = weakref.WeakKeyDictionary()
             locks = self._async_locks.get(loop)
             if locks is None:
                 locks = self._async_locks[loop] = {}

@@ -13,23 +13,23 @@ runs the flow and which lock kind serialises acquisition.
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Hashable
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import log
 from ._cache import TokenCache
-from ._token import Token
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Hashable
+    from typing import Any, ClassVar
+
     from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
 
     from ._cache import CacheEntry
     from ._driver import AsyncIO, SyncIO
     from ._protocol.effects import Flow
+    from ._token import Token
 
 
 # True while a chain (ChainedTokenCredential / DefaultAzureCredential) calls its members.
@@ -38,12 +38,20 @@ if TYPE_CHECKING:
 IN_CHAIN: ContextVar[bool] = ContextVar("azidentity_in_chain", default=False)
 
 
-@dataclass(frozen=True, slots=True)
 class TokenRequest:
-    scopes: tuple[str, ...]
-    claims: str | None = None
-    tenant_id: str | None = None
-    enable_cae: bool = False
+    """What one get_token call asks for (``tenant_id`` as requested, not yet resolved)."""
+
+    __slots__ = ("scopes", "claims", "tenant_id", "enable_cae")
+
+    def __init__(self, scopes: tuple[str, ...], claims: str | None = None, tenant_id: str | None = None,
+                 enable_cae: bool = False) -> None:
+        self.scopes = scopes
+        self.claims = claims
+        self.tenant_id = tenant_id
+        self.enable_cae = enable_cae
+
+    def __repr__(self) -> str:
+        return f"TokenRequest(scopes={self.scopes!r}, tenant_id={self.tenant_id!r}, enable_cae={self.enable_cae})"
 
 
 def _scope_key(scopes: tuple[str, ...]) -> tuple[str, ...]:
@@ -111,7 +119,7 @@ class CredentialBase:
     def _on_success(self, request: TokenRequest, key: Hashable, token: Token) -> CacheEntry:
         entry = self._cache.store(key, token)
         log.emit(
-            log.EVENT_AUTHENTICATION, logging.INFO, "%s acquired a token for scopes %s (expires %s)",
+            log.EVENT_AUTHENTICATION, log.INFO, "%s acquired a token for scopes %s (expires %s)",
             self._name, " ".join(request.scopes), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(token.expires_on)),
         )
         return entry
@@ -122,7 +130,7 @@ class CredentialBase:
         translated = self._translate(error)
         if entry is not None:
             log.emit(
-                log.EVENT_AUTHENTICATION, logging.WARNING,
+                log.EVENT_AUTHENTICATION, log.WARNING,
                 "%s could not refresh a token for scopes %s; serving the cached token until it expires: %s",
                 self._name, " ".join(request.scopes), str(translated).split("\n", 1)[0],
             )

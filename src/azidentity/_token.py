@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 # Tokens living at least this long get a refresh point at half their lifetime, as Entra ID and
 # the managed identity endpoints recommend (their refresh_in is lifetime/2).
 LONG_LIVED = 7200
 
 
-@dataclass(frozen=True, slots=True)
 class Token:
-    token: str
-    expires_on: int
-    refresh_on: int | None = None
-    token_type: str = "Bearer"
+    __slots__ = ("token", "expires_on", "refresh_on", "token_type")
+
+    def __init__(self, token: str, expires_on: int, refresh_on: int | None = None, token_type: str = "Bearer") -> None:
+        self.token = token
+        self.expires_on = expires_on
+        self.refresh_on = refresh_on
+        self.token_type = token_type
 
     def __repr__(self) -> str:
         return f"Token(expires_on={self.expires_on}, refresh_on={self.refresh_on})"

@@ -15,8 +15,10 @@ secret headers), ``Retry`` (retry decisions). With no listener set, events cost 
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable
 
 EVENT_AUTHENTICATION = "Authentication"
 EVENT_REQUEST = "Request"
@@ -24,9 +26,13 @@ EVENT_RESPONSE = "Response"
 EVENT_RETRY = "Retry"
 ALL_EVENTS = (EVENT_AUTHENTICATION, EVENT_REQUEST, EVENT_RESPONSE, EVENT_RETRY)
 
-Listener = Callable[[str, str], None]
+# Levels of the logging module, so that emitting needs no import at module load.
+DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 
-_logger = logging.getLogger("azidentity")
+if TYPE_CHECKING:
+    Listener = Callable[[str, str], None]
+
+_logger: logging.Logger | None = None
 _listener: Listener | None = None
 _events: frozenset[str] | None = None  # None: all events
 
@@ -48,6 +54,11 @@ def set_events(*events: str) -> None:
 
 def emit(event: str, level: int, message: str, *args: object) -> None:
     """Log ``message % args`` at ``level`` and hand it to the listener if its event is enabled."""
+    global _logger
+    if _logger is None:
+        import logging
+
+        _logger = logging.getLogger("azidentity")
     if _logger.isEnabledFor(level):
         _logger.log(level, message, *args)
     listener = _listener

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .._credential import AsyncCredential, SyncCredential
 from .._protocol import entra
 from .._protocol.effects import Flow
 from .entra import EntraCredential
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class _ClientSecret(EntraCredential):

@@ -7,14 +7,17 @@ them into one token request and parses the answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, ClassVar
-
 from .._authority import normalize_authority, resolve_tenant, validate_tenant_id
 from .._credential import CredentialBase, TokenRequest
 from .._protocol import entra
 from .._protocol.effects import Flow
-from .._token import Token
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any, ClassVar
+
+    from .._token import Token
 
 
 class EntraCredential(CredentialBase):

@@ -5,27 +5,59 @@ These are plain values so a flow can be stepped in a test with ``next()``/``send
 
 from __future__ import annotations
 
-import json
-from collections.abc import Generator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+# Plain slotted classes, not dataclasses: ``import azidentity`` must stay cheap and the
+# dataclasses module pulls in inspect, ast and friends.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Generator, Mapping
+    from typing import Any, TypeVar
 
-T = TypeVar("T")
+    T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
-    method: str
-    url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-    params: Mapping[str, str] | None = None
-    form: Mapping[str, str] | None = None
-    # Per-request transport settings. ``None`` keeps the pipeline's own value.
-    retry_total: int | None = None
-    connection_timeout: float | None = None
-    read_timeout: float | None = None
-    # The endpoint must be contacted directly, never through a proxy (managed identity).
-    bypass_proxy: bool = False
+class _Value:
+    __slots__: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__ if name not in ("raw", "body"))
+        return f"{type(self).__name__}({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(
+            getattr(self, n) == getattr(other, n) for n in self.__slots__ if n != "raw"
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class HttpRequest(_Value):
+    """One HTTP request. Per-request transport settings of ``None`` keep the pipeline's values;
+    ``bypass_proxy`` means the endpoint must be contacted directly (managed identity)."""
+
+    __slots__ = ("method", "url", "headers", "params", "form", "retry_total", "connection_timeout",
+                 "read_timeout", "bypass_proxy")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
+        retry_total: int | None = None,
+        connection_timeout: float | None = None,
+        read_timeout: float | None = None,
+        bypass_proxy: bool = False,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
+        self.params = params
+        self.form = form
+        self.retry_total = retry_total
+        self.connection_timeout = connection_timeout
+        self.read_timeout = read_timeout
+        self.bypass_proxy = bypass_proxy
 
     @property
     def url_without_query(self) -> str:
@@ -48,21 +80,27 @@ class Headers(dict[str, str]):
         return isinstance(key, str) and super().__contains__(key.lower())
 
 
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
-    status: int
-    headers: Headers
-    body: bytes
-    request: HttpRequest
-    reason: str = ""
-    # The azure-core response object, exposed to users as ``error.response``.
-    raw: Any = field(default=None, compare=False, repr=False)
+class HttpResponse(_Value):
+    """One HTTP response; ``raw`` is the azure-core response, exposed as ``error.response``."""
+
+    __slots__ = ("status", "headers", "body", "request", "reason", "raw")
+
+    def __init__(self, status: int, headers: Headers, body: bytes, request: HttpRequest, reason: str = "",
+                 raw: Any = None) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.request = request
+        self.reason = reason
+        self.raw = raw
 
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
         """Parse the body as JSON; raises ValueError for anything else."""
+        import json
+
         return json.loads(self.body.decode("utf-8"))
 
 
@@ -80,33 +118,53 @@ class TransportError(Exception):
         self.timeout = timeout
 
 
-@dataclass(frozen=True, slots=True)
-class Sleep:
+class Sleep(_Value):
     """Wait before the next attempt (retries). Tests inject a clock instead of waiting."""
 
-    seconds: float
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
 
 
-@dataclass(frozen=True, slots=True)
-class RunProcess:
+class RunProcess(_Value):
     """Run a program as an argument list: never through a shell."""
 
-    argv: tuple[str, ...]
-    timeout: float
-    env: Mapping[str, str] | None = None
-    cwd: str | None = None
+    __slots__ = ("argv", "timeout", "env", "cwd")
+
+    def __init__(self, argv: tuple[str, ...], timeout: float, env: Mapping[str, str] | None = None,
+                 cwd: str | None = None) -> None:
+        self.argv = tuple(argv)
+        self.timeout = timeout
+        self.env = env
+        self.cwd = cwd
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessResult:
-    returncode: int
-    stdout: str
-    stderr: str
-    duration: float
-    timed_out: bool = False
-    # The executable could not be started (not found, not executable).
-    not_found: bool = False
+class ProcessResult(_Value):
+    """What a process did; ``not_found``: the executable could not be started."""
+
+    __slots__ = ("returncode", "stdout", "stderr", "duration", "timed_out", "not_found")
+
+    def __init__(self, returncode: int, stdout: str, stderr: str, duration: float, timed_out: bool = False,
+                 not_found: bool = False) -> None:
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.duration = duration
+        self.timed_out = timed_out
+        self.not_found = not_found
 
 
-Effect = HttpRequest | Sleep | RunProcess
-Flow = Generator[Effect, Any, T]
+if TYPE_CHECKING:
+    Effect = HttpRequest | Sleep | RunProcess
+    Flow = Generator[Effect, Any, T]
+else:
+
+    class _AnnotationOnly:
+        """``Flow[...]`` appears only in (string) annotations; no typing import at run time."""
+
+        def __getitem__(self, item: object) -> _AnnotationOnly:
+            return self
+
+    Effect = (HttpRequest, Sleep, RunProcess)
+    Flow = _AnnotationOnly()

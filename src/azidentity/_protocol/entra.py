@@ -8,15 +8,16 @@ with the mitigation of the code.
 
 from __future__ import annotations
 
-import json
-import platform
 import sys
-from collections.abc import Iterable, Mapping
-from typing import Any
 
 from .._token import Token, make_token
 from .._version import __version__
 from .effects import HttpRequest, HttpResponse
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 OBO_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -27,7 +28,6 @@ _SKU_HEADERS = {
     "x-client-sku": "azidentity.Python",
     "x-client-ver": __version__,
     "x-client-os": sys.platform,
-    "x-client-cpu": platform.machine() or "unknown",
     "return-client-request-id": "true",
 }
 
@@ -43,6 +43,8 @@ def merge_claims(claims: str | None, enable_cae: bool) -> str | None:
     """
     if not enable_cae:
         return claims
+    import json
+
     try:
         merged: dict[str, Any] = json.loads(claims) if claims else {}
     except ValueError as error:
