@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -139,7 +138,3 @@ def public_key_from_jwk(jwk: Mapping[str, Any]) -> rsa.RSAPublicKey:
     n = int.from_bytes(b64url_decode(str(jwk["n"])), "big")
     e = int.from_bytes(b64url_decode(str(jwk["e"])), "big")
     return rsa.RSAPublicNumbers(e, n).public_key()
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +24,55 @@ LOCAL_DNS = ("localhost",)
 LOCAL_IPS = ("127.0.0.1",)
 
 
-def new_key() -> rsa.RSAPrivateKey:
+_pool_lock = threading.Lock()
+_pool: list[rsa.RSAPrivateKey] = []
+
+
+def _generate() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def new_key() -> rsa.RSAPrivateKey:
+    """A fresh RSA key (from the prefetched pool if any: each key is handed out exactly once)."""
+    with _pool_lock:
+        if _pool:
+            return _pool.pop()
+    return _generate()
+
+
+def prefetch_keys(count: int) -> None:
+    """Make sure ``count`` keys are pooled, generating the missing ones in parallel (OpenSSL releases the GIL)."""
+    with _pool_lock:
+        missing = count - len(_pool)
+    if missing <= 0:
+        return
+    with ThreadPoolExecutor(max_workers=min(missing, os.cpu_count() or 1, 8)) as pool:
+        keys = list(pool.map(lambda _: _generate(), range(missing)))
+    with _pool_lock:
+        _pool.extend(keys)
+
+
+_refill_thread: threading.Thread | None = None
+
+
+def refill_in_background(count: int) -> None:
+    """Pre-generate the next emulator's keys while this one serves (test suites start many emulators)."""
+    global _refill_thread
+    with _pool_lock:
+        if _refill_thread is not None and _refill_thread.is_alive():
+            return
+        _refill_thread = threading.Thread(target=_refill, args=(count,), name="emulator-key-pool", daemon=True)
+        _refill_thread.start()
+
+
+def _refill(count: int) -> None:
+    while True:
+        with _pool_lock:
+            if len(_pool) >= count:
+                return
+        key = _generate()
+        with _pool_lock:
+            _pool.append(key)
 
 
 @dataclass(frozen=True)

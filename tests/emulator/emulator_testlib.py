@@ -1,0 +1,121 @@
+"""Test-side helpers.  Deliberately independent of the emulator's own JWT code: a test that used the
+emulator's signer/verifier could not catch a bug in it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from typing import Any
+
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from azidentity.emulator import Emulator
+
+TIMEOUT = 5
+
+
+class FakeClock:
+    def __init__(self, now: float | None = None) -> None:
+        self.now = time.time() if now is None else now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def b64e(data: bytes, pad: bool = False) -> str:
+    text = base64.urlsafe_b64encode(data).decode()
+    return text if pad else text.rstrip("=")
+
+
+def b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    h, p, _ = token.split(".")
+    return json.loads(b64d(h)), json.loads(b64d(p))
+
+
+def sign_jwt(claims: dict[str, Any], key: rsa.RSAPrivateKey, header: dict[str, Any], alg: str = "RS256",
+             pad: bool = False) -> str:
+    head = {"alg": alg, "typ": "JWT", **header}
+    signing_input = f"{b64e(json.dumps(head).encode(), pad)}.{b64e(json.dumps(claims).encode(), pad)}"
+    if alg == "RS256":
+        pad_alg: padding.AsymmetricPadding = padding.PKCS1v15()
+    else:
+        pad_alg = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+    sig = key.sign(signing_input.encode(), pad_alg, hashes.SHA256())
+    return f"{signing_input}.{b64e(sig, pad)}"
+
+
+def load_pem(path: str, password: str | None = None) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    data = open(path, "rb").read()
+    cert = x509.load_pem_x509_certificates(data)[0]
+    key = serialization.load_pem_private_key(data, password.encode() if password else None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return cert, key
+
+
+def client_assertion(emu: Emulator, client_id: str, cert: x509.Certificate, key: rsa.RSAPrivateKey, *,
+                     tenant: str | None = None, alg: str = "RS256", use_s256: bool = False, pad: bool = False,
+                     now: float | None = None, **overrides: Any) -> str:
+    now = time.time() if now is None else now
+    claims: dict[str, Any] = {
+        "aud": f"{emu.base_url}/{tenant or emu.tenant_id}/oauth2/v2.0/token",
+        "iss": client_id,
+        "sub": client_id,
+        "jti": str(uuid.uuid4()),
+        "nbf": int(now),
+        "iat": int(now),
+        "exp": int(now) + 600,
+    }
+    claims.update(overrides)
+    header = ({"x5t#S256": b64e(cert.fingerprint(hashes.SHA256()))} if use_s256
+              else {"x5t": b64e(cert.fingerprint(hashes.SHA1()))})
+    return sign_jwt(claims, key, header, alg, pad)
+
+
+def token(emu: Emulator, tenant: str | None = None, headers: dict[str, str] | None = None,
+          **form: str) -> requests.Response:
+    url = f"{emu.base_url}/{tenant or emu.tenant_id}/oauth2/v2.0/token"
+    return requests.post(url, data=form, headers=headers, verify=emu.ca_bundle_path, timeout=TIMEOUT)
+
+
+def secret_token(emu: Emulator, app: str = "secret", tenant: str | None = None,
+                 scope: str = "https://storage.azure.com/.default", headers: dict[str, str] | None = None,
+                 **extra: str) -> requests.Response:
+    a = emu.apps[app]
+    form = {"grant_type": "client_credentials", "client_id": a.client_id, "client_secret": a.secret or "",
+            "scope": scope, **extra}
+    return token(emu, tenant, headers, **form)
+
+
+def assert_entra_error(resp: requests.Response, status: int, error: str, code: int) -> dict[str, Any]:
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert body["error"] == error, body
+    assert body["error_codes"] == [code], body
+    assert body["error_description"].startswith(f"AADSTS{code}: "), body
+    for key in ("timestamp", "trace_id", "correlation_id", "error_uri"):
+        assert key in body
+    return body
+
+
+def verify_with_jwks(token_text: str, jwks: dict[str, Any]) -> dict[str, Any]:
+    """RS256 verification with the published JWKS, using cryptography directly."""
+    header, claims = jwt_parts(token_text)
+    (jwk,) = [k for k in jwks["keys"] if k["kid"] == header["kid"]]
+    pub = rsa.RSAPublicNumbers(int.from_bytes(b64d(jwk["e"]), "big"), int.from_bytes(b64d(jwk["n"]), "big"))
+    signing_input, sig = token_text.rsplit(".", 1)
+    pub.public_key().verify(b64d(sig), signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return claims
+
+
+def get(emu_url: str, path: str, **kwargs: Any) -> requests.Response:
+    kwargs.setdefault("timeout", TIMEOUT)
+    return requests.get(f"{emu_url}{path}", **kwargs)
