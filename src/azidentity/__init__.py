@@ -66,7 +66,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from ._credentials.certificate import CertificateCredential as CertificateCredential
     from ._credentials.certificate import ClientCertificateCredential as ClientCertificateCredential
     from ._credentials.client_assertion import ClientAssertionCredential as ClientAssertionCredential
+    from ._credentials.chained import ChainedTokenCredential as ChainedTokenCredential
     from ._credentials.client_secret import ClientSecretCredential as ClientSecretCredential
+    from ._credentials.default import DefaultAzureCredential as DefaultAzureCredential
+    from ._credentials.environment import EnvironmentCredential as EnvironmentCredential
     from ._credentials.on_behalf_of import OnBehalfOfCredential as OnBehalfOfCredential
     from ._credentials.username_password import UsernamePasswordCredential as UsernamePasswordCredential
     from ._errors import AuthenticationFailedError as AuthenticationFailedError

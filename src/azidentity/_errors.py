@@ -130,7 +130,7 @@ def render(
     if mitigation:
         lines.append(f"Mitigation: {mitigation}")
     if anchor:
-        lines.append(f"Troubleshooting: {TROUBLESHOOTING_DOC}#{anchor} (or run: azidentity doctor)")
+        lines.append(f"Troubleshooting: {TROUBLESHOOTING_DOC}#{anchor}")
     return "\n".join(lines)
 
 

@@ -99,6 +99,11 @@ _row("dac-mi-timeout", "DefaultAzureCredential", "managed identity timed out",
 _row("dac-invalid-token-credentials", "DefaultAzureCredential", "Invalid value for AZURE_TOKEN_CREDENTIALS",
      "AZURE_TOKEN_CREDENTIALS holds a value that names no credential group or credential.",
      "Set it to 'dev', 'prod' or the name of one credential of the chain, such as 'AzureCliCredential'.")
+_row("dac-stopped", "DefaultAzureCredential", "A credential in the chain failed, and the chain stopped there",
+     "A chain moves on only past credentials that are unavailable (not configured here). A credential that is "
+     "configured but refused stops the chain: the credentials after it are not tried.",
+     "Fix the failing credential using its own message, or leave it out of the chain (its exclude_* argument, or "
+     "AZURE_TOKEN_CREDENTIALS naming the credential you want).")
 _row("chain-failed", "DefaultAzureCredential", "ChainedTokenCredential failed to acquire a token.",
      "No credential of the chain returned a token.",
      "Read the line of each attempted credential; each names its own cause and fix.")
@@ -172,6 +177,22 @@ _row("AADSTS70021", "WorkloadIdentityCredential", "AADSTS70021",
 _row("AADSTS700213", "WorkloadIdentityCredential", "AADSTS700213",
      "No federated identity record matches the assertion's subject.",
      "Compare the subject (for Kubernetes: system:serviceaccount:<namespace>:<name>) with the federated credential.")
+_row("AADSTS700211", "WorkloadIdentityCredential", "AADSTS700211",
+     "No federated identity record matches the assertion's issuer.",
+     "Compare the issuer shown in the message with the federated credential's issuer (for AKS: the cluster's "
+     "OIDC issuer URL, az aks show --query oidcIssuerProfile.issuerUrl).")
+_row("AADSTS700212", "WorkloadIdentityCredential", "AADSTS700212",
+     "No federated identity record matches the assertion's audience.",
+     "The federated credential's audience is normally api://AzureADTokenExchange; the projected token's audience "
+     "must be the same.")
+_row("AADSTS70021-pipelines", "AzurePipelinesCredential", "AADSTS70021",
+     "No federated identity credential matches the service connection's OIDC token.",
+     "Compare the issuer and subject shown in the message (subject: sc://<organization>/<project>/<service "
+     "connection>) with the federated credential of the service connection's identity.")
+_row("AADSTS700213-pipelines", "AzurePipelinesCredential", "AADSTS700213",
+     "No federated identity record matches the OIDC token's subject.",
+     "The subject is sc://<organization>/<project>/<service connection>: check that the service connection was not "
+     "renamed or moved since its federated credential was created.")
 _row("AADSTS900023-pipelines", "AzurePipelinesCredential",
      "AADSTS900023: Specified tenant identifier is neither a valid DNS name, nor a valid external domain.",
      "The tenant_id given to AzurePipelinesCredential is wrong.",
@@ -251,6 +272,15 @@ _row("mi-cloud-shell-identity", "Managed identity: Azure Cloud Shell", "Cloud Sh
      "Cloud Shell only provides the signed-in user's identity.", "Remove client_id and identity_config.")
 _row("mi-azure-ml-identity", "Managed identity: Azure Machine Learning", "Azure ML supports user-assigned identities by client ID only",
      "Azure ML compute selects identities by client ID.", "Use client_id (or identity_config={'client_id': ...}).")
+_row("mi-incomplete-environment", "ManagedIdentityCredential", "No managed identity endpoint found",
+     "IDENTITY_ENDPOINT is set without IDENTITY_HEADER (App Service, Service Fabric) or IMDS_ENDPOINT (Azure Arc), "
+     "so the host cannot be determined.",
+     "On an Azure host, enable managed identity for the resource and restart it; elsewhere, unset "
+     "IDENTITY_ENDPOINT or use another credential.")
+_row("mi-redirect", "ManagedIdentityCredential", "The managed identity endpoint answered with a redirect",
+     "Managed identity endpoints never redirect; the request carries the host's secret, so it is not sent anywhere "
+     "else.",
+     "Check IDENTITY_ENDPOINT / MSI_ENDPOINT: they must name the host's token endpoint itself.")
 
 # --- Developer tools --------------------------------------------------------------------------
 _row("cli-not-found", "AzureCliCredential", "Azure CLI not found on path",
@@ -305,6 +335,10 @@ _row("pwsh-timeout", "AzurePowerShellCredential", "Azure PowerShell timed out",
 _row("pwsh-failed", "AzurePowerShellCredential", "Azure PowerShell failed",
      "Get-AzAccessToken failed or printed unreadable output.",
      "Run `Get-AzAccessToken -ResourceUrl <resource>` in pwsh yourself to see the problem.")
+_row("pwsh-execution-policy", "AzurePowerShellCredential", "Execution policy prevented invoking Azure PowerShell",
+     "PowerShell's execution policy refused to load the Az.Accounts module (\"AuthorizationManager check failed\").",
+     "Allow signed modules for your user, e.g. `Set-ExecutionPolicy -Scope CurrentUser RemoteSigned`, or ask your "
+     "administrator which policy applies.")
 
 # --- Federated ---------------------------------------------------------------------------------
 _row("workload-incomplete", "WorkloadIdentityCredential", "no client ID/tenant ID/token file specified",
@@ -323,6 +357,10 @@ _row("pipelines-unauthorized", "AzurePipelinesCredential", "401 (Unauthorized) r
      "The system_access_token is wrong.",
      "Pass the predefined variable System.AccessToken (map it into the step's environment, e.g. "
      "SYSTEM_ACCESSTOKEN: $(System.AccessToken)).")
+_row("pipelines-oidc-failed", "AzurePipelinesCredential", "Unexpected response from the OIDC endpoint",
+     "Azure Pipelines' OIDC endpoint did not return an OIDC token for the service connection.",
+     "Check the service_connection_id and that the pipeline may use the service connection; give the x-vss-e2eid "
+     "and x-msedge-ref values shown in the message to Azure DevOps support if the problem persists.")
 _row("pipelines-not-in-pipeline", "AzurePipelinesCredential", "Missing value for the SYSTEM_OIDCREQUESTURI environment variable",
      "The program does not run in an Azure Pipelines job.", "Use AzurePipelinesCredential only inside a pipeline job.")
 

@@ -1,0 +1,1 @@
+"""The ``azidentity`` command line: ``token``, ``doctor`` and ``emulator``."""

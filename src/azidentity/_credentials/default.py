@@ -1,0 +1,363 @@
+"""DefaultAzureCredential: the chain that does the right thing on a laptop, in a pod, on a VM, in CI.
+
+Members, in azure-identity's order: EnvironmentCredential, WorkloadIdentityCredential,
+ManagedIdentityCredential, AzureCliCredential, AzurePowerShellCredential,
+AzureDeveloperCliCredential, and (off unless ``exclude_interactive_browser_credential=False``)
+InteractiveBrowserCredential. ``AZURE_TOKEN_CREDENTIALS`` narrows the chain to ``dev`` (the
+developer tools), ``prod`` (environment, workload identity, managed identity) or one credential;
+explicit ``exclude_*`` arguments win over it in both directions.
+
+Construction never fails because of the environment (only because of bad arguments or a bad
+``AZURE_TOKEN_CREDENTIALS``): a member whose constructor raises is replaced by a placeholder that
+reports the constructor's message as that member's "unavailable" line. Inside the chain,
+failures of the developer tools count as unavailable, so the chain moves on. Managed identity
+gets one short probe (``managed_identity_probe_timeout``, 1 s) unless it is the only member.
+After the first success the credential that succeeded is used directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .. import log
+from .._constants import EnvironmentVariables as Ev
+from .chained import FACT_ATTRIBUTES, AsyncChainedTokenCredential, ChainedTokenCredential, _ChainBase
+from .environment import AZURE_ADDITIONALLY_ALLOWED_TENANTS, split_tenants
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
+
+# key, credential name, exclude keyword, AZURE_TOKEN_CREDENTIALS group, module
+MEMBERS: tuple[tuple[str, str, str, str | None, str], ...] = (
+    ("environment", "EnvironmentCredential", "exclude_environment_credential", "prod", "environment"),
+    ("workload_identity", "WorkloadIdentityCredential", "exclude_workload_identity_credential", "prod",
+     "workload_identity"),
+    ("managed_identity", "ManagedIdentityCredential", "exclude_managed_identity_credential", "prod",
+     "managed_identity"),
+    ("cli", "AzureCliCredential", "exclude_cli_credential", "dev", "azure_cli"),
+    ("powershell", "AzurePowerShellCredential", "exclude_powershell_credential", "dev", "azure_powershell"),
+    ("developer_cli", "AzureDeveloperCliCredential", "exclude_developer_cli_credential", "dev",
+     "azure_developer_cli"),
+    ("interactive_browser", "InteractiveBrowserCredential", "exclude_interactive_browser_credential", None,
+     "interactive_browser"),
+)
+OFF_BY_DEFAULT = frozenset({"interactive_browser"})
+DEVELOPER_TOOLS = frozenset({"AzureCliCredential", "AzurePowerShellCredential", "AzureDeveloperCliCredential"})
+# azure-identity keywords for members azidentity does not have: accepted and ignored.
+IGNORED_KEYWORDS = (
+    "exclude_shared_token_cache_credential", "exclude_visual_studio_code_credential", "exclude_broker_credential",
+    "shared_cache_username", "shared_cache_tenant_id", "visual_studio_code_tenant_id", "broker_tenant_id",
+    "broker_client_id",
+)
+# The guide's row for a member whose constructor failed.
+_CONSTRUCTION_ROWS = {"environment": "env-bad-value", "workload_identity": "workload-incomplete"}
+_UNSET: Any = object()
+
+
+def valid_token_credentials() -> list[str]:
+    return ["dev", "prod", *sorted(name.lower() for _, name, _, _, _ in MEMBERS)]
+
+
+class PlanEntry:
+    """One member of the chain as planned: included or not, why, and what was built."""
+
+    __slots__ = ("key", "name", "included", "reason", "credential", "construction_error")
+
+    def __init__(self, key: str, name: str, included: bool, reason: str) -> None:
+        self.key = key
+        self.name = name
+        self.included = included
+        self.reason = reason
+        self.credential: Any = None
+        self.construction_error: str | None = None
+
+    def __repr__(self) -> str:
+        return f"PlanEntry({self.name}, included={self.included}, reason={self.reason!r})"
+
+
+def plan_members(token_credentials: str | None, excludes: Mapping[str, bool | None]) -> list[PlanEntry]:
+    """Which members the chain has, given AZURE_TOKEN_CREDENTIALS and the explicit ``exclude_*`` values.
+
+    ``excludes`` maps a member key to the caller's explicit choice (None: not given). Raises
+    ValueError for a value of AZURE_TOKEN_CREDENTIALS that names no group or credential.
+    """
+    value = (token_credentials or "").strip()
+    selector = value.lower()
+    if selector and selector not in valid_token_credentials():
+        raise ValueError(
+            f"Invalid value for {Ev.AZURE_TOKEN_CREDENTIALS}: {value}. Valid values are: "
+            f"{', '.join(valid_token_credentials())}."
+        )
+    entries = []
+    for key, name, keyword, group, _ in MEMBERS:
+        if selector in ("dev", "prod"):
+            included = group == selector
+            reason = f"{Ev.AZURE_TOKEN_CREDENTIALS}={value}"
+        elif selector:
+            included = name.lower() == selector
+            reason = f"{Ev.AZURE_TOKEN_CREDENTIALS}={value}"
+        else:
+            included = key not in OFF_BY_DEFAULT
+            reason = "default" if included else f"off by default ({keyword}=False enables it)"
+        explicit = excludes.get(key)
+        if explicit is not None:
+            included = not explicit
+            reason = f"{keyword}={bool(explicit)}"
+        entries.append(PlanEntry(key, name, included, reason))
+    return entries
+
+
+class _Unavailable:
+    """Stands in for a member whose constructor failed: every request reports the constructor's message."""
+
+    def __init__(self, name: str, detail: str, mitigation_key: str | None) -> None:
+        self._credential_name = name
+        self._detail = detail
+        self._mitigation_key = mitigation_key
+
+    def _error(self) -> Exception:
+        from .._errors import CredentialUnavailableError
+
+        return CredentialUnavailableError(self._detail, credential=self._credential_name,
+                                          mitigation_key=self._mitigation_key)
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        raise self._error()
+
+    def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
+        raise self._error()
+
+    def close(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<unavailable {self._credential_name}: {self._detail}>"
+
+
+class _AsyncUnavailable(_Unavailable):
+    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:  # type: ignore[override]
+        raise self._error()
+
+    async def get_token_info(  # type: ignore[override]
+        self, *scopes: str, options: TokenRequestOptions | None = None
+    ) -> AccessTokenInfo:
+        raise self._error()
+
+    async def close(self) -> None:  # type: ignore[override]
+        return None
+
+
+def _detail(name: str, error: BaseException) -> tuple[str, str | None]:
+    """A constructor error's message without the name prefix, and the guide row it names (if rendered)."""
+    from .._mitigations import ROWS
+
+    text = getattr(error, "detail", None) or str(error) or type(error).__name__
+    for prefix in (name + ": ", name + " "):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+            break
+    # Messages already rendered in the guide's layout: keep the detail, find the row by its mitigation.
+    text, _, rendered = text.partition("\nMitigation: ")
+    mitigation = rendered.split("\nTroubleshooting: ", 1)[0].strip()
+    key = next((row.key for row in ROWS.values() if mitigation and row.mitigation == mitigation), None)
+    return text.split("\nTroubleshooting: ", 1)[0], key
+
+
+class _Default(_ChainBase):
+    """Construction of the chain; the sync and async classes differ only in the member classes."""
+
+    _sticky: ClassVar[bool] = True
+    _mitigation_key: ClassVar[str] = "dac-failed"
+    _is_async: ClassVar[bool] = False
+    _plan: list[PlanEntry]
+
+    def _init_default(self, kwargs: dict[str, Any]) -> None:
+        if "tenant_id" in kwargs:
+            raise TypeError("'tenant_id' is not supported in DefaultAzureCredential.")
+        env: Mapping[str, str] | None = kwargs.pop("_env", None)
+        if env is None:
+            env = os.environ
+        injected_env = env is not os.environ
+        authority = kwargs.pop("authority", None)
+        process_timeout = kwargs.pop("process_timeout", 10)
+        require_envvar = bool(kwargs.pop("require_envvar", False))
+        probe_timeout = kwargs.pop("managed_identity_probe_timeout", 1.0)
+        mi_client_id = kwargs.pop("managed_identity_client_id", _UNSET)
+        if mi_client_id is _UNSET:
+            mi_client_id = env.get(Ev.AZURE_CLIENT_ID) or None
+        workload_client_id = kwargs.pop("workload_identity_client_id", None) or mi_client_id
+        workload_tenant_id = kwargs.pop("workload_identity_tenant_id", None) or env.get(Ev.AZURE_TENANT_ID) or None
+        browser_tenant_id = kwargs.pop("interactive_browser_tenant_id", None) or env.get(Ev.AZURE_TENANT_ID) or None
+        browser_client_id = kwargs.pop("interactive_browser_client_id", None)
+        allowed = kwargs.pop("additionally_allowed_tenants", None)
+        explicit_allowed = allowed is not None
+        if allowed is None:
+            allowed = split_tenants(env.get(AZURE_ADDITIONALLY_ALLOWED_TENANTS))
+        excludes = {key: kwargs.pop(keyword, None) for key, _, keyword, _, _ in MEMBERS}
+        for ignored in IGNORED_KEYWORDS:
+            kwargs.pop(ignored, None)
+        token_credentials = env.get(Ev.AZURE_TOKEN_CREDENTIALS, "")
+        if require_envvar and not token_credentials.strip():
+            raise ValueError(
+                "AZURE_TOKEN_CREDENTIALS environment variable is required but is not set or is empty. "
+                "Set it to 'dev', 'prod', or a specific credential name."
+            )
+        plan = plan_members(token_credentials, excludes)
+        included = {entry.key for entry in plan if entry.included}
+        pipeline = kwargs  # what remains: azure-core pipeline keywords and test seams
+
+        def arguments(key: str) -> dict[str, Any]:
+            if key == "environment":
+                args: dict[str, Any] = {"authority": authority, "_within_dac": True, **pipeline}
+                if explicit_allowed:
+                    args["additionally_allowed_tenants"] = allowed
+                if injected_env:
+                    args["_env"] = env
+                return args
+            if key == "workload_identity":
+                args = {"tenant_id": workload_tenant_id, "client_id": workload_client_id,
+                        "token_file_path": env.get(Ev.AZURE_FEDERATED_TOKEN_FILE) or None,
+                        "additionally_allowed_tenants": allowed, **pipeline}
+                if authority:
+                    args["authority"] = authority
+                return args
+            if key == "managed_identity":
+                args = {"client_id": mi_client_id, "_probe": included != {"managed_identity"},
+                        "probe_timeout": probe_timeout,
+                        "_exclude_workload_identity_credential": "workload_identity" not in included, **pipeline}
+                if injected_env:
+                    args["_env"] = env
+                return args
+            if key == "interactive_browser":
+                args = {"tenant_id": browser_tenant_id, "additionally_allowed_tenants": allowed, **pipeline}
+                if browser_client_id:
+                    args["client_id"] = browser_client_id
+                if authority:
+                    args["authority"] = authority
+                return args
+            return {"process_timeout": process_timeout}
+
+        members: list[Any] = []
+        notes: list[str] = []
+        for entry, (key, name, _, _, module) in zip(plan, MEMBERS, strict=True):
+            if not entry.included:
+                continue
+            try:
+                member = self._construct(module, name, arguments(key))
+            except ImportError as error:
+                if key in OFF_BY_DEFAULT:  # optional member not built into this installation
+                    entry.included, entry.reason = False, f"not available in this installation ({error})"
+                    continue
+                member = self._placeholder(entry, key, error)
+                notes.append(f"{name}: {entry.construction_error}")
+            except (ValueError, OSError) as error:
+                member = self._placeholder(entry, key, error)
+                notes.append(f"{name}: {entry.construction_error}")
+            except Exception as error:
+                from azure.core.exceptions import ClientAuthenticationError
+
+                if not isinstance(error, ClientAuthenticationError):
+                    raise
+                member = self._placeholder(entry, key, error)
+                notes.append(f"{name}: {entry.construction_error}")
+            entry.credential = member
+            members.append(member)
+        if notes:
+            level = logging.WARNING if any(n.startswith("EnvironmentCredential:") for n in notes) else logging.DEBUG
+            log.emit(log.EVENT_AUTHENTICATION, level,
+                     "DefaultAzureCredential could not create some credentials; they will report unavailable:\n\t%s",
+                     "\n\t".join(notes))
+        if not members:
+            raise ValueError(
+                "DefaultAzureCredential has no credential to try: every credential is excluded "
+                f"(check the exclude_* arguments and {Ev.AZURE_TOKEN_CREDENTIALS})."
+            )
+        self._plan = plan
+        self._init_chain(tuple(members))
+
+    def _construct(self, module: str, name: str, arguments: dict[str, Any]) -> Any:
+        import importlib
+
+        mod = importlib.import_module(f"azidentity._credentials.{module}")
+        cls = getattr(mod, ("Async" if self._is_async else "") + name)
+        return cls(**arguments)
+
+    def _placeholder(self, entry: PlanEntry, key: str, error: BaseException) -> Any:
+        detail, rendered_row = _detail(entry.name, error)
+        if isinstance(error, ImportError):
+            detail, rendered_row = f"not available in this installation ({error})", None
+        entry.construction_error = detail
+        row = rendered_row or _CONSTRUCTION_ROWS.get(key)
+        cls = _AsyncUnavailable if self._is_async else _Unavailable
+        return cls(entry.name, detail, row)
+
+    def _soften(self, credential: Any, name: str, error: Exception) -> Exception:
+        """A developer tool that failed is unavailable inside DefaultAzureCredential (as in azure-identity)."""
+        from .._errors import CredentialUnavailableError
+
+        if name not in DEVELOPER_TOOLS or isinstance(error, CredentialUnavailableError):
+            return error
+        from azure.core.exceptions import ClientAuthenticationError
+
+        if not isinstance(error, ClientAuthenticationError):
+            return error
+        softened = CredentialUnavailableError(error.message if isinstance(error.message, str) else str(error))
+        for attribute in FACT_ATTRIBUTES:
+            if hasattr(error, attribute):
+                setattr(softened, attribute, getattr(error, attribute))
+        softened.__cause__ = error
+        return softened
+
+    @property
+    def plan(self) -> list[PlanEntry]:
+        """The chain as planned (for ``azidentity doctor``): every member, included or not, and why."""
+        return list(self._plan)
+
+
+_DOC = """The default credential for applications that run in Azure or on a developer's machine.
+
+    It tries, in order: EnvironmentCredential, WorkloadIdentityCredential, ManagedIdentityCredential,
+    AzureCliCredential, AzurePowerShellCredential, AzureDeveloperCliCredential and, when enabled,
+    InteractiveBrowserCredential; the first that returns a token is used from then on.
+
+    :keyword str authority: Entra ID authority (EnvironmentCredential, WorkloadIdentityCredential and
+        InteractiveBrowserCredential; managed identity and the developer tools ignore it).
+    :keyword bool exclude_environment_credential: and ``exclude_workload_identity_credential``,
+        ``exclude_managed_identity_credential``, ``exclude_cli_credential``,
+        ``exclude_powershell_credential``, ``exclude_developer_cli_credential``: leave a member out
+        (default False); ``exclude_interactive_browser_credential`` defaults to True.
+    :keyword str managed_identity_client_id: a user-assigned managed identity; defaults to AZURE_CLIENT_ID.
+        ``None`` forces the system-assigned identity.
+    :keyword str workload_identity_client_id: defaults to ``managed_identity_client_id``.
+    :keyword str workload_identity_tenant_id: defaults to AZURE_TENANT_ID.
+    :keyword str interactive_browser_tenant_id: defaults to AZURE_TENANT_ID.
+    :keyword str interactive_browser_client_id: the application users sign in to.
+    :keyword list[str] additionally_allowed_tenants: for the members that take it (default:
+        AZURE_ADDITIONALLY_ALLOWED_TENANTS, ';'-separated).
+    :keyword float process_timeout: seconds the developer tools may take (default 10).
+    :keyword float managed_identity_probe_timeout: (azidentity addition) timeout of the one-shot managed
+        identity probe (default 1 s).
+    :keyword bool require_envvar: require AZURE_TOKEN_CREDENTIALS to be set.
+
+    AZURE_TOKEN_CREDENTIALS: ``dev``, ``prod`` or one credential's name (case-insensitive).
+    Other keyword arguments (azure-core pipeline options) go to the environment, workload identity,
+    managed identity and interactive browser credentials.
+    """
+
+
+class DefaultAzureCredential(_Default, ChainedTokenCredential):
+    __doc__ = _DOC
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._init_default(kwargs)
+
+
+class AsyncDefaultAzureCredential(_Default, AsyncChainedTokenCredential):
+    __doc__ = _DOC
+    _is_async: ClassVar[bool] = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._init_default(kwargs)
