@@ -27,6 +27,8 @@ def _register_emulator_secrets(emulator_session: Any) -> None:
 def register_info(info: Any) -> None:
     if isinstance(info, dict):
         for key, value in info.items():
+            if key.lower().endswith(("_dir", "_url", "_path")) and not key.lower().endswith(("key_path", "pem_path")):
+                continue  # locations, not secrets (the Arc token directory appears in errors by design)
             if isinstance(value, str) and any(word in key.lower() for word in ("secret", "password", "token")):
                 canary.register_secret(value)
             elif isinstance(key, str) and key.lower().endswith(("key_path", "pem_path")) and isinstance(value, str):
@@ -51,6 +53,16 @@ def _register_key_file(path: str) -> None:
             continue
         if inside and len(line) >= 32 and ":" not in line:
             canary.register_secret(line)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_managed_identity_cache() -> Any:
+    """Managed identity tokens are cached per process by design; tests must not share them."""
+    from azidentity._credentials import managed_identity
+
+    managed_identity._clear_shared_cache()
+    yield
+    managed_identity._clear_shared_cache()
 
 
 @pytest.fixture

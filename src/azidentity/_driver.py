@@ -23,6 +23,7 @@ from ._protocol.effects import (
     Sleep,
     TransportError,
 )
+from ._protocol.user_effects import Interaction
 
 T = TypeVar("T")
 # Responses larger than this are cut: a token response is a few KiB; anything bigger is not one.
@@ -84,7 +85,7 @@ class SyncIO:
     def __init__(self, pipeline_kwargs: dict[str, Any], sleep: Callable[[float], None] | None = None) -> None:
         self._kwargs = pipeline_kwargs
         self._pipelines: dict[bool, Any] = {}
-        self.sleep = sleep or time.sleep
+        self.sleep = sleep if sleep is not None else time.sleep
 
     def _pipeline(self, direct: bool) -> Any:
         pipeline = self._pipelines.get(direct)
@@ -144,6 +145,8 @@ def run_sync(flow: Flow[T], io: SyncIO) -> T:
             io.sleep(effect.seconds)
         elif isinstance(effect, RunProcess):
             result = io.run(effect)
+        elif isinstance(effect, Interaction):
+            result = effect.performer.perform_sync(effect)
         else:  # pragma: no cover - a programming error in a flow
             raise TypeError(f"unknown effect {effect!r}")
 
@@ -165,12 +168,17 @@ class AsyncIO:
         return pipeline
 
     async def http(self, request: HttpRequest) -> HttpResponse:
-        from azure.core.exceptions import AzureError
+        # azure-core's aiohttp read() mistakes an empty body for "not read yet": use .content.
+        from azure.core.exceptions import AzureError, ResponseNotReadError
 
         try:
             result = await self._pipeline(request.bypass_proxy).run(_core_request(request), **_run_options(request))
             raw = result.http_response
-            return _response(request, raw, await raw.read())
+            try:
+                body = raw.content  # loaded by the pipeline (stream=False)
+            except ResponseNotReadError:
+                body = await raw.read()
+            return _response(request, raw, body)
         except AzureError as error:
             raise _transport_error(request, error) from error
 
@@ -231,5 +239,7 @@ async def run_async(flow: Flow[T], io: AsyncIO) -> T:
             await io.sleep(effect.seconds)
         elif isinstance(effect, RunProcess):
             result = await io.run(effect)
+        elif isinstance(effect, Interaction):
+            result = await effect.performer.perform_async(effect)
         else:  # pragma: no cover
             raise TypeError(f"unknown effect {effect!r}")

@@ -60,6 +60,7 @@ def _init_facts(
     detail: str,
     http_response: HttpResponse | None,
     mitigation_key: str | None,
+    outcome: str = "failed",
 ) -> str:
     err.credential = credential
     err.detail = detail
@@ -87,7 +88,7 @@ def _init_facts(
     err.mitigation = row.mitigation if row else None
     err.cause = row.cause if row else None
     err.troubleshooting_anchor = row.anchor if row else None
-    return render(credential, detail, http_response, err.mitigation, err.troubleshooting_anchor)
+    return render(credential, detail, http_response, err.mitigation, err.troubleshooting_anchor, outcome)
 
 
 def _attach(err: Any, http_response: HttpResponse | None) -> None:
@@ -113,11 +114,12 @@ def render(
     response: HttpResponse | None,
     mitigation: str | None,
     anchor: str | None,
+    outcome: str = "failed",
 ) -> str:
     """The guide's layout: a header naming the credential, the response, the mitigation."""
     lines: list[str] = []
     if response is not None:
-        head = f"{credential} authentication failed" if credential else "Authentication failed"
+        head = f"{credential} authentication {outcome}" if credential else f"Authentication {outcome}"
         lines.append(head + (f": {detail}" if detail else ""))
         lines.append(f"{response.request.method} {response.request.url_without_query}")
         lines.append(RULE)
@@ -159,7 +161,7 @@ class CredentialUnavailableError(_Facts, ClientAuthenticationError):
     ) -> None:
         text = message or ""
         if credential is not None or mitigation_key is not None:
-            text = _init_facts(self, credential, text, http_response, mitigation_key)
+            text = _init_facts(self, credential, text, http_response, mitigation_key, "unavailable")
         else:
             _init_facts(self, None, text, http_response, None)
         super().__init__(message=text, **kwargs)

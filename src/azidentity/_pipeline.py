@@ -70,13 +70,14 @@ class _AsyncEventRetryPolicy(_RetryEvents, AsyncRetryPolicy):  # type: ignore[ty
     pass
 
 
-def _policies(kwargs: dict[str, Any], retry: Any) -> list[Any]:
+def _policies(kwargs: dict[str, Any], retry: Any, direct: bool) -> list[Any]:
     if kwargs.get("policies") is not None:
         return list(kwargs["policies"])
+    proxy = ProxyPolicy() if direct else ProxyPolicy(**kwargs)
     policies: list[Any] = [
         HeadersPolicy(**kwargs),
         UserAgentPolicy(sdk_moniker=SDK_MONIKER, **kwargs),
-        ProxyPolicy(**kwargs),
+        proxy,
         *kwargs.get("per_call_policies", ()),
         retry,
         *kwargs.get("per_retry_policies", ()),
@@ -100,7 +101,7 @@ def build_sync(kwargs: dict[str, Any], *, direct: bool = False) -> Pipeline[Any,
         from azure.core.pipeline.transport import RequestsTransport
 
         transport = RequestsTransport(**_transport_kwargs(kwargs, direct))
-    return Pipeline(transport=transport, policies=_policies(kwargs, _EventRetryPolicy(**kwargs)))
+    return Pipeline(transport=transport, policies=_policies(kwargs, _EventRetryPolicy(**kwargs), direct))
 
 
 def build_async(kwargs: dict[str, Any], *, direct: bool = False) -> AsyncPipeline[Any, Any]:
@@ -113,4 +114,4 @@ def build_async(kwargs: dict[str, Any], *, direct: bool = False) -> AsyncPipelin
                 "The async credentials need aiohttp: pip install 'azidentity[aio]', or pass transport=..."
             ) from error
         transport = AioHttpTransport(**_transport_kwargs(kwargs, direct))
-    return AsyncPipeline(transport=transport, policies=_policies(kwargs, _AsyncEventRetryPolicy(**kwargs)))
+    return AsyncPipeline(transport=transport, policies=_policies(kwargs, _AsyncEventRetryPolicy(**kwargs), direct))

@@ -1,0 +1,417 @@
+"""ManagedIdentityCredential: tokens from the hosting Azure service, on every host, sync and async.
+
+The source is detected once, at construction (``_protocol.managed_identity.detect``) and logged
+at INFO. One flow serves both facades: requests are built by the sans-IO protocol modules,
+retried in the flow with ``Sleep`` effects (``_protocol.mi_retry``), and every failure becomes
+an error of the category decisions.md assigns it (unavailable: a chain moves on; failed: it
+stops), rendered with the troubleshooting guide's row.
+
+Tokens are cached per process, keyed by source endpoint, identity and resource: a program that
+creates a credential per request still asks IMDS once per token lifetime.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import sys
+from collections.abc import Hashable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .. import log
+from .._cache import TokenCache
+from .._credential import IN_CHAIN, AsyncCredential, CredentialBase, SyncCredential, TokenRequest
+from .._protocol import managed_identity as mi
+from .._protocol import mi_arc as arc
+from .._protocol.effects import Flow, HttpResponse, TransportError
+from .._protocol.mi_retry import (
+    GONE_BUDGET,
+    IMDS_STATUSES,
+    OTHER_RETRIES,
+    OTHER_STATUSES,
+    Outcome,
+    RetryPolicy,
+    connect_failed,
+    send,
+    wraps,
+)
+from .._token import Token
+
+if TYPE_CHECKING:
+    from .._driver import AsyncIO, SyncIO
+
+# One cache per process for every managed identity credential (decisions.md).
+_SHARED_CACHE = TokenCache()
+_GATEWAY = (502, 504)
+_NAME = "ManagedIdentityCredential"
+
+
+def _clear_shared_cache() -> None:
+    """Forget every managed identity token of this process (for tests)."""
+    _SHARED_CACHE.clear()
+
+
+def _positive(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+class _ManagedIdentity(CredentialBase):
+    _repr_fields: ClassVar[tuple[str, ...]] = ("source", "identity")
+
+    def __init__(
+        self, *, client_id: str | None = None, identity_config: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> None:
+        given_env: Mapping[str, str] | None = kwargs.pop("_env", None)
+        env: Mapping[str, str] = os.environ if given_env is None else given_env
+        self._identity = mi.identity_from_args(client_id, identity_config)
+        exclude_workload = bool(kwargs.pop("_exclude_workload_identity_credential", False))
+        self._source = mi.detect(env, exclude_workload_identity=exclude_workload)
+        probe = kwargs.pop("_probe", None)
+        self._probe_setting: bool | None = None if probe is None else bool(probe)
+        self._probe_timeout = _positive("probe_timeout", kwargs.pop("probe_timeout", 1.0))
+        self._timeouts = mi.Timeouts(
+            _positive("connection_timeout", kwargs.pop("connection_timeout", 2.0)),
+            _positive("read_timeout", kwargs.pop("read_timeout", 5.0)),
+        )
+        retry_total = kwargs.pop("retry_total", None)
+        if retry_total is not None and (isinstance(retry_total, bool) or not isinstance(retry_total, int)
+                                        or retry_total < 0):
+            raise ValueError(f"retry_total must be a non-negative integer, got {retry_total!r}")
+        backoff = _positive("retry_backoff_factor", kwargs.pop("retry_backoff_factor", 0.8))
+        backoff_max = _positive("retry_backoff_max", kwargs.pop("retry_backoff_max", 60.0))
+        self._retry_total: int | None = retry_total
+        self._backoff = (backoff, backoff_max)
+        for ignored in ("retry_connect", "retry_read", "retry_status", "retry_mode", "retry_on_status_codes"):
+            kwargs.pop(ignored, None)
+        # Managed identity endpoints are never reached through a proxy (decisions.md).
+        kwargs.pop("proxies", None)
+        token_dir = kwargs.pop("_arc_token_dir", None)
+        self._arc_token_dir: str | None = str(token_dir) if token_dir is not None else None
+        self._program_data = env.get("PROGRAMDATA", "")
+        # Configuration errors found now but reported by get_token, so that a chain can be built.
+        self._config_error: tuple[str, str] | None = None
+        if self._source.kind == mi.SERVICE_FABRIC:
+            if self._source.problem:
+                self._config_error = (self._source.problem, self._source.problem_key or "mi-bad-response")
+            elif kwargs.get("transport") is not None:
+                self._config_error = (
+                    "Service Fabric managed identity can't use a custom transport: its connections are pinned "
+                    "to IDENTITY_SERVER_THUMBPRINT by azidentity's own transport. Remove transport=.",
+                    "mi-service-fabric-thumbprint",
+                )
+        self._imds_confirmed = False
+        self._init_base(kwargs)
+        if self._source.kind == mi.NONE:
+            log.emit(log.EVENT_AUTHENTICATION, logging.INFO, "%s found no managed identity endpoint: %s",
+                     self._name, self._source.problem)
+        else:
+            log.emit(log.EVENT_AUTHENTICATION, logging.INFO, "%s will use %s%s", self._name, self._source.display,
+                     f" with {self._identity}" if self._identity else "")
+
+    # -- configuration ------------------------------------------------------------------------------
+    def _new_cache(self) -> TokenCache:
+        # A credential given its own clock (tests) gets its own cache; all others share one.
+        return TokenCache(self._clock) if self._clock is not None else _SHARED_CACHE
+
+    def _cache_key(self, request: TokenRequest) -> Hashable:
+        identity = (self._identity.kind, self._identity.value.lower()) if self._identity else None
+        return ("managed-identity", self._source.kind, self._source.endpoint, identity, mi.resource_for(request.scopes))
+
+    def _validate(self, request: TokenRequest) -> None:
+        mi.resource_for(request.scopes)
+
+    def _in_chain(self) -> bool:
+        return IN_CHAIN.get() or self._probe_setting is True
+
+    def _probe_enabled(self) -> bool:
+        return self._probe_setting if self._probe_setting is not None else IN_CHAIN.get()
+
+    def _policy(self) -> RetryPolicy:
+        factor, maximum = self._backoff
+        if self._source.kind == mi.IMDS:
+            if self._retry_total is None:
+                return RetryPolicy(statuses=IMDS_STATUSES, backoff_factor=factor, backoff_max=maximum,
+                                   gone_budget=GONE_BUDGET)
+            return RetryPolicy(self._retry_total, IMDS_STATUSES, factor, maximum)
+        retries = OTHER_RETRIES if self._retry_total is None else self._retry_total
+        return RetryPolicy(retries, OTHER_STATUSES, factor, maximum)
+
+    # -- errors -----------------------------------------------------------------------------------
+    def _failed(self, detail: str, key: str | None, response: HttpResponse | None = None) -> Exception:
+        from .._errors import AuthenticationFailedError
+
+        return AuthenticationFailedError(detail, credential=self._name, mitigation_key=key, http_response=response)
+
+    def _unavailable(self, detail: str, key: str | None, response: HttpResponse | None = None) -> Exception:
+        from .._errors import CredentialUnavailableError
+
+        return CredentialUnavailableError(detail, credential=self._name, mitigation_key=key, http_response=response)
+
+    def _failed_or_unavailable(self, unavailable: bool, detail: str, key: str | None,
+                               response: HttpResponse | None = None) -> Exception:
+        if unavailable:
+            return self._unavailable(detail, key, response)
+        return self._failed(detail, key, response)
+
+    # -- the flow -----------------------------------------------------------------------------------
+    def _flow(self, request: TokenRequest) -> Flow[Token]:
+        source = self._source
+        resource = mi.resource_for(request.scopes)
+        in_chain = self._in_chain()
+        if self._config_error is not None:
+            raise self._failed(*self._config_error)
+        if source.kind == mi.NONE:
+            raise self._unavailable(source.problem or "No managed identity endpoint found.",
+                                    source.problem_key or "mi-incomplete-environment")
+        if source.kind == mi.WORKLOAD:
+            # HOOK (workload identity): the lead wires WorkloadIdentityCredential in here.
+            raise self._unavailable(
+                "the environment configures workload identity (AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID, "
+                "AZURE_AUTHORITY_HOST); ManagedIdentityCredential does not perform that token exchange yet: use "
+                "WorkloadIdentityCredential.", None,
+            )
+        unsupported = mi.unsupported_identity(source, self._identity)
+        if unsupported is not None:
+            raise self._failed_or_unavailable(in_chain, *unsupported)
+        if source.kind == mi.IMDS:
+            return (yield from self._imds_flow(resource, in_chain))
+        if source.kind == mi.ARC:
+            return (yield from self._arc_flow(resource))
+        return (yield from self._host_flow(resource))
+
+    def _token(self, response: HttpResponse) -> tuple[Token, dict[str, Any]]:
+        try:
+            return mi.parse_token(response, self._now())
+        except mi.BadTokenResponse as problem:
+            raise self._failed(f"Unexpected response from the managed identity endpoint: {problem}",
+                               "mi-bad-response", response) from None
+
+    # IMDS ------------------------------------------------------------------------------------------
+    def _imds_flow(self, resource: str, in_chain: bool) -> Flow[Token]:
+        if self._probe_enabled() and not self._imds_confirmed:
+            yield from self._probe(resource)
+            self._imds_confirmed = True
+        request = mi.token_request(self._source, resource, self._identity, self._timeouts)
+        outcome = yield from send(request, self._policy(), self._now,
+                                  retry_connect_failures=self._imds_confirmed)
+        response = outcome.response
+        if response is None:
+            # Nothing listening (no probe, no earlier answer): there is no IMDS here. An endpoint
+            # that accepted the connection and then hung or reset is there, and failing.
+            absent = (not self._imds_confirmed and not outcome.answered and outcome.error is not None
+                      and connect_failed(outcome.error))
+            raise self._no_response(outcome, unavailable=absent)
+        status = response.status
+        if status in _GATEWAY:
+            raise self._failed(f"The request failed due to a gateway error ({status}){self._tries(outcome)}.",
+                               "mi-imds-gateway", response)
+        if status == 404 and b"no azure identity found" in response.body.lower():
+            # AKS pod identity's NMI (answering for IMDS, in plain text) before the pod's identity is ready.
+            raise self._failed(f"no azure identity found for request clientID{self._tries(outcome)}.",
+                               "mi-aks-pod-identity", response)
+        reason = mi.not_imds_reason(response)
+        if reason is not None:
+            raise self._failed_or_unavailable(
+                in_chain, f"The endpoint that answered is not IMDS: it returned {reason}.", "mi-not-imds", response
+            )
+        self._imds_confirmed = True
+        if status == 200:
+            return self._token(response)[0]
+        if status == 400:
+            text = "The requested identity hasn't been assigned to this resource."
+            message = mi.message_of(response)
+            if self._identity is None:
+                raise self._failed_or_unavailable(
+                    in_chain, f"{text} (system-assigned identity: {message or 'no details'})",
+                    "mi-imds-identity-not-assigned", response)
+            raise self._failed(f"{text} (requested {self._identity}: {message or 'no details'})",
+                               "mi-imds-identity-not-assigned", response)
+        raise self._status_error(outcome, response)
+
+    def _probe(self, resource: str) -> Flow[None]:
+        request = mi.probe_request(self._source.endpoint, resource, self._probe_timeout)
+        try:
+            response = yield request
+        except TransportError as error:
+            raise self._unavailable(
+                f"managed identity timed out: IMDS did not answer within {self._probe_timeout:g} s "
+                f"({error.message})", "dac-mi-timeout",
+            ) from None
+        reason = mi.not_imds_reason(response, probe=True)
+        if reason is not None:
+            raise self._unavailable(f"The endpoint that answered is not IMDS: it returned {reason}.",
+                                    "mi-not-imds", response)
+        log.emit(log.EVENT_AUTHENTICATION, logging.DEBUG, "%s: IMDS answered the probe (%s)", self._name,
+                 response.status)
+
+    @staticmethod
+    def _tries(outcome: Outcome) -> str:
+        if outcome.attempts < 2:
+            return ""
+        return f" ({outcome.attempts} attempts over {outcome.slept:.1f} s)"
+
+    def _no_response(self, outcome: Outcome, *, unavailable: bool) -> Exception:
+        error = outcome.error
+        what = error.message if error is not None else f"GET {self._source.endpoint}: no response"
+        if error is not None and self._source.kind == mi.SERVICE_FABRIC:
+            from .mi_service_fabric import MISMATCH, ThumbprintMismatch
+
+            if wraps(error, ThumbprintMismatch) is not None or MISMATCH in what:
+                return self._failed(
+                    f"The Service Fabric endpoint's certificate does not match IDENTITY_SERVER_THUMBPRINT; the "
+                    f"request was not sent. ({what})", "mi-service-fabric-thumbprint",
+                )
+        if outcome.attempts > 1:
+            detail = (f"Multiple attempts failed to obtain a token from the managed identity endpoint"
+                      f"{self._tries(outcome)}: no response. Last error: {what}")
+        else:
+            detail = f"No response received from the managed identity endpoint ({what})"
+        return self._failed_or_unavailable(unavailable, detail, "mi-no-response")
+
+    def _status_error(self, outcome: Outcome, response: HttpResponse) -> Exception:
+        retryable = response.status in self._policy().statuses
+        if retryable and outcome.attempts > 1:
+            return self._failed(
+                f"Multiple attempts failed to obtain a token from the managed identity endpoint"
+                f"{self._tries(outcome)}; the last response is shown below.", "mi-retries-exhausted", response,
+            )
+        message = mi.message_of(response)
+        return self._failed(
+            f"Unexpected response from the managed identity endpoint ({response.status})"
+            f"{': ' + message if message else ''}", "mi-bad-response", response,
+        )
+
+    # App Service, Service Fabric, Cloud Shell, Azure ML --------------------------------------------
+    def _host_flow(self, resource: str) -> Flow[Token]:
+        request = mi.token_request(self._source, resource, self._identity, self._timeouts)
+        outcome = yield from send(request, self._policy(), self._now)
+        response = outcome.response
+        if response is None:
+            raise self._no_response(outcome, unavailable=False)
+        if response.status == 200:
+            return self._token(response)[0]
+        raise self._host_error(outcome, response)
+
+    def _host_error(self, outcome: Outcome, response: HttpResponse) -> Exception:
+        status = response.status
+        if 300 <= status < 400:
+            location = response.headers.get("location") or "no Location header"
+            return self._failed(
+                f"The managed identity endpoint answered with a redirect ({status} to {location}); managed identity "
+                "requests carry a secret and never follow redirects.", "mi-redirect", response,
+            )
+        if self._source.kind == mi.APP_SERVICE and 400 <= status < 500:
+            message = mi.message_of(response)
+            return self._failed(
+                f"The App Service identity endpoint refused the request ({status}){': ' + message if message else ''}",
+                "mi-app-service-error", response,
+            )
+        return self._status_error(outcome, response)
+
+    # Azure Arc ---------------------------------------------------------------------------------------
+    def _arc_flow(self, resource: str) -> Flow[Token]:
+        request = mi.token_request(self._source, resource, self._identity, self._timeouts)
+        policy = self._policy()
+        outcome = yield from send(request, policy, self._now)
+        response = outcome.response
+        if response is not None and response.status == 401:
+            key = self._arc_key(response)
+            outcome = yield from send(mi.with_authorization(request, key), policy, self._now)
+            response = outcome.response
+            if response is not None and response.status == 401:
+                raise self._failed("The Azure Arc agent refused the key file's contents.", "mi-arc-key-file",
+                                   response)
+        if response is None:
+            raise self._no_response(outcome, unavailable=False)
+        if response.status != 200:
+            raise self._host_error(outcome, response)
+        token, payload = self._token(response)
+        if self._identity is not None and not arc.confirms_identity(payload, self._identity):
+            raise self._failed(
+                f"Azure Arc did not confirm the requested user-assigned managed identity ({self._identity}) in the "
+                "token response. The agent likely does not support user-assigned managed identities and returned "
+                "the system-assigned identity.", "mi-arc-user-assigned", response,
+            )
+        return token
+
+    def _arc_key(self, challenge: HttpResponse) -> str:
+        """Read the key file the challenge names, if it may be read (see ``_protocol.mi_arc``)."""
+        try:
+            path = arc.challenge_path(challenge)
+            token_dir = self._arc_token_dir or arc.default_token_dir(
+                os.name, sys.platform, {"PROGRAMDATA": self._program_data}
+            )
+            resolved = arc.check_key_path(path, token_dir)
+            try:
+                with open(resolved, "rb") as file:
+                    info = os.fstat(file.fileno())
+                    if not stat.S_ISREG(info.st_mode):
+                        raise arc.KeyFileProblem(f"The key file is not a regular file: {path}")
+                    arc.check_key_size(info.st_size)
+                    data = file.read(arc.MAX_KEY_SIZE + 1)
+            except OSError as error:
+                raise arc.KeyFileProblem(f"Could not read file {path} contents: {error.strerror or error}") from None
+            arc.check_key_size(len(data))
+            try:
+                key = data.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise arc.KeyFileProblem(f"The key file is not text: {path}") from None
+            if not key or any(ord(ch) < 32 for ch in key):
+                raise arc.KeyFileProblem(f"The key file does not hold a key: {path}")
+            return key
+        except arc.KeyFileProblem as problem:
+            raise self._failed(f"The key file path is invalid: {problem}", "mi-arc-key-file", challenge) from None
+
+
+    def _pinned(self) -> bool:
+        """Service Fabric: requests go through azidentity's own pinned transport."""
+        return self._source.kind == mi.SERVICE_FABRIC and self._config_error is None and bool(self._source.thumbprint)
+
+
+class ManagedIdentityCredential(_ManagedIdentity, SyncCredential):
+    """Authenticates with an Azure managed identity in any hosting environment which supports managed identities.
+
+    The host is detected from the environment when the credential is created and logged at INFO:
+    IMDS (virtual machines, scale sets, AKS pod identity), App Service and Functions, Azure Arc,
+    Service Fabric, Cloud Shell and Azure ML. Tokens are cached per process.
+
+    :keyword str client_id: a user-assigned identity's client ID (or, with pod identity, the client ID
+        of an app registration).
+    :keyword identity_config: a mapping naming a user-assigned identity by one of ``client_id``,
+        ``object_id`` or ``resource_id``, e.g. ``{"object_id": "..."}``. Hosts select identities
+        differently: Cloud Shell and Service Fabric don't allow any, Azure ML only ``client_id``.
+    :paramtype identity_config: Mapping[str, str]
+    :keyword float connection_timeout: seconds to wait for a connection (default 2).
+    :keyword float read_timeout: seconds to wait for the answer (default 5).
+    :keyword int retry_total: retries of a failing request (default: 5 on IMDS, which also retries
+        410 for 70 s; 3 elsewhere; 0 disables retrying).
+    :keyword float probe_timeout: (azidentity addition) connect and read timeout of the one-shot
+        IMDS probe made when the credential runs inside a chain (default 1).
+    """
+
+    def _sync_io(self) -> SyncIO:
+        if self._io is None and self._pinned():
+            from .._driver import SyncIO
+            from .mi_service_fabric import sync_transport
+
+            kwargs = dict(self._pipeline_kwargs)
+            kwargs["transport"] = sync_transport(self._source.thumbprint or "", kwargs)
+            self._io = SyncIO(kwargs, self._sleep)
+        return super()._sync_io()
+
+
+class AsyncManagedIdentityCredential(_ManagedIdentity, AsyncCredential):
+    __doc__ = ManagedIdentityCredential.__doc__
+
+    def _async_io(self) -> AsyncIO:
+        if self._io is None and self._pinned():
+            from .._driver import AsyncIO
+            from .mi_service_fabric import async_transport
+
+            kwargs = dict(self._pipeline_kwargs)
+            kwargs["transport"] = async_transport(self._source.thumbprint or "", kwargs)
+            self._io = AsyncIO(kwargs, self._sleep)
+        return super()._async_io()

@@ -1,0 +1,439 @@
+"""Managed identity, sans-IO: which host we are on, what to send it, how to read its answer.
+
+Source detection (azure-identity's order, evaluated once at construction from an environment
+mapping):
+
+1. ``IDENTITY_ENDPOINT`` + ``IDENTITY_HEADER`` -> Service Fabric if ``IDENTITY_SERVER_THUMBPRINT``
+   is set, else App Service / Functions;
+   ``IDENTITY_ENDPOINT`` + ``IMDS_ENDPOINT`` -> Azure Arc;
+2. ``MSI_ENDPOINT`` -> Azure ML if ``MSI_SECRET`` is set, else Cloud Shell;
+3. ``AZURE_FEDERATED_TOKEN_FILE`` + ``AZURE_TENANT_ID`` + ``AZURE_AUTHORITY_HOST`` -> workload
+   identity token exchange;
+4. an App Service host (``WEBSITE_SITE_NAME`` / ``WEBSITE_INSTANCE_ID``) without
+   ``IDENTITY_ENDPOINT`` -> managed identity is not enabled for the app (no IMDS probing there);
+5. else IMDS at ``AZURE_POD_IDENTITY_AUTHORITY_HOST`` or ``http://169.254.169.254``.
+
+Requests per source (resource = the scope without ``/.default``):
+
+| source | request | api-version | identity parameters | secret header |
+| --- | --- | --- | --- | --- |
+| IMDS | GET {host}/metadata/identity/oauth2/token | 2018-02-01 | client_id, object_id, msi_res_id | Metadata: true |
+| App Service | GET $IDENTITY_ENDPOINT | 2019-08-01 | client_id, object_id, mi_res_id | X-IDENTITY-HEADER |
+| Azure Arc | GET $IDENTITY_ENDPOINT (+ key-file challenge) | 2020-06-01 | client_id, object_id, msi_res_id | Metadata: true |
+| Service Fabric | GET $IDENTITY_ENDPOINT (pinned TLS) | 2019-07-01-preview | none | Secret |
+| Azure ML | GET $MSI_ENDPOINT | 2017-09-01 | clientid | secret |
+| Cloud Shell | POST $MSI_ENDPOINT, form resource=... | none | none | Metadata: true |
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._token import Token, make_token
+from .effects import HttpRequest, HttpResponse
+
+IMDS = "IMDS"
+APP_SERVICE = "App Service"
+ARC = "Azure Arc"
+SERVICE_FABRIC = "Service Fabric"
+CLOUD_SHELL = "Cloud Shell"
+AZURE_ML = "Azure ML"
+WORKLOAD = "workload identity"
+# No usable endpoint: the reason is in Source.problem.
+NONE = "none"
+
+IMDS_DEFAULT_HOST = "http://169.254.169.254"
+IMDS_PATH = "/metadata/identity/oauth2/token"
+API_VERSIONS = {
+    IMDS: "2018-02-01",
+    APP_SERVICE: "2019-08-01",
+    ARC: "2020-06-01",
+    SERVICE_FABRIC: "2019-07-01-preview",
+    AZURE_ML: "2017-09-01",
+}
+# The query parameter naming a user-assigned identity, per source and identity kind.
+IDENTITY_PARAMETERS: dict[str, dict[str, str]] = {
+    IMDS: {"client_id": "client_id", "object_id": "object_id", "resource_id": "msi_res_id"},
+    APP_SERVICE: {"client_id": "client_id", "object_id": "object_id", "resource_id": "mi_res_id"},
+    ARC: {"client_id": "client_id", "object_id": "object_id", "resource_id": "msi_res_id"},
+    AZURE_ML: {"client_id": "clientid"},
+    CLOUD_SHELL: {},
+    SERVICE_FABRIC: {},
+}
+_UNSUPPORTED_KEYS = {
+    CLOUD_SHELL: "mi-cloud-shell-identity",
+    SERVICE_FABRIC: "mi-service-fabric-identity",
+    AZURE_ML: "mi-azure-ml-identity",
+}
+IDENTITY_KINDS = ("client_id", "object_id", "resource_id")
+# identity_config keys accepted as spellings of the three kinds (older azure-identity samples
+# used the wire names).
+_IDENTITY_ALIASES = {
+    "client_id": "client_id", "clientid": "client_id",
+    "object_id": "object_id", "principal_id": "object_id",
+    "resource_id": "resource_id", "msi_res_id": "resource_id", "mi_res_id": "resource_id",
+}
+MAX_LIFETIME = 365 * 24 * 3600
+SCOPE_SUFFIX = "/.default"
+ONE_SCOPE = "This credential requires exactly one scope per token request."
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Identity:
+    """A user-assigned identity: ``kind`` is ``client_id``, ``object_id`` or ``resource_id``."""
+
+    kind: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value}"
+
+    def __repr__(self) -> str:
+        return f"{self.kind}={self.value!r}"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Source:
+    kind: str
+    endpoint: str = ""
+    secret: str | None = field(default=None, repr=False)
+    thumbprint: str | None = None
+    # Azure ML: the compute's own identity (sent as clientid when no identity is requested).
+    default_client_id: str | None = None
+    # kind NONE (and configuration errors of a detected source): what is wrong, and its row.
+    problem: str | None = None
+    problem_key: str | None = None
+
+    def __repr__(self) -> str:
+        return f"'{self.display}{' at ' + self.endpoint if self.endpoint and self.kind != WORKLOAD else ''}'"
+
+    @property
+    def display(self) -> str:
+        if self.kind in (IMDS, WORKLOAD, NONE):
+            return self.kind
+        return f"{self.kind} managed identity"
+
+
+# -- construction ---------------------------------------------------------------------------------
+
+def identity_from_args(client_id: str | None, identity_config: Mapping[str, str] | None) -> Identity | None:
+    """The requested user-assigned identity, or None for the host's (system-assigned) identity."""
+    if client_id is not None and (not isinstance(client_id, str) or not client_id.strip()):
+        raise ValueError(f"client_id must be a non-empty string, got {client_id!r}")
+    config = dict(identity_config or {})
+    found: list[Identity] = []
+    for key, value in config.items():
+        kind = _IDENTITY_ALIASES.get(str(key).lower())
+        if kind is None:
+            raise ValueError(
+                f"identity_config has an unsupported key {key!r}; use one of client_id, object_id, resource_id"
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"identity_config[{key!r}] must be a non-empty string, got {value!r}")
+        found.append(Identity(kind, value.strip()))
+    if client_id is not None and found:
+        raise ValueError(
+            "When 'client_id' is provided as a keyword argument, 'identity_config' must not contain any of the "
+            "following keys: client_id, object_id, resource_id"
+        )
+    if len(found) > 1:
+        raise ValueError(
+            "identity_config must not contain more than one of the following keys: client_id, object_id, resource_id"
+        )
+    if client_id is not None:
+        return Identity("client_id", client_id.strip())
+    return found[0] if found else None
+
+
+def _get(env: Mapping[str, str], name: str) -> str:
+    return (env.get(name) or "").strip()
+
+
+def normalize_thumbprint(value: str) -> str | None:
+    """``IDENTITY_SERVER_THUMBPRINT`` as 40 lower-case hex digits, or None if it is not a SHA-1 thumbprint."""
+    cleaned = re.sub(r"[\s:]", "", value).lower()
+    return cleaned if re.fullmatch(r"[0-9a-f]{40}", cleaned) else None
+
+
+def detect(env: Mapping[str, str], *, exclude_workload_identity: bool = False) -> Source:
+    identity_endpoint = _get(env, "IDENTITY_ENDPOINT")
+    if identity_endpoint:
+        header = _get(env, "IDENTITY_HEADER")
+        if header:
+            thumbprint_setting = _get(env, "IDENTITY_SERVER_THUMBPRINT")
+            if thumbprint_setting:
+                return _service_fabric(identity_endpoint, header, thumbprint_setting)
+            return Source(APP_SERVICE, identity_endpoint, secret=header)
+        if _get(env, "IMDS_ENDPOINT"):
+            return Source(ARC, identity_endpoint)
+        on_app_service = bool(_get(env, "WEBSITE_SITE_NAME") or _get(env, "WEBSITE_INSTANCE_ID"))
+        return Source(
+            NONE,
+            problem="IDENTITY_ENDPOINT is set, but neither IDENTITY_HEADER (App Service, Service Fabric) nor "
+            "IMDS_ENDPOINT (Azure Arc): the host's managed identity configuration is incomplete.",
+            problem_key="mi-app-service-not-enabled" if on_app_service else "mi-incomplete-environment",
+        )
+    msi_endpoint = _get(env, "MSI_ENDPOINT")
+    if msi_endpoint:
+        secret = _get(env, "MSI_SECRET")
+        if secret:
+            return Source(AZURE_ML, msi_endpoint, secret=secret,
+                          default_client_id=_get(env, "DEFAULT_IDENTITY_CLIENT_ID") or None)
+        return Source(CLOUD_SHELL, msi_endpoint)
+    if not exclude_workload_identity and all(
+        _get(env, name) for name in ("AZURE_FEDERATED_TOKEN_FILE", "AZURE_TENANT_ID", "AZURE_AUTHORITY_HOST")
+    ):
+        # HOOK (workload identity): the token exchange is WorkloadIdentityCredential's job; the
+        # credential answers "unavailable" for this source until it is wired in.
+        return Source(WORKLOAD, _get(env, "AZURE_FEDERATED_TOKEN_FILE"))
+    if _get(env, "WEBSITE_SITE_NAME") or _get(env, "WEBSITE_INSTANCE_ID"):
+        site = _get(env, "WEBSITE_SITE_NAME")
+        return Source(
+            NONE,
+            problem=f"This is an App Service or Functions host{f' (site {site})' if site else ''}, but "
+            "IDENTITY_ENDPOINT and IDENTITY_HEADER are not set: managed identity is not enabled for this app.",
+            problem_key="mi-app-service-not-enabled",
+        )
+    host = _get(env, "AZURE_POD_IDENTITY_AUTHORITY_HOST") or IMDS_DEFAULT_HOST
+    return Source(IMDS, host.rstrip("/") + IMDS_PATH)
+
+
+def _service_fabric(endpoint: str, secret: str, thumbprint_setting: str) -> Source:
+    thumbprint = normalize_thumbprint(thumbprint_setting)
+    problem = key = None
+    if not endpoint.lower().startswith("https://"):
+        problem, key = "Service Fabric managed identity endpoint must use HTTPS.", "mi-bad-response"
+    elif thumbprint is None:
+        problem = "IDENTITY_SERVER_THUMBPRINT must be a SHA-1 certificate thumbprint (40 hexadecimal digits)."
+        key = "mi-service-fabric-thumbprint"
+    return Source(SERVICE_FABRIC, endpoint, secret=secret, thumbprint=thumbprint, problem=problem, problem_key=key)
+
+
+def unsupported_identity(source: Source, identity: Identity | None) -> tuple[str, str] | None:
+    """(message, mitigation key) when ``source`` cannot select ``identity``; None when it can."""
+    if identity is None or identity.kind in IDENTITY_PARAMETERS.get(source.kind, {}):
+        return None
+    if source.kind == SERVICE_FABRIC:
+        return (
+            "Specifying a client_id or identity_config is not supported by the Service Fabric managed identity "
+            "environment. The managed identity configuration is determined by the Service Fabric cluster "
+            "resource configuration. See https://aka.ms/servicefabricmi for more information.",
+            _UNSUPPORTED_KEYS[SERVICE_FABRIC],
+        )
+    if source.kind == CLOUD_SHELL:
+        return (
+            f"Cloud Shell does not support user-assigned identities (got {identity.kind}); it provides only the "
+            "signed-in user's identity.",
+            _UNSUPPORTED_KEYS[CLOUD_SHELL],
+        )
+    supported = ", ".join(IDENTITY_PARAMETERS.get(source.kind, {})) or "none"
+    return (
+        f"{source.display} does not support selecting an identity by {identity.kind}; it supports: {supported}.",
+        _UNSUPPORTED_KEYS.get(source.kind, "mi-unsupported-identity"),
+    )
+
+
+# -- requests -------------------------------------------------------------------------------------
+
+def resource_for(scopes: tuple[str, ...]) -> str:
+    """The resource a managed identity endpoint wants: the one scope without ``/.default``."""
+    if len(scopes) != 1:
+        raise ValueError(ONE_SCOPE)
+    scope = scopes[0]
+    resource = scope[: -len(SCOPE_SUFFIX)] if scope.endswith(SCOPE_SUFFIX) else scope
+    if not resource or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in resource):
+        raise ValueError(f"{scope!r} is not a valid scope: it must not contain whitespace or control characters")
+    return resource
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect: float = 2.0
+    read: float = 5.0
+
+
+def token_request(source: Source, resource: str, identity: Identity | None, timeouts: Timeouts) -> HttpRequest:
+    """The token request for ``source`` (never proxied, no transport retries: the flow retries)."""
+    params: dict[str, str] = {}
+    headers: dict[str, str] = {"Accept": "application/json"}
+    form: dict[str, str] | None = None
+    method = "GET"
+    version = API_VERSIONS.get(source.kind)
+    if version:
+        params["api-version"] = version
+    if source.kind == CLOUD_SHELL:
+        method = "POST"
+        form = {"resource": resource}
+    else:
+        params["resource"] = resource
+    names = IDENTITY_PARAMETERS.get(source.kind, {})
+    if identity is not None and identity.kind in names:
+        params[names[identity.kind]] = identity.value
+    elif identity is None and source.kind == AZURE_ML and source.default_client_id:
+        params["clientid"] = source.default_client_id
+    if source.kind in (IMDS, ARC, CLOUD_SHELL):
+        headers["Metadata"] = "true"
+    elif source.kind == APP_SERVICE:
+        headers["X-IDENTITY-HEADER"] = source.secret or ""
+    elif source.kind == SERVICE_FABRIC:
+        headers["Secret"] = source.secret or ""
+    elif source.kind == AZURE_ML:
+        headers["secret"] = source.secret or ""
+    return HttpRequest(
+        method, source.endpoint, headers=headers, params=params, form=form, retry_total=0,
+        connection_timeout=timeouts.connect, read_timeout=timeouts.read, bypass_proxy=True,
+    )
+
+
+def with_authorization(request: HttpRequest, key: str) -> HttpRequest:
+    """The Arc request again, answering the challenge with the key file's contents."""
+    headers = dict(request.headers)
+    headers["Authorization"] = f"Basic {key}"
+    return HttpRequest(
+        request.method, request.url, headers=headers, params=request.params, form=request.form,
+        retry_total=request.retry_total, connection_timeout=request.connection_timeout,
+        read_timeout=request.read_timeout, bypass_proxy=True,
+    )
+
+
+def probe_request(endpoint: str, resource: str, timeout: float) -> HttpRequest:
+    """The chain probe: the IMDS token URL without the Metadata header, one short attempt."""
+    return HttpRequest(
+        "GET", endpoint, params={"api-version": API_VERSIONS[IMDS], "resource": resource}, retry_total=0,
+        connection_timeout=timeout, read_timeout=timeout, bypass_proxy=True,
+    )
+
+
+# -- responses ------------------------------------------------------------------------------------
+
+def not_imds_reason(response: HttpResponse, *, probe: bool = False) -> str | None:
+    """Why this answer cannot come from IMDS (which always answers JSON), or None if it may.
+
+    The probe is lenient (only Docker Desktop's 403 and HTML pages disqualify): AKS pod identity's
+    NMI answers for IMDS in plain text at times; the token request judges the rest.
+    """
+    body = response.body.strip()
+    content_type = str(response.headers.get("content-type", "")).lower()
+    if response.status == 403 and b"unreachable" in body.lower():
+        return "a 403 response saying the network is unreachable (Docker Desktop's proxy answers this way)"
+    if "html" in content_type or body[:1] == b"<":
+        return "an HTML page (typically a proxy or gateway)"
+    if body and not probe:
+        try:
+            response.json()
+        except ValueError:
+            return "a body that is not JSON"
+    return None
+
+
+def payload_of(response: HttpResponse) -> dict[str, Any] | None:
+    try:
+        payload = response.json()
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def message_of(response: HttpResponse) -> str:
+    """The endpoint's own error text, from whichever shape its error body has."""
+    payload = payload_of(response)
+    if payload is None:
+        return ""
+    for key in ("error_description", "message", "Message"):
+        if isinstance(payload.get(key), str):
+            return str(payload[key])
+    error = payload.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return str(error["message"])
+    return str(error) if isinstance(error, str) else ""
+
+
+_DATE = re.compile(
+    r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{2}):(\d{2})(?:\s*([AaPp][Mm]))?\s*"
+    r"(?:([+-])(\d{2}):?(\d{2})|Z|UTC|GMT)?\s*$"
+)
+
+
+def parse_expires_on(value: Any) -> int:
+    """``expires_on`` as epoch seconds: a number, a numeric string, or ``"M/D/YYYY H:MM:SS [AM|PM] +00:00"``."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"not a time: {value!r}")
+    if isinstance(value, (int, float)):
+        return int(value)
+    if not isinstance(value, str):
+        raise ValueError(f"not a time: {value!r}")
+    text = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return int(float(text))
+    match = _DATE.match(text)
+    if match is None:
+        raise ValueError(f"'{value}' doesn't match the expected format")
+    month, day, year, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
+    meridiem = (match.group(7) or "").upper()
+    if meridiem:
+        if not 1 <= hour <= 12:
+            raise ValueError(f"'{value}' has an invalid hour")
+        hour = hour % 12 + (12 if meridiem == "PM" else 0)
+    try:
+        parsed = time.strptime(f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}",
+                               "%Y-%m-%d %H:%M:%S")
+    except ValueError as error:
+        raise ValueError(f"'{value}' is not a valid date") from error
+    epoch = calendar.timegm(parsed)
+    if match.group(8):
+        offset = int(match.group(9)) * 3600 + int(match.group(10)) * 60
+        epoch -= offset if match.group(8) == "+" else -offset
+    return epoch
+
+
+def _seconds(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
+        return float(value)
+    raise ValueError(f"not a number of seconds: {value!r}")
+
+
+class BadTokenResponse(ValueError):
+    """A 200 response that does not hold a usable token; the text says what is missing."""
+
+
+def parse_token(response: HttpResponse, now: float) -> tuple[Token, dict[str, Any]]:
+    """The token of a 200 response; :class:`BadTokenResponse` says what is wrong otherwise."""
+    payload = payload_of(response)
+    if payload is None:
+        raise BadTokenResponse("the response is not a JSON object")
+    access_token = payload.get("access_token")
+    if not isinstance(access_token, str) or not access_token:
+        raise BadTokenResponse("the response has no access_token")
+    expires_on: int | None = None
+    try:
+        if payload.get("expires_on") not in (None, ""):
+            expires_on = parse_expires_on(payload["expires_on"])
+        else:
+            expires_in = _seconds(payload.get("expires_in"))
+            if expires_in is not None:
+                expires_on = int(now + expires_in)
+    except ValueError as error:
+        raise BadTokenResponse(f"the response's expiry is unreadable: {error}") from None
+    if expires_on is None:
+        raise BadTokenResponse("the response has neither expires_on nor expires_in")
+    if not now < expires_on <= now + MAX_LIFETIME:
+        raise BadTokenResponse(
+            f"the response's expiry ({expires_on}) is not a usable token lifetime from now ({int(now)})"
+        )
+    try:
+        refresh_in = _seconds(payload.get("refresh_in"))
+    except ValueError:
+        refresh_in = None
+    token_type = payload.get("token_type")
+    token = make_token(access_token, expires_on, now, refresh_in,
+                       token_type if isinstance(token_type, str) and token_type else "Bearer")
+    return token, payload

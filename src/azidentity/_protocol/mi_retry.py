@@ -1,0 +1,186 @@
+"""Managed identity retries, done in the flow (``Sleep`` effects) rather than by the transport.
+
+Defaults (decisions.md): IMDS retries 404, 410, 429, 5xx and transport failures at most 5 times
+with exponential backoff from 0.8 s (0.8, 1.6, 3.2, 6.4, 12.8: a failing endpoint ends within
+~25 s of waiting); ``Retry-After`` is honoured and capped at 60 s; 410 ("IMDS is starting") keeps
+being retried until at least 70 s of backoff have passed. The other hosts retry 429, 5xx and
+transport failures 3 times. Every loop is bounded.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from .. import log
+from .effects import Flow, HttpRequest, HttpResponse, Sleep, TransportError
+
+IMDS_STATUSES = frozenset({404, 410, 429, *range(500, 600)})
+OTHER_STATUSES = frozenset({429, *range(500, 600)})
+GONE = 410
+GONE_BUDGET = 70.0
+IMDS_RETRIES = 5
+OTHER_RETRIES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_retries: int = IMDS_RETRIES
+    statuses: frozenset[int] = IMDS_STATUSES
+    backoff_factor: float = 0.8
+    backoff_max: float = 60.0
+    retry_after_max: float = 60.0
+    # 410 is retried, regardless of max_retries, until this much backoff has passed (0: off).
+    gone_budget: float = 0.0
+
+    def backoff(self, retry: int) -> float:
+        """The wait before retry number ``retry`` (1-based): factor * 2**(retry-1), capped."""
+        return min(self.backoff_factor * float(1 << max(retry - 1, 0)), self.backoff_max)
+
+    def delay(self, retry: int, response: HttpResponse | None, slept: float, now: float) -> float | None:
+        """Seconds to wait before retry number ``retry``; None: stop retrying."""
+        if self.max_retries <= 0:
+            return None
+        if response is None:  # a transport failure
+            return self.backoff(retry) if retry <= self.max_retries else None
+        if response.status not in self.statuses:
+            return None
+        hint = retry_after(response, now)
+        wait = min(hint, self.retry_after_max) if hint is not None else self.backoff(retry)
+        if response.status == GONE and self.gone_budget > 0:
+            remaining = self.gone_budget - slept
+            if remaining <= 0:
+                return None
+            return min(wait, remaining) if retry > self.max_retries else wait
+        return wait if retry <= self.max_retries else None
+
+
+def retry_after(response: HttpResponse, now: float) -> float | None:
+    """The server's requested wait: ``retry-after-ms``, ``x-ms-retry-after-ms`` or ``Retry-After``."""
+    headers = response.headers
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(float(value) / 1000.0, 0.0)
+            except ValueError:
+                pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(when.timestamp() - now, 0.0)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The last attempt's result: a response, or the transport error that replaced it."""
+
+    response: HttpResponse | None
+    error: TransportError | None
+    attempts: int
+    slept: float
+    # Some attempt got an HTTP answer (the endpoint exists even if the last attempt got none).
+    answered: bool
+    delays: tuple[float, ...] = ()
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """The error and everything it wraps (causes, contexts, and the wrappers' own fields)."""
+    seen: set[int] = set()
+    stack: list[object] = [error]
+    while stack and len(seen) < 50:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        stack.extend([item.__cause__, item.__context__, *item.args])
+        for name in ("inner_exception", "reason", "os_error", "certificate_error"):
+            stack.append(getattr(item, name, None))
+
+
+# Exception classes (requests/urllib3, aiohttp, azure-core) raised when no connection was made.
+_CONNECT_ERRORS = frozenset({
+    "NewConnectionError", "ConnectTimeoutError", "ConnectTimeout", "ClientConnectorError",
+    "ConnectionTimeoutError", "ServiceRequestTimeoutError",
+})
+
+
+def connect_failed(error: TransportError) -> bool:
+    """True when no connection was made (refused, unreachable, connect timeout): nothing is listening."""
+    for item in _chain(error):
+        if isinstance(item, ConnectionRefusedError) or type(item).__name__ in _CONNECT_ERRORS:
+            return True
+    return False
+
+
+def certificate_rejected(error: TransportError) -> bool:
+    """A TLS certificate was refused (a pin mismatch, an untrusted CA): retrying cannot help."""
+    for item in _chain(error):
+        if any(cls.__name__ in ("SSLCertVerificationError", "CertificateError") for cls in type(item).__mro__):
+            return True
+    return False
+
+
+def wraps(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The exception of type ``kind`` that ``error`` wraps, if any."""
+    for item in _chain(error):
+        if isinstance(item, kind):
+            return item
+    return None
+
+
+def send(
+    request: HttpRequest,
+    policy: RetryPolicy,
+    now: Callable[[], float],
+    *,
+    retry_connect_failures: bool = True,
+) -> Flow[Outcome]:
+    """Send ``request`` until it succeeds, cannot be retried, or the policy says stop.
+
+    With ``retry_connect_failures=False`` a failure to connect ends the loop at once unless the
+    endpoint answered an earlier attempt (IMDS that isn't there should say so fast).
+    """
+    attempts = 0
+    slept = 0.0
+    answered = False
+    delays: list[float] = []
+    while True:
+        attempts += 1
+        response: HttpResponse | None = None
+        error: TransportError | None = None
+        try:
+            response = yield request
+            answered = True
+        except TransportError as failure:
+            error = failure
+        if response is not None and 200 <= response.status < 300:
+            return Outcome(response, None, attempts, slept, answered, tuple(delays))
+        if error is not None and (certificate_rejected(error) or (
+                not retry_connect_failures and not answered and connect_failed(error))):
+            return Outcome(None, error, attempts, slept, answered, tuple(delays))
+        wait = policy.delay(attempts, response, slept, now())
+        if wait is None:
+            return Outcome(response, error, attempts, slept, answered, tuple(delays))
+        log.emit(
+            log.EVENT_RETRY, logging.DEBUG, "ManagedIdentityCredential: %s %s -> %s; retrying in %.1f s",
+            request.method, request.url_without_query,
+            response.status if response is not None else (error.message if error else "no response"), wait,
+        )
+        delays.append(wait)
+        if wait > 0:
+            yield Sleep(wait)
+        slept += wait
