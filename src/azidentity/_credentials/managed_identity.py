@@ -236,10 +236,11 @@ class _ManagedIdentity(CredentialBase):
         try:
             response = yield request
         except TransportError as error:
-            raise self._unavailable(
-                f"managed identity timed out: IMDS did not answer within {self._probe_timeout:g} s "
-                f"({error.message})", "dac-mi-timeout",
-            ) from None
+            # Lead with the guide's searchable row text; then say what actually happened, since a
+            # refused or reset connection is not a timeout.
+            what = ("managed identity timed out: " + (f"IMDS did not answer within {self._probe_timeout:g} s"
+                    if error.timeout else "IMDS gave no response"))
+            raise self._unavailable(f"{what} ({error.message})", "dac-mi-timeout") from None
         reason = mi.not_imds_reason(response, probe=True)
         if reason is not None:
             raise self._unavailable(f"The endpoint that answered is not IMDS: it returned {reason}.",
