@@ -8,7 +8,9 @@ the result back, or throws :class:`TransportError` into the flow when no HTTP re
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -79,6 +81,58 @@ def _safe_cwd() -> str:
     return os.environ.get("SYSTEMROOT", "C:\\Windows") if os.name == "nt" else "/bin"
 
 
+# A token answer is a few KiB: a tool printing more than this per stream is stopped at once.
+MAX_PROCESS_OUTPUT = 1024 * 1024
+# After a kill, how long the pipes may take to report EOF (a grandchild that left the process group may
+# hold them open; then they are abandoned).
+_KILL_GRACE = 1.0
+# POSIX: the tool gets its own process group, killed as a whole (az is a shell script that starts Python).
+_NEW_SESSION = os.name != "nt"
+
+
+def _kill(process: Any) -> None:
+    try:
+        if _NEW_SESSION:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+    except OSError:
+        pass  # already gone
+
+
+class _Sink:
+    """Keeps the first MAX_PROCESS_OUTPUT bytes of a stream and kills the tool when it writes more."""
+
+    def __init__(self, process: Any) -> None:
+        self.data = bytearray()
+        self._process = process
+        self._full = False
+
+    def feed(self, chunk: bytes) -> None:
+        room = MAX_PROCESS_OUTPUT - len(self.data)
+        if len(chunk) <= room:
+            self.data += chunk
+        elif not self._full:
+            self._full = True
+            self.data += chunk[:room]
+            _kill(self._process)
+
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="replace")
+
+
+def _pump(stream: Any, sink: _Sink) -> None:
+    fd = stream.fileno()
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            return
+        if not chunk:
+            return
+        sink.feed(chunk)
+
+
 class SyncIO:
     """Performs effects for sync credentials; pipelines are built on first use."""
 
@@ -108,18 +162,32 @@ class SyncIO:
     def run(self, effect: RunProcess) -> ProcessResult:
         start = time.perf_counter()
         try:
-            done = subprocess.run(
-                list(effect.argv), stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                timeout=effect.timeout, env=dict(effect.env) if effect.env is not None else None,
-                cwd=effect.cwd or _safe_cwd(), check=False,
+            process = subprocess.Popen(
+                list(effect.argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=dict(effect.env) if effect.env is not None else None, cwd=effect.cwd or _safe_cwd(),
+                start_new_session=_NEW_SESSION,
             )
-        except subprocess.TimeoutExpired as expired:
-            out = expired.stdout or ""
-            return ProcessResult(-1, out if isinstance(out, str) else out.decode(errors="replace"), "",
-                                 time.perf_counter() - start, timed_out=True)
         except OSError as error:
             return ProcessResult(127, "", str(error), time.perf_counter() - start, not_found=True)
-        return ProcessResult(done.returncode, done.stdout, done.stderr, time.perf_counter() - start)
+        out, err = _Sink(process), _Sink(process)
+        pumps = [threading.Thread(target=_pump, args=(process.stdout, out), daemon=True),
+                 threading.Thread(target=_pump, args=(process.stderr, err), daemon=True)]
+        for pump in pumps:
+            pump.start()
+        timed_out = False
+        try:
+            returncode = process.wait(timeout=effect.timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill(process)
+            process.wait()
+            returncode = -1
+        for pump in pumps:
+            pump.join(_KILL_GRACE)  # a grandchild outside the process group may hold a pipe open
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+        return ProcessResult(returncode, out.text(), err.text(), time.perf_counter() - start, timed_out=timed_out)
 
     def close(self) -> None:
         for pipeline in self._pipelines.values():
@@ -200,20 +268,33 @@ class AsyncIO:
             process = await asyncio.create_subprocess_exec(
                 *effect.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE, env=dict(effect.env) if effect.env is not None else None,
-                cwd=effect.cwd or _safe_cwd(),
+                cwd=effect.cwd or _safe_cwd(), start_new_session=_NEW_SESSION,
             )
         except OSError as error:
             return ProcessResult(127, "", str(error), time.perf_counter() - start, not_found=True)
+        out, err = _Sink(process), _Sink(process)
+
+        async def pump(stream: Any, sink: _Sink) -> None:
+            # Never stop reading: a pipe paused by asyncio's flow control never reports EOF, and
+            # Process.wait() (Python 3.11.5+) waits for the pipes, so it would never return.
+            while chunk := await stream.read(65536):
+                sink.feed(chunk)
+
+        readers = asyncio.gather(pump(process.stdout, out), pump(process.stderr, err))
+        timed_out = False
         try:
-            out, err = await asyncio.wait_for(process.communicate(), effect.timeout)
+            await asyncio.wait_for(asyncio.shield(readers), effect.timeout)
+            returncode = await asyncio.wait_for(process.wait(), _KILL_GRACE)
         except asyncio.TimeoutError:
-            process.kill()
-            await process.wait()
-            return ProcessResult(-1, "", "", time.perf_counter() - start, timed_out=True)
-        return ProcessResult(
-            process.returncode if process.returncode is not None else -1,
-            out.decode(errors="replace"), err.decode(errors="replace"), time.perf_counter() - start,
-        )
+            timed_out = True
+            _kill(process)
+            try:
+                await asyncio.wait_for(readers, _KILL_GRACE)
+                await asyncio.wait_for(process.wait(), _KILL_GRACE)
+            except asyncio.TimeoutError:
+                pass  # a grandchild outside the process group holds the pipes: abandon them
+            returncode = -1
+        return ProcessResult(returncode, out.text(), err.text(), time.perf_counter() - start, timed_out=timed_out)
 
     async def close(self) -> None:
         for pipeline in self._pipelines.values():

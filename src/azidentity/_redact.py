@@ -16,7 +16,12 @@ SECRET_FIELDS = frozenset(
     }
 )
 _JWT = re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*")
-_LONG_OPAQUE = re.compile(r"(?<![A-Za-z0-9_\-])[A-Za-z0-9_\-~.+/]{64,}={0,2}")
+# An opaque token mixes digits, upper- and lower-case letters; URLs and dotted type names of the
+# same length usually don't, and must stay readable in error messages.
+_C = r"[A-Za-z0-9_\-~.+/]"
+_LONG_OPAQUE = re.compile(
+    r"(?<![A-Za-z0-9_\-])" + rf"(?={_C}*\d)(?={_C}*[A-Z])(?={_C}*[a-z])" + _C + r"{64,}={0,2}"
+)
 
 
 def redact_json(value: Any) -> Any:
