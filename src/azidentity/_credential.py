@@ -78,7 +78,28 @@ class CredentialBase:
         self._io: Any = None
 
     def _new_cache(self) -> TokenCache:
-        return TokenCache(self._clock)
+        options = getattr(self, "_cache_persistence_options", None)
+        if options is None:
+            return TokenCache(self._clock)
+        from ._persistence import PersistentTokenCache
+
+        # Opens the encrypted store now: a machine that can't keep it raises CredentialUnavailableError here.
+        return PersistentTokenCache(self._clock, options, self._persistent_namespace)
+
+    def _persistent_namespace(self) -> str:
+        """Whose tokens these are, in the persistent cache's keys (``_cache_key`` adds tenant, scopes, CAE).
+
+        Credentials whose tokens belong to more than this (a signed-in account, a managed identity)
+        override it.
+        """
+        parts = [type(self).__name__]
+        parts += [str(getattr(self, name, None) or "") for name in ("_authority", "_tenant_id", "_client_id", "_username")]
+        assertion = getattr(self, "_user_assertion", None)
+        if assertion:  # on-behalf-of: one user's tokens must never be served for another's assertion
+            import hashlib
+
+            parts.append(hashlib.sha256(str(assertion).encode()).hexdigest())
+        return "|".join(parts)
 
     @property
     def _name(self) -> str:
