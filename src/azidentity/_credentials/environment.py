@@ -32,6 +32,7 @@ from .._constants import EnvironmentVariables as Ev
 from .._credential import AsyncCredential, CredentialBase, SyncCredential, TokenRequest
 
 if TYPE_CHECKING:
+    from .._cache import TokenCache
     from .._protocol.effects import Flow
     from .._token import Token
 
@@ -144,6 +145,7 @@ class _Environment(CredentialBase):
             if any(v in env for v in VARIABLES[:8]) and not within_dac:
                 level = logging.WARNING
             log.emit(log.EVENT_AUTHENTICATION, level, "EnvironmentCredential: %s", self._incomplete)
+        kwargs.pop("cache_persistence_options", None)  # the inner credential owns the (persistent) cache
         self._init_base(kwargs)
 
     # -- choosing and building the inner credential ---------------------------------------------------
@@ -207,6 +209,11 @@ class _Environment(CredentialBase):
         from .._errors import CredentialUnavailableError
 
         return CredentialUnavailableError(self._incomplete, credential=self._name, mitigation_key="env-incomplete")
+
+    def _new_cache(self) -> TokenCache:
+        # Share the inner credential's cache: it is the persistent one when persistence was asked for.
+        inner = getattr(self, "_credential", None)
+        return inner._cache if inner is not None else super()._new_cache()  # type: ignore[no-any-return]
 
     def _validate(self, request: TokenRequest) -> None:
         if self._credential is not None:

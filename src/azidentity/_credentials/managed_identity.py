@@ -103,6 +103,9 @@ class _ManagedIdentity(CredentialBase):
                     "mi-service-fabric-thumbprint",
                 )
         self._imds_confirmed = False
+        # Beyond azure-identity: with persistence, processes on one host share one token instead of
+        # each asking the endpoint (the key already names the source, endpoint and identity).
+        self._cache_persistence_options = kwargs.pop("cache_persistence_options", None)
         self._init_base(kwargs)
         if self._source.kind == mi.NONE:
             log.emit(log.EVENT_AUTHENTICATION, logging.INFO, "%s found no managed identity endpoint: %s",
@@ -114,6 +117,8 @@ class _ManagedIdentity(CredentialBase):
     # -- configuration ------------------------------------------------------------------------------
     def _new_cache(self) -> TokenCache:
         # A credential given its own clock (tests) gets its own cache; all others share one.
+        if self._cache_persistence_options is not None:
+            return super()._new_cache()
         return TokenCache(self._clock) if self._clock is not None else _SHARED_CACHE
 
     def _cache_key(self, request: TokenRequest) -> Hashable:
