@@ -213,7 +213,7 @@ class _Environment(CredentialBase):
     def _new_cache(self) -> TokenCache:
         # Share the inner credential's cache: it is the persistent one when persistence was asked for.
         inner = getattr(self, "_credential", None)
-        return inner._cache if inner is not None else super()._new_cache()  # type: ignore[no-any-return]
+        return inner._cache if inner is not None else super()._new_cache()
 
     def _validate(self, request: TokenRequest) -> None:
         if self._credential is not None:

@@ -26,6 +26,7 @@ from .describe import describe, environment
 from .entra import EntraService
 from .faults import FaultPlan
 from .federation import DEFAULT_SUBJECT, FederationService
+from .keyvault import CHALLENGE_PARAMETERS, KeyVaultService, Vault
 from .managed_identity import ManagedIdentityService
 from .pki import (
     ServerPki,
@@ -37,6 +38,7 @@ from .pki import (
 )
 from .server import Listener, RequestLog, Shared, server_ssl_context
 from .state import RegisteredCert, Runtime, SigningKey
+from .user_flows import UserFlowService
 from .wire import RecordedRequest, Router
 
 
@@ -62,6 +64,10 @@ class Emulator:
         self.entra: EntraService | None = None
         self.managed_identity: ManagedIdentityService | None = None
         self.federation: FederationService | None = None
+        self.user_flows: UserFlowService | None = None
+        self.keyvault: KeyVaultService | None = None
+        self._vaults: dict[str, Vault] = {}
+        self._vault_lock = threading.Lock()
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -104,10 +110,14 @@ class Emulator:
         self.entra = EntraService(rt)
         self.managed_identity = ManagedIdentityService(rt)
         self.federation = FederationService(rt)
+        self.user_flows = UserFlowService(rt)
+        for grant_type, handler in self.user_flows.grants().items():
+            self.entra.register_grant(grant_type, handler)
+        self.keyvault = KeyVaultService(rt)
         main_ctx = server_ssl_context(pki.server_cert_path, pki.server_key_path)
         sf_ctx = server_ssl_context(pki.service_fabric_cert_path, pki.service_fabric_key_path)
-        main = Listener("main", Router(self.entra.routes() + self.federation.routes()), self._shared,
-                        port=self.config.port, ssl_context=main_ctx)
+        main_routes = self.entra.routes() + self.federation.routes() + self.user_flows.routes()
+        main = Listener("main", Router(main_routes), self._shared, port=self.config.port, ssl_context=main_ctx)
         self._listeners.append(main)
         mi = Listener("managed-identity", Router(self.managed_identity.routes()), self._shared,
                       port=self.config.mi_port)
@@ -146,6 +156,7 @@ class Emulator:
         for thread in stoppers:
             thread.join(2.0)
         self._listeners.clear()
+        self._vaults.clear()
         self._rt = None
         if self._owns_workdir and self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -217,6 +228,55 @@ class Emulator:
     def pipelines_service_connection_id(self) -> str:
         return self.config.pipelines_service_connection_id
 
+    # --- Key Vault-like secrets endpoints --------------------------------------------------------------
+
+    def vault(self, name: str = "vault", *, tenant_id: str | None = None, challenge: str | None = None) -> Vault:
+        """The vault called ``name``, started on its own HTTPS port on first use.
+
+        ``tenant_id`` (default: the home tenant) is the tenant its 401 challenge names and whose tokens
+        it accepts; ``challenge`` is ``"resource"`` (default) or ``"scope"``, the challenge parameter
+        naming Key Vault. Given for an existing vault, they change it.
+        """
+        if challenge is not None and challenge not in CHALLENGE_PARAMETERS:
+            raise ValueError(f"challenge must be one of {CHALLENGE_PARAMETERS}, not {challenge!r}")
+        self.runtime  # noqa: B018 - raises if not started
+        with self._vault_lock:
+            existing = self._vaults.get(name)
+            if existing is not None:
+                if tenant_id is not None:
+                    existing.tenant_id = tenant_id
+                if challenge is not None:
+                    existing.challenge = challenge
+                return existing
+            assert self.keyvault is not None and self._pki is not None
+            vault = Vault(name, tenant_id or self.tenant_id, challenge or "resource")
+            ctx = server_ssl_context(self._pki.server_cert_path, self._pki.server_key_path)
+            listener = Listener(f"keyvault-{name}", Router(self.keyvault.routes(vault)), self._shared,
+                                ssl_context=ctx)
+            vault.url = listener.url
+            self._listeners.append(listener)
+            self._vaults[name] = vault
+            listener.start()
+            return vault
+
+    @property
+    def keyvault_url(self) -> str:
+        """URL of the default vault (its challenge names ``keyvault_tenant``)."""
+        return self.vault().url
+
+    @property
+    def keyvault_tenant(self) -> str:
+        return self.vault().tenant_id
+
+    @keyvault_tenant.setter
+    def keyvault_tenant(self, tenant_id: str) -> None:
+        self.vault(tenant_id=tenant_id)
+
+    @property
+    def keyvault_other_tenant_url(self) -> str:
+        """URL of a vault whose challenge names the *other* tenant (a cross-tenant request)."""
+        return self.vault("other-tenant-vault", tenant_id=self.other_tenant_id).url
+
     # --- tokens ------------------------------------------------------------------------------------
 
     def verify_token(self, token: str) -> dict[str, Any]:
@@ -231,6 +291,27 @@ class Emulator:
         assert self.federation is not None
         self.runtime  # noqa: B018 - raises if not started
         return self.federation.service_account_token(subject, audience, lifetime)
+
+    # --- signing users in ----------------------------------------------------------------------------
+
+    def _user_flows(self) -> UserFlowService:
+        self.runtime  # noqa: B018 - raises if not started
+        assert self.user_flows is not None
+        return self.user_flows
+
+    def approve_device_code(self, user_code: str, username: str | None = None) -> None:
+        """Sign in at the device code verification page as ``username`` (a key of ``users`` or a
+        username; default: the user /authorize signs in, ``user_flows.default_user``)."""
+        self._user_flows().approve(user_code, username)
+
+    def decline_device_code(self, user_code: str) -> None:
+        """Decline the sign-in at the device code verification page."""
+        self._user_flows().decline(user_code)
+
+    @property
+    def pending_device_codes(self) -> list[str]:
+        """User codes that wait for approval (what a user would type at ``/devicelogin``)."""
+        return self._user_flows().pending_user_codes()
 
     # --- request log & faults ----------------------------------------------------------------------
 
@@ -250,6 +331,8 @@ class Emulator:
         self._log.clear()
         self.faults.clear()
         self._shared.errors.clear()
+        for vault in list(self._vaults.values()):
+            vault.clear()
 
     # --- describing the emulator -------------------------------------------------------------------
 

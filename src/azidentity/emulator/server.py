@@ -232,6 +232,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     # The default joins every handler thread on close; hung/keep-alive threads would block stop().
     block_on_close = False
+    # socketserver's default listen backlog is 5: a burst of concurrent clients overflows it, and the
+    # kernel drops their SYNs, which clients retransmit only after 1 s.
+    request_queue_size = 128
 
     def __init__(self, name: str, port: int, router: Router, shared: Shared,
                  ssl_context: ssl.SSLContext | None) -> None:
