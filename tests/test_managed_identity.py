@@ -230,11 +230,26 @@ def test_never_proxied(flavor, emulator, monkeypatch):
     assert emulator.count("imds") == 1
 
 
-def test_workload_identity_environment_is_a_marked_hook(flavor, emulator):
-    env = {"AZURE_FEDERATED_TOKEN_FILE": "/tmp/none", "AZURE_TENANT_ID": "t", "AZURE_AUTHORITY_HOST": emulator.base_url}
-    credential = flavor.make("ManagedIdentityCredential", _env=env)
-    with pytest.raises(CredentialUnavailableError, match="WorkloadIdentityCredential"):
-        flavor.get_token(credential, SCOPE)
+def test_aks_workload_identity_token_exchange(flavor, emulator):
+    """With the webhook's variables set, ManagedIdentityCredential exchanges the projected token file."""
+    env = emulator.env("workload-identity")
+    credential = flavor.make("ManagedIdentityCredential", _env=env, connection_verify=emulator.ca_bundle_path)
+    claims = emulator.verify_token(flavor.get_token(credential, SCOPE).token)
+    assert claims["appid"] == emulator.apps["workload"].client_id
+    (exchange,) = [r for r in emulator.requests if r.route == "token"]
+    assert exchange.form["client_assertion"] == open(env["AZURE_FEDERATED_TOKEN_FILE"]).read().strip()
+    assert emulator.count("imds") == 0
+
+
+def test_aks_workload_identity_needs_a_client_id(flavor, emulator):
+    env = {k: v for k, v in emulator.env("workload-identity").items() if k != "AZURE_CLIENT_ID"}
+    with pytest.raises(ValueError, match="no client ID was provided"):
+        flavor.make("ManagedIdentityCredential", _env=env)
+    with pytest.raises(ValueError, match="by client ID only"):
+        flavor.make("ManagedIdentityCredential", _env=env, identity_config={"object_id": "o"})
+    credential = flavor.make("ManagedIdentityCredential", _env=env, client_id=emulator.apps["workload"].client_id,
+                             connection_verify=emulator.ca_bundle_path)
+    assert flavor.get_token(credential, SCOPE).token
 
 
 def test_incomplete_environment_is_unavailable(flavor):

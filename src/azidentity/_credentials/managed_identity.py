@@ -103,6 +103,7 @@ class _ManagedIdentity(CredentialBase):
                     "mi-service-fabric-thumbprint",
                 )
         self._imds_confirmed = False
+        self._workload = self._workload_credential(env, kwargs) if self._source.kind == mi.WORKLOAD else None
         # Beyond azure-identity: with persistence, processes on one host share one token instead of
         # each asking the endpoint (the key already names the source, endpoint and identity).
         self._cache_persistence_options = kwargs.pop("cache_persistence_options", None)
@@ -115,6 +116,28 @@ class _ManagedIdentity(CredentialBase):
                      f" with {self._identity}" if self._identity else "")
 
     # -- configuration ------------------------------------------------------------------------------
+    def _workload_credential(self, env: Mapping[str, str], kwargs: dict[str, Any]) -> Any:
+        """AKS workload identity: the token exchange is WorkloadIdentityCredential's flow, run by this
+        credential's drivers (as azure-identity does when the webhook's variables are set)."""
+        from .workload_identity import WorkloadIdentityCredential
+
+        if self._identity is not None and self._identity.kind != "client_id":
+            raise ValueError(
+                f"Workload identity selects an identity by client ID only; got {self._identity.kind}. "
+                'Pass client_id (or identity_config={"client_id": ...}).'
+            )
+        client_id = self._identity.value if self._identity is not None else env.get("AZURE_CLIENT_ID")
+        if not client_id:
+            raise ValueError(
+                "Workload identity was selected but no client ID was provided. Configure the environment with a "
+                'client ID (AZURE_CLIENT_ID) or pass a value for "client_id" argument'
+            )
+        return WorkloadIdentityCredential(
+            tenant_id=env["AZURE_TENANT_ID"], client_id=client_id,
+            token_file_path=env["AZURE_FEDERATED_TOKEN_FILE"], authority=env["AZURE_AUTHORITY_HOST"],
+            _clock=self._clock,
+        )
+
     def _new_cache(self) -> TokenCache:
         # A credential given its own clock (tests) gets its own cache; all others share one.
         if self._cache_persistence_options is not None:
@@ -171,13 +194,9 @@ class _ManagedIdentity(CredentialBase):
         if source.kind == mi.NONE:
             raise self._unavailable(source.problem or "No managed identity endpoint found.",
                                     source.problem_key or "mi-incomplete-environment")
-        if source.kind == mi.WORKLOAD:
-            # HOOK (workload identity): the lead wires WorkloadIdentityCredential in here.
-            raise self._unavailable(
-                "the environment configures workload identity (AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID, "
-                "AZURE_AUTHORITY_HOST); ManagedIdentityCredential does not perform that token exchange yet: use "
-                "WorkloadIdentityCredential.", None,
-            )
+        if self._workload is not None:
+            exchange = TokenRequest(request.scopes, request.claims, None, request.enable_cae)
+            return (yield from self._workload._flow(exchange))
         unsupported = mi.unsupported_identity(source, self._identity)
         if unsupported is not None:
             raise self._failed_or_unavailable(in_chain, *unsupported)
