@@ -65,8 +65,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from ._constants import KnownAuthorities as KnownAuthorities
     from ._credentials.certificate import CertificateCredential as CertificateCredential
     from ._credentials.certificate import ClientCertificateCredential as ClientCertificateCredential
-    from ._credentials.client_assertion import ClientAssertionCredential as ClientAssertionCredential
     from ._credentials.chained import ChainedTokenCredential as ChainedTokenCredential
+    from ._credentials.client_assertion import ClientAssertionCredential as ClientAssertionCredential
     from ._credentials.client_secret import ClientSecretCredential as ClientSecretCredential
     from ._credentials.default import DefaultAzureCredential as DefaultAzureCredential
     from ._credentials.environment import EnvironmentCredential as EnvironmentCredential

@@ -196,7 +196,8 @@ class _ManagedIdentity(CredentialBase):
                                     source.problem_key or "mi-incomplete-environment")
         if self._workload is not None:
             exchange = TokenRequest(request.scopes, request.claims, None, request.enable_cae)
-            return (yield from self._workload._flow(exchange))
+            token: Token = yield from self._workload._flow(exchange)
+            return token
         unsupported = mi.unsupported_identity(source, self._identity)
         if unsupported is not None:
             raise self._failed_or_unavailable(in_chain, *unsupported)

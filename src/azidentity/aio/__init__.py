@@ -54,8 +54,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from .._credentials.certificate import AsyncCertificateCredential as CertificateCredential
     from .._credentials.certificate import AsyncClientCertificateCredential as ClientCertificateCredential
-    from .._credentials.client_assertion import AsyncClientAssertionCredential as ClientAssertionCredential
     from .._credentials.chained import AsyncChainedTokenCredential as ChainedTokenCredential
+    from .._credentials.client_assertion import AsyncClientAssertionCredential as ClientAssertionCredential
     from .._credentials.client_secret import AsyncClientSecretCredential as ClientSecretCredential
     from .._credentials.default import AsyncDefaultAzureCredential as DefaultAzureCredential
     from .._credentials.environment import AsyncEnvironmentCredential as EnvironmentCredential
