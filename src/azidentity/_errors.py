@@ -153,6 +153,7 @@ class CredentialUnavailableError(_Facts, ClientAuthenticationError):
     def __init__(
         self,
         message: str | None = None,
+        response: Any = None,
         *,
         credential: str | None = None,
         mitigation_key: str | None = None,
@@ -166,6 +167,9 @@ class CredentialUnavailableError(_Facts, ClientAuthenticationError):
             _init_facts(self, None, text, http_response, None)
         super().__init__(message=text, **kwargs)
         _attach(self, http_response)
+        if response is not None and http_response is None:  # azure-core's positional response
+            self.response = response
+            self.status_code = getattr(response, "status_code", None)
 
 
 class AuthenticationFailedError(_Facts, ClientAuthenticationError):

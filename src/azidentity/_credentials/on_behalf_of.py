@@ -26,6 +26,7 @@ class _OnBehalfOf(EntraCredential):
         client_assertion_func: Callable[[], str] | None = None,
         user_assertion: str,
         password: bytes | str | None = None,
+        send_certificate_chain: bool = False,
         **kwargs: Any,
     ) -> None:
         given = [x is not None for x in (client_secret, client_certificate, client_assertion_func)]
@@ -42,7 +43,7 @@ class _OnBehalfOf(EntraCredential):
         self._client_assertion_func = client_assertion_func
         self._password = password
         self._user_assertion = user_assertion
-        self._send_certificate_chain = bool(kwargs.pop("send_certificate_chain", False))
+        self._send_certificate_chain = bool(send_certificate_chain)
         self._certificate: ClientCertificate | None = None
         if client_certificate is not None:
             self._certificate = load_certificate(client_certificate, password, "client_certificate")

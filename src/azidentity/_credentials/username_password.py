@@ -1,14 +1,25 @@
-"""UsernamePasswordCredential: a user's password (deprecated: no multifactor authentication)."""
+"""UsernamePasswordCredential: a user's password (deprecated: no multifactor authentication).
+
+It shares the user-credential core with the browser and device-code credentials, so it also
+has ``authenticate()``, accepts an ``AuthenticationRecord``, keeps refresh tokens and honours
+``disable_automatic_authentication``; its "interaction" is the password grant.
+"""
 
 from __future__ import annotations
 
 import warnings
-from typing import Any, ClassVar
 
 from .._constants import DEVELOPER_SIGN_ON_CLIENT_ID
-from .._credential import AsyncCredential, SyncCredential, TokenRequest
+from .._credential import TokenRequest
+from .._protocol import authorize, entra
 from .._protocol.effects import Flow
-from .entra import EntraCredential
+from .interactive import UserCredential, _AsyncUserCredential, _SyncUserCredential
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
+
+    from .._token import Token
 
 DEPRECATION = (
     "UsernamePasswordCredential is deprecated, as it doesn't support multifactor authentication (MFA). "
@@ -16,7 +27,7 @@ DEPRECATION = (
 )
 
 
-class _UsernamePassword(EntraCredential):
+class _UsernamePassword(UserCredential):
     _repr_fields: ClassVar[tuple[str, ...]] = ("tenant_id", "client_id", "username")
 
     def __init__(self, client_id: str, username: str, password: str, **kwargs: Any) -> None:
@@ -27,31 +38,29 @@ class _UsernamePassword(EntraCredential):
             raise ValueError("password must be the user's password")
         self._username = username
         self._password = password
-        for unsupported in ("authentication_record", "disable_automatic_authentication"):
-            kwargs.pop(unsupported, None)
-        self._init_entra(
-            kwargs.pop("tenant_id", None) or "organizations", client_id or DEVELOPER_SIGN_ON_CLIENT_ID,
-            authority=kwargs.pop("authority", None),
-            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None), kwargs=kwargs,
+        self._init_user(kwargs, client_id or DEVELOPER_SIGN_ON_CLIENT_ID)
+
+    def _sign_in(self, request: TokenRequest, tenant: str) -> Flow[tuple[Token, dict[str, Any]]]:
+        form = entra.scope_form(
+            authorize.user_scopes(request.scopes), entra.merge_claims(request.claims, request.enable_cae),
+            grant_type="password", client_id=self._client_id, username=self._username, password=self._password,
+            client_info="1",
         )
-
-    def _client_auth(self, tenant: str) -> Flow[dict[str, str]]:
-        return {"client_id": self._client_id}
-        yield  # pragma: no cover
-
-    def _grant(self, request: TokenRequest) -> dict[str, str]:
-        return {"grant_type": "password", "username": self._username, "password": self._password, "client_info": "1"}
+        response = yield entra.token_request(self._token_url(tenant), form)
+        return entra.parse_token_response(response, credential=self._name, now=self._now())
 
 
-class UsernamePasswordCredential(_UsernamePassword, SyncCredential):
+class UsernamePasswordCredential(_UsernamePassword, _SyncUserCredential):
     """Authenticates a user with a username and password (deprecated: it cannot do MFA).
 
     :param str client_id: the application the user signs in to.
     :param str username: the user's name (usually an email address).
     :param str password: the user's password.
     :keyword str tenant_id: the user's tenant; "organizations" by default.
+    :keyword AuthenticationRecord authentication_record: a record from an earlier ``authenticate()``.
+    :keyword bool disable_automatic_authentication: raise AuthenticationRequiredError instead of signing in.
     """
 
 
-class AsyncUsernamePasswordCredential(_UsernamePassword, AsyncCredential):
+class AsyncUsernamePasswordCredential(_UsernamePassword, _AsyncUserCredential):
     __doc__ = UsernamePasswordCredential.__doc__

@@ -156,8 +156,12 @@ class ProcessResult(_Value):
 
 
 if TYPE_CHECKING:
-    Effect = HttpRequest | Sleep | RunProcess
-    Flow = Generator[Effect, Any, T]
+    from typing import TypeAlias
+
+    from .user_effects import Interaction
+
+    Effect: TypeAlias = "HttpRequest | Sleep | RunProcess | Interaction"
+    Flow: TypeAlias = "Generator[Effect, Any, T]"
 else:
 
     class _AnnotationOnly:
