@@ -10,6 +10,33 @@ import canary
 pytest_plugins = ["azidentity.emulator.pytest_plugin"]
 
 
+def _serialize_ast_parse() -> None:
+    """Work around CPython gh-106905 on 3.11.0-3.11.7 (the 3.11.7 here): ``ast.parse`` keeps its
+    recursion depth in interpreter-global state, so two threads parsing at once (a garbage collection
+    inside one lets the other run) fail with ``SystemError: AST constructor recursion depth mismatch``.
+    Threads parse more than it seems: Python 3.11's traceback formatting parses the failing line, and
+    pytest's log capture formats records with tracebacks from any thread; hypothesis and assertion
+    rewriting parse in the main thread. Fixed in CPython 3.11.8 and 3.12.1; one lock here until then.
+    """
+    import sys
+
+    if not (3, 11) <= sys.version_info[:3] < (3, 11, 8):
+        return
+    import ast
+    import threading
+
+    parse, lock = ast.parse, threading.RLock()
+
+    def serialized(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return parse(*args, **kwargs)
+
+    ast.parse = serialized  # type: ignore[assignment]
+
+
+_serialize_ast_parse()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     canary.install()
 

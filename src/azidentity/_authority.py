@@ -20,7 +20,8 @@ TENANT_HELP = (
 
 def validate_tenant_id(tenant_id: str) -> None:
     """Tenant IDs go into URL paths: allow only letters, digits, '-' and '.'."""
-    if not isinstance(tenant_id, str) or not tenant_id or not _TENANT_CHARS.issuperset(tenant_id):
+    if (not isinstance(tenant_id, str) or not tenant_id or not _TENANT_CHARS.issuperset(tenant_id)
+            or not tenant_id.strip(".")):  # "." and ".." are path segments that climb out of the tenant
         raise ValueError(f"{TENANT_HELP} (got {tenant_id!r})")
 
 
@@ -31,22 +32,42 @@ def normalize_authority(authority: str | None, env: Mapping[str, str] | None = N
     """
     env = os.environ if env is None else env
     value = authority or env.get(EnvironmentVariables.AZURE_AUTHORITY_HOST) or AzureAuthorityHosts.AZURE_PUBLIC_CLOUD
+    if not isinstance(value, str):
+        raise TypeError(f"authority must be a string such as 'login.microsoftonline.com', got {type(value).__name__}")
     value = value.strip().rstrip("/")
     if "://" not in value:
         value = "https://" + value
     scheme, _, rest = value.partition("://")
+    host, port = _host_and_port(rest.split("/", 1)[0])
     bad = None
     if scheme.lower() != "https":
         bad = "The value must be a TLS protected (https) URL."
-    elif not rest or "@" in rest.split("/", 1)[0]:
+    elif "@" in rest.split("/", 1)[0]:
         bad = "The value must be a host name, without user information."
     elif "#" in rest or "?" in rest:
         bad = "The value must not contain a query or fragment."
-    elif any(c.isspace() for c in rest):
-        bad = "The value must not contain whitespace."
+    elif any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in rest):
+        bad = "The value must not contain whitespace or control characters."
+    elif "\\" in rest:
+        bad = "The value must not contain backslashes."
+    elif not host or host.strip(".") == "":
+        bad = "The value must name a host."
+    elif port and not (len(port) <= 5 and port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        bad = "The value's port must be a number from 1 to 65535."
     if bad:
         raise ValueError(f"'{value}' is an invalid authority. {bad}")
     return "https://" + rest
+
+
+def _host_and_port(netloc: str) -> tuple[str, str]:
+    """``("host", "port")`` of ``host[:port]`` or ``[v6]:port``; a port that is no port stays as written."""
+    if netloc.startswith("["):
+        host, bracket, after = netloc.partition("]")
+        if not bracket:
+            return "", ""
+        return host + "]", after[1:] if after.startswith(":") else after
+    host, colon, port = netloc.rpartition(":")
+    return (host, port) if colon else (netloc, "")
 
 
 def authority_host(authority: str) -> str:

@@ -185,12 +185,34 @@ class CredentialBase:
 
     def __getstate__(self) -> dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if k not in self._transient}
+        _check_callables(self._name, state)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._cache = self._new_cache()
         self._io = None
+
+
+def _check_callables(credential: str, state: dict[str, Any]) -> None:
+    """A callable the user gave (a callback, a hook) that pickle can't carry: a TypeError naming it,
+    instead of pickle's "Can't pickle <function <lambda>>: attribute lookup failed"."""
+    import pickle
+
+    items = list(state.items())
+    items += [(f"{key} (pipeline keyword)", value) for key, value in (state.get("_pipeline_kwargs") or {}).items()]
+    for name, value in items:
+        if not callable(value) or isinstance(value, (type, CredentialBase)):
+            continue
+        try:
+            pickle.dumps(value)
+        except Exception as error:
+            # The callable's name, never its repr: a partial's repr would show its arguments (secrets).
+            what = f"{getattr(value, '__module__', None) or '?'}.{getattr(value, '__qualname__', type(value).__name__)}"
+            raise TypeError(
+                f"{credential} cannot be pickled: its {name.lstrip('_')} callable {what} is not picklable "
+                f"({type(error).__name__}). Pass a module-level function (or another picklable callable)."
+            ) from None
 
 
 class SyncCredential(CredentialBase):

@@ -29,6 +29,7 @@ from ._protocol.user_effects import Interaction
 
 T = TypeVar("T")
 # Responses larger than this are cut: a token response is a few KiB; anything bigger is not one.
+# (``_pipeline.BodyLimitPolicy`` stops reading there; the same value, kept here without importing azure-core.)
 MAX_BODY = 1024 * 1024
 _RETRY_METHODS = frozenset({"GET", "POST", "HEAD"})
 
@@ -64,6 +65,7 @@ def _response(request: HttpRequest, raw: Any, body: bytes) -> HttpResponse:
         request=request,
         reason=raw.reason or "",
         raw=raw,
+        truncated=bool(getattr(raw, "azidentity_truncated", False)) or len(body) > MAX_BODY,
     )
 
 
@@ -139,6 +141,7 @@ class SyncIO:
     def __init__(self, pipeline_kwargs: dict[str, Any], sleep: Callable[[float], None] | None = None) -> None:
         self._kwargs = pipeline_kwargs
         self._pipelines: dict[bool, Any] = {}
+        self._injected_sleep = sleep
         self.sleep = sleep if sleep is not None else time.sleep
 
     def _pipeline(self, direct: bool) -> Any:
@@ -146,7 +149,7 @@ class SyncIO:
         if pipeline is None:
             from ._pipeline import build_sync
 
-            pipeline = self._pipelines[direct] = build_sync(self._kwargs, direct=direct)
+            pipeline = self._pipelines[direct] = build_sync(self._kwargs, direct=direct, sleep=self._injected_sleep)
         return pipeline
 
     def http(self, request: HttpRequest) -> HttpResponse:
@@ -232,7 +235,7 @@ class AsyncIO:
         if pipeline is None:
             from ._pipeline import build_async
 
-            pipeline = self._pipelines[direct] = build_async(self._kwargs, direct=direct)
+            pipeline = self._pipelines[direct] = build_async(self._kwargs, direct=direct, sleep=self._sleep)
         return pipeline
 
     async def http(self, request: HttpRequest) -> HttpResponse:

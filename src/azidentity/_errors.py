@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 RULE = "-" * 80
 TROUBLESHOOTING_DOC = "TROUBLESHOOTING.md"
 _BODY_LIMIT = 4096
+# Redaction looks this far past the shown part, so that a token starting inside it is redacted whole.
+_TOKEN_MARGIN = 16384
 _SECTION_OF = {"CertificateCredential": "ClientCertificateCredential"}
 
 
@@ -142,9 +144,14 @@ def format_body(response: HttpResponse) -> str:
     try:
         payload = response.json()
     except ValueError:
-        text = redact_text(response.text())
-        return text if len(text) <= _BODY_LIMIT else text[:_BODY_LIMIT] + f"\n... ({len(text)} characters in all)"
-    return json.dumps(redact_json(payload), indent=2, ensure_ascii=False)
+        text = redact_text(response.text()[: _BODY_LIMIT + _TOKEN_MARGIN])
+        if getattr(response, "truncated", False):
+            return text[:_BODY_LIMIT] + f"\n... (the body is larger than {len(response.body)} bytes; only that much was read)"
+        if len(text) > _BODY_LIMIT or len(response.body) > _BODY_LIMIT + _TOKEN_MARGIN:
+            text = text[:_BODY_LIMIT] + f"\n... ({len(response.body)} bytes in all)"
+        return text
+    text = json.dumps(redact_json(payload), indent=2, ensure_ascii=False)
+    return text if len(text) <= _BODY_LIMIT else text[:_BODY_LIMIT] + f"\n... ({len(text)} characters in all)"
 
 
 class CredentialUnavailableError(_Facts, ClientAuthenticationError):

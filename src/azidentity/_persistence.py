@@ -415,7 +415,7 @@ class PersistentStore:
                                "or the file was changed)") from None
         try:
             document = json.loads(data)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise _Corrupt("it isn't an azidentity token cache (not JSON)") from None
         if not isinstance(document, dict) or document.get("format") != _FORMAT:
             raise _Corrupt("it isn't an azidentity token cache")

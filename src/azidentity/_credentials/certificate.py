@@ -11,6 +11,9 @@ from .._protocol.certificate import ClientCertificate, load_certificate
 from .._protocol.effects import Flow
 from .entra import EntraCredential
 
+# A certificate with its key and a long chain is a few KiB; a file far larger is something else.
+MAX_CERTIFICATE_SIZE = 1024 * 1024
+
 
 def read_certificate_input(certificate_path: str | None, certificate_data: bytes | None) -> tuple[bytes, str]:
     """The certificate bytes and how to name them in errors."""
@@ -20,11 +23,22 @@ def read_certificate_input(certificate_path: str | None, certificate_data: bytes
         return bytes(certificate_data), "certificate_data"
     if not certificate_path:
         raise ValueError('CertificateCredential requires a value for either "certificate_path" or "certificate_data"')
+    import os
+    import stat
+
     try:
+        # Not a FIFO or a device: opening a FIFO waits for a writer, /dev/zero never ends.
+        if not stat.S_ISREG(os.stat(certificate_path).st_mode):
+            raise ValueError(f"The certificate file {certificate_path} is not a regular file.")
         with open(certificate_path, "rb") as f:
-            return f.read(), f"file {certificate_path}"
+            data = f.read(MAX_CERTIFICATE_SIZE + 1)
     except OSError as error:
         raise ValueError(f"The certificate file {certificate_path} cannot be read: {error.strerror or error}") from None
+    if len(data) > MAX_CERTIFICATE_SIZE:
+        raise ValueError(
+            f"The certificate file {certificate_path} is larger than {MAX_CERTIFICATE_SIZE} bytes: it is not a certificate."
+        )
+    return data, f"file {certificate_path}"
 
 
 class _Certificate(EntraCredential):

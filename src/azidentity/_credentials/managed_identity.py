@@ -372,7 +372,9 @@ class _ManagedIdentity(CredentialBase):
             )
             resolved = arc.check_key_path(path, token_dir)
             try:
-                with open(resolved, "rb") as file:
+                # O_NONBLOCK: opening a FIFO planted under the .key name must not wait for a writer.
+                flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+                with open(os.open(resolved, flags), "rb") as file:
                     info = os.fstat(file.fileno())
                     if not stat.S_ISREG(info.st_mode):
                         raise arc.KeyFileProblem(f"The key file is not a regular file: {path}")

@@ -8,7 +8,6 @@ stderr ``ERROR: Please run 'az login' to setup account.``
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .._token import Token, make_token
@@ -69,9 +68,10 @@ def parse(result: ProcessResult, *, credential: str, timeout: float, now: float)
 
 
 def _token(stdout: str, now: float) -> Token:
-    from .cli_common import epoch_seconds, parse_local_time
+    from .cli_common import check_expiry, epoch_seconds, parse_local_time
+    from .effects import parse_json
 
-    payload: Any = json.loads(stdout)
+    payload: Any = parse_json(stdout)
     if not isinstance(payload, dict):
         raise ValueError("not a JSON object")
     access_token = payload.get("accessToken")
@@ -84,4 +84,4 @@ def _token(stdout: str, now: float) -> Token:
     else:
         raise ValueError("no expires_on or expiresOn")
     token_type = payload.get("tokenType")
-    return make_token(access_token, expires_on, now, None, token_type if isinstance(token_type, str) else "Bearer")
+    return make_token(access_token, check_expiry(expires_on, now), now, None, token_type if isinstance(token_type, str) else "Bearer")

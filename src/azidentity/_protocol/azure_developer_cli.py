@@ -9,7 +9,6 @@ Errors go to stderr, as text or, with ``--output json``, as JSON lines: ``{"erro
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -54,8 +53,10 @@ def error_text(text: str) -> str:
 
 
 def _json_message(line: str) -> str | None:
+    from .effects import parse_json
+
     try:
-        payload: Any = json.loads(line)
+        payload: Any = parse_json(line)
     except ValueError:
         return None
     if not isinstance(payload, dict):
@@ -96,12 +97,13 @@ def parse(result: ProcessResult, *, credential: str, timeout: float, now: float)
 
 
 def _token(stdout: str, now: float) -> Token:
-    from .cli_common import parse_utc_time
+    from .cli_common import check_expiry, parse_utc_time
+    from .effects import parse_json
 
-    payload: Any = json.loads(stdout)
+    payload: Any = parse_json(stdout)
     if not isinstance(payload, dict):
         raise ValueError("not a JSON object")
     token = payload.get("token")
     if not isinstance(token, str) or not token:
         raise ValueError("no token")
-    return make_token(token, parse_utc_time(payload.get("expiresOn")), now)
+    return make_token(token, check_expiry(parse_utc_time(payload.get("expiresOn")), now), now)

@@ -137,12 +137,12 @@ def _error_lines(stderr: str) -> str:
 
 
 def _token(stdout: str, now: float) -> Token:
-    from .cli_common import epoch_seconds
+    from .cli_common import check_expiry, epoch_seconds
 
     for word in stdout.split():
         if word.startswith(PREFIX):
             parts = word[len(PREFIX):].split("%")
             if len(parts) != 2 or not parts[0]:
                 raise ValueError("the azsdk% line is not azsdk%<token>%<expiry>")
-            return make_token(parts[0], epoch_seconds(parts[1]), now)
+            return make_token(parts[0], check_expiry(epoch_seconds(parts[1]), now), now)
     raise ValueError("no line starting with azsdk%")

@@ -105,17 +105,39 @@ _LOCAL = re.compile(r"(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}
 _UTC = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
 
 
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:80] + "..."
+
+
 def epoch_seconds(value: object) -> int:
     """An ``expires_on`` epoch sent as a number or a string of digits."""
     if isinstance(value, bool):
-        raise ValueError(f"not an epoch time: {value!r}")
+        raise ValueError(f"not an epoch time: {_short(value)}")
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value == value and abs(value) != float("inf"):
         return int(value)
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
-    raise ValueError(f"not an epoch time: {value!r}")
+    raise ValueError(f"not an epoch time: {_short(value)}")
+
+
+# Beyond this (about 285 million years) an epoch is no time: arithmetic with it overflows floats.
+_MAX_EPOCH = 2**53
+
+
+def check_expiry(expires_on: int, now: float) -> int:
+    """``expires_on`` if the token is still valid and its expiry a time; ValueError otherwise.
+
+    A tool's token that has already expired is useless (and would be handed to the caller as is:
+    nothing is cached for tools by default).
+    """
+    if expires_on <= now:
+        raise ValueError(f"the token expired at {expires_on}, before now ({int(now)})")
+    if expires_on > _MAX_EPOCH:
+        raise ValueError(f"the token's expiry ({_short(expires_on)}) is not a time")
+    return expires_on
 
 
 def _fields(match: re.Match[str]) -> tuple[int, int, int, int, int, int]:
@@ -132,7 +154,7 @@ def parse_local_time(value: object) -> int:
     """
     match = _LOCAL.fullmatch(value.strip()) if isinstance(value, str) else None
     if match is None:
-        raise ValueError(f"not a local time like '2024-01-31 17:05:09.123456': {value!r}")
+        raise ValueError(f"not a local time like '2024-01-31 17:05:09.123456': {_short(value)}")
     year, month, day, hour, minute, second = _fields(match)
     # mktime with tm_isdst=-1 lets the C library decide whether daylight saving time applies.
     return int(time.mktime((year, month, day, hour, minute, second, 0, 0, -1)))
@@ -146,7 +168,7 @@ def parse_utc_time(value: object) -> int:
     """
     match = _UTC.fullmatch(value.strip()) if isinstance(value, str) else None
     if match is None:
-        raise ValueError(f"not an RFC 3339 time like '2024-01-31T22:05:09Z': {value!r}")
+        raise ValueError(f"not an RFC 3339 time like '2024-01-31T22:05:09Z': {_short(value)}")
     year, month, day, hour, minute, second = _fields(match)
     epoch = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
     zone = match.group(8)

@@ -83,25 +83,38 @@ class Headers(dict[str, str]):
 class HttpResponse(_Value):
     """One HTTP response; ``raw`` is the azure-core response, exposed as ``error.response``."""
 
-    __slots__ = ("status", "headers", "body", "request", "reason", "raw")
+    __slots__ = ("status", "headers", "body", "request", "reason", "raw", "truncated")
 
     def __init__(self, status: int, headers: Headers, body: bytes, request: HttpRequest, reason: str = "",
-                 raw: Any = None) -> None:
+                 raw: Any = None, truncated: bool = False) -> None:
         self.status = status
         self.headers = headers
         self.body = body
         self.request = request
         self.reason = reason
         self.raw = raw
+        # The server sent more than the driver keeps (``_driver.MAX_BODY``): ``body`` is its beginning.
+        self.truncated = truncated
 
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
-        """Parse the body as JSON; raises ValueError for anything else."""
-        import json
+        """Parse the body as JSON; raises ValueError for anything else (a cut body included)."""
+        if self.truncated:
+            raise ValueError(f"the response body is larger than {len(self.body)} bytes and was cut there")
+        return parse_json(self.body)
 
-        return json.loads(self.body.decode("utf-8"))
+
+def parse_json(data: str | bytes) -> Any:
+    """``json.loads`` that raises only ValueError: for bad UTF-8, bad JSON and JSON nested too deeply
+    (``json`` raises RecursionError for that, which no parser should let escape)."""
+    import json
+
+    try:
+        return json.loads(data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
 
 
 class TransportError(Exception):

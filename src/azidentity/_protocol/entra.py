@@ -45,8 +45,10 @@ def merge_claims(claims: str | None, enable_cae: bool) -> str | None:
         return claims
     import json
 
+    from .effects import parse_json
+
     try:
-        merged: dict[str, Any] = json.loads(claims) if claims else {}
+        merged: dict[str, Any] = parse_json(claims) if claims else {}
     except ValueError as error:
         raise ValueError(f"claims must be a JSON object (a claims challenge), got {claims!r}") from error
     if not isinstance(merged, dict):
@@ -96,7 +98,10 @@ def parse_token_response(
         try:
             expires_in = _number(payload.get("expires_in"))
         except ValueError:
-            expires_in = None
+            raise AuthenticationFailedError(
+                "the response's expires_in is not a number of seconds", credential=credential,
+                http_response=response, mitigation_key="entra-unexpected",
+            ) from None
         if expires_in is not None and not 0 < expires_in <= MAX_LIFETIME:
             raise AuthenticationFailedError(
                 f"the response's expires_in ({expires_in:g}) is not a usable token lifetime",
@@ -118,13 +123,15 @@ def parse_token_response(
         detail = ""
         description = payload.get("error_description")
         if isinstance(description, str):
-            detail = description.split("\r\n", 1)[0].split("\n", 1)[0]
+            detail = description.split("\r\n", 1)[0].split("\n", 1)[0][:1000]
         raise AuthenticationFailedError(
             detail, credential=credential, http_response=response, mitigation_key=mitigation_key
         )
+    detail = "unexpected response from Microsoft Entra ID"
+    if response.truncated:
+        detail += f" (its body is larger than {len(response.body)} bytes: no token response is)"
     raise AuthenticationFailedError(
-        "unexpected response from Microsoft Entra ID", credential=credential, http_response=response,
-        mitigation_key="entra-unexpected",
+        detail, credential=credential, http_response=response, mitigation_key="entra-unexpected",
     )
 
 
@@ -134,12 +141,15 @@ def _number(value: Any) -> float | None:
         return None
     if isinstance(value, bool):
         raise ValueError("boolean")
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str) and value.strip():
-        number = float(value.strip())
-    else:
-        raise ValueError(f"not a number: {value!r}")
+    try:
+        if isinstance(value, (int, float)):
+            number = float(value)
+        elif isinstance(value, str) and value.strip():
+            number = float(value.strip())
+        else:
+            raise ValueError(f"not a number: {value!r}")
+    except OverflowError:  # an integer too large for a float
+        raise ValueError("not finite") from None
     if number != number or number in (float("inf"), float("-inf")):
         raise ValueError("not finite")
     return number

@@ -8,7 +8,6 @@ secret; the assertion itself is, so only they are ever shown.
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 # AADSTS70021: no matching federated identity record; 700211: issuer; 700212: audience;
@@ -21,8 +20,10 @@ def unverified_claims(assertion: str) -> dict[str, Any]:
     parts = assertion.strip().split(".")
     if len(parts) != 3:
         return {}
+    from .effects import parse_json
+
     try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        payload = parse_json(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
     except ValueError:
         return {}
     return payload if isinstance(payload, dict) else {}

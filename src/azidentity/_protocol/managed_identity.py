@@ -28,6 +28,7 @@ Requests per source (resource = the scope without ``/.default``):
 from __future__ import annotations
 
 import calendar
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -79,6 +80,10 @@ _IDENTITY_ALIASES = {
     "resource_id": "resource_id", "msi_res_id": "resource_id", "mi_res_id": "resource_id",
 }
 MAX_LIFETIME = 365 * 24 * 3600
+# expires_on and now + expires_in differing by more than this means the clocks differ (seconds).
+CLOCK_SKEW_TOLERANCE = 300
+# Times and durations beyond this (about 285 million years) are not times; parsing them as floats overflows.
+_MAX_SECONDS = 2**53
 SCOPE_SUFFIX = "/.default"
 ONE_SCOPE = "This credential requires exactly one scope per token request."
 
@@ -364,26 +369,26 @@ def parse_expires_on(value: Any) -> int:
     if isinstance(value, bool) or value is None:
         raise ValueError(f"not a time: {value!r}")
     if isinstance(value, (int, float)):
-        return int(value)
+        return _finite_int(value, value)
     if not isinstance(value, str):
         raise ValueError(f"not a time: {value!r}")
     text = value.strip()
     if re.fullmatch(r"\d+(\.\d+)?", text):
-        return int(float(text))
+        return _finite_int(float(text) if "." in text else int(text), value)
     match = _DATE.match(text)
     if match is None:
-        raise ValueError(f"'{value}' doesn't match the expected format")
+        raise ValueError(f"'{_short(value)}' doesn't match the expected format")
     month, day, year, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
     meridiem = (match.group(7) or "").upper()
     if meridiem:
         if not 1 <= hour <= 12:
-            raise ValueError(f"'{value}' has an invalid hour")
+            raise ValueError(f"'{_short(value)}' has an invalid hour")
         hour = hour % 12 + (12 if meridiem == "PM" else 0)
     try:
         parsed = time.strptime(f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}",
                                "%Y-%m-%d %H:%M:%S")
     except ValueError as error:
-        raise ValueError(f"'{value}' is not a valid date") from error
+        raise ValueError(f"'{_short(value)}' is not a valid date") from error
     epoch = calendar.timegm(parsed)
     if match.group(8):
         offset = int(match.group(9)) * 3600 + int(match.group(10)) * 60
@@ -391,14 +396,31 @@ def parse_expires_on(value: Any) -> int:
     return epoch
 
 
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 64 else text[:64] + "..."
+
+
+def _finite_int(number: float, value: Any) -> int:
+    """``int(number)``, or ValueError for NaN, infinities and numbers beyond any plausible time."""
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValueError(f"not a time: {value!r}")
+    if abs(number) > _MAX_SECONDS:
+        raise ValueError(f"'{_short(value)}' is out of range")
+    return int(number)
+
+
 def _seconds(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
+        _finite_int(value, value)
         return float(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
-        return float(value)
-    raise ValueError(f"not a number of seconds: {value!r}")
+    if isinstance(value, float) or (isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value)):
+        number = float(value)
+        _finite_int(number, value)
+        return number
+    raise ValueError(f"not a number of seconds: {_short(repr(value))}")
 
 
 class BadTokenResponse(ValueError):
@@ -409,6 +431,8 @@ def parse_token(response: HttpResponse, now: float) -> tuple[Token, dict[str, An
     """The token of a 200 response; :class:`BadTokenResponse` says what is wrong otherwise."""
     payload = payload_of(response)
     if payload is None:
+        if response.truncated:
+            raise BadTokenResponse(f"the response body is larger than {len(response.body)} bytes: no token response is")
         raise BadTokenResponse("the response is not a JSON object")
     access_token = payload.get("access_token")
     if not isinstance(access_token, str) or not access_token:
@@ -423,6 +447,15 @@ def parse_token(response: HttpResponse, now: float) -> tuple[Token, dict[str, An
                 expires_on = int(now + expires_in)
     except ValueError as error:
         raise BadTokenResponse(f"the response's expiry is unreadable: {error}") from None
+    # IMDS, Arc and Cloud Shell send a relative expires_in besides expires_on. When the two disagree by
+    # more than a few minutes, this machine's clock and the endpoint's differ: the relative one is right.
+    try:
+        expires_in = _seconds(payload.get("expires_in")) if expires_on is not None else None
+    except ValueError:
+        expires_in = None
+    if expires_on is not None and expires_in is not None and expires_in > 0 and abs(
+            expires_on - (now + expires_in)) > CLOCK_SKEW_TOLERANCE:
+        expires_on = int(now + expires_in)
     if expires_on is None:
         raise BadTokenResponse("the response has neither expires_on nor expires_in")
     if not now < expires_on <= now + MAX_LIFETIME:

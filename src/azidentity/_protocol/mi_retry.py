@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from .. import log
 from .effects import Flow, HttpRequest, HttpResponse, Sleep, TransportError
@@ -37,7 +39,7 @@ class RetryPolicy:
 
     def backoff(self, retry: int) -> float:
         """The wait before retry number ``retry`` (1-based): factor * 2**(retry-1), capped."""
-        return min(self.backoff_factor * float(1 << max(retry - 1, 0)), self.backoff_max)
+        return min(self.backoff_factor * float(1 << min(max(retry - 1, 0), 62)), self.backoff_max)
 
     def delay(self, retry: int, response: HttpResponse | None, slept: float, now: float) -> float | None:
         """Seconds to wait before retry number ``retry``; None: stop retrying."""
@@ -53,34 +55,56 @@ class RetryPolicy:
             remaining = self.gone_budget - slept
             if remaining <= 0:
                 return None
-            return min(wait, remaining) if retry > self.max_retries else wait
+            if retry > self.max_retries:
+                # Past the ordinary retries the budget must be spent: a Retry-After of 0 (or of a
+                # millisecond) would otherwise keep the loop asking IMDS without end.
+                return min(max(wait, self.backoff(retry)), remaining)
+            return wait
         return wait if retry <= self.max_retries else None
 
 
 def retry_after(response: HttpResponse, now: float) -> float | None:
     """The server's requested wait: ``retry-after-ms``, ``x-ms-retry-after-ms`` or ``Retry-After``."""
-    headers = response.headers
+    return retry_after_from(response.headers, now)
+
+
+def retry_after_from(headers: Any, now: float) -> float | None:
+    """:func:`retry_after` for any case-insensitive header mapping (azure-core's too). Never raises:
+    a value that is neither a number nor an HTTP date is ignored."""
     for name in ("retry-after-ms", "x-ms-retry-after-ms"):
-        value = headers.get(name)
-        if value:
-            try:
-                return max(float(value) / 1000.0, 0.0)
-            except ValueError:
-                pass
+        seconds = _non_negative(headers.get(name), 1000.0)
+        if seconds is not None:
+            return seconds
     value = headers.get("retry-after")
     if not value:
         return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    seconds = _non_negative(value, 1.0)
+    if seconds is not None:
+        return seconds
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if when is None:
         return None
-    return max(when.timestamp() - now, 0.0)
+    return _non_negative(when.timestamp() - now, 1.0)
+
+
+def _non_negative(value: object, per_second: float) -> float | None:
+    """A header's number of seconds (``per_second`` units each), at least 0; None if it isn't one.
+
+    NaN is no number (it would compare false with every bound, and a retry loop budgeted by it would
+    never end); an infinite wait stays infinite here and is capped by the policy.
+    """
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if math.isnan(number):
+        return None
+    return max(number / per_second, 0.0)
 
 
 @dataclass(slots=True)
