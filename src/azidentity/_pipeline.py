@@ -214,9 +214,11 @@ def build_sync(kwargs: dict[str, Any], *, direct: bool = False,
                sleep: Callable[[float], Any] | None = None) -> Pipeline[Any, Any]:
     transport = kwargs.get("transport")
     if transport is None:
-        from azure.core.pipeline.transport import RequestsTransport
+        # Not RequestsTransport: importing requests costs ~100 ms, a third of a short-lived
+        # program's first token (see _transport.py). transport=RequestsTransport() restores it.
+        from ._transport import StdlibTransport
 
-        transport = RequestsTransport(**_transport_kwargs(kwargs, direct))
+        transport = StdlibTransport(**_transport_kwargs(kwargs, direct))
     retry = _EventRetryPolicy(**kwargs)
     retry.sleeper = sleep
     return Pipeline(transport=transport, policies=_policies(kwargs, retry, direct, BodyLimitPolicy()))

@@ -1,0 +1,149 @@
+"""The stdlib transport: proxies (CONNECT), NO_PROXY, kept-alive connections, timeouts, user transports."""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+import time
+
+import pytest
+from azure.core.exceptions import ServiceRequestError, ServiceResponseTimeoutError
+from azure.core.rest import HttpRequest
+
+import azidentity
+from azidentity._transport import StdlibTransport
+
+SCOPE = "https://storage.azure.com/.default"
+
+
+class ConnectProxy:
+    """A minimal HTTPS forward proxy on 127.0.0.1: answers CONNECT and splices bytes."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        self.connects: list[str] = []
+        self.auth: list[str] = []
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+
+    def _handle(self, client: socket.socket) -> None:
+        client.settimeout(5)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                return
+            head += chunk
+        lines = head.decode().split("\r\n")
+        target = lines[0].split()[1]
+        self.connects.append(target)
+        self.auth += [line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("proxy-authorization")]
+        host, port = target.rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)), timeout=5)
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        sockets = [client, upstream]
+        while not self._stop.is_set():
+            readable, _, _ = select.select(sockets, [], [], 0.5)
+            for s in readable:
+                data = s.recv(65536)
+                if not data:
+                    client.close()
+                    upstream.close()
+                    return
+                (upstream if s is client else client).sendall(data)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.server.close()
+
+
+@pytest.fixture
+def proxy():
+    p = ConnectProxy()
+    yield p
+    p.close()
+
+
+def make(emu, **kwargs):
+    app = emu.apps["secret"]
+    return azidentity.ClientSecretCredential(emu.tenant_id, app.client_id, app.secret, authority=emu.base_url,
+                                             connection_verify=emu.ca_bundle_path, **kwargs)
+
+
+def test_https_through_a_proxy_from_the_environment(emulator, proxy, monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("http://", "http://user:pa%40ss@"))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert make(emulator).get_token(SCOPE).token
+    port = emulator.base_url.rsplit(":", 1)[1]
+    assert proxy.connects == [f"127.0.0.1:{port}"]
+    assert proxy.auth == ["Basic dXNlcjpwYUBzcw=="]  # user:pa@ss
+
+
+def test_proxies_keyword(emulator, proxy, monkeypatch):
+    monkeypatch.delenv("HTTPS_PROXY", raising=False)
+    monkeypatch.delenv("https_proxy", raising=False)
+    assert make(emulator, proxies={"https": proxy.url}).get_token(SCOPE).token
+    assert len(proxy.connects) == 1
+
+
+def test_no_proxy_and_use_env_settings_bypass_the_proxy(emulator, proxy, monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert make(emulator).get_token(SCOPE).token
+    monkeypatch.delenv("NO_PROXY")
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert make(emulator, use_env_settings=False).get_token(SCOPE).token
+    assert proxy.connects == []
+
+
+def test_connections_are_kept_alive_and_stale_ones_replaced(emulator):
+    transport = StdlibTransport(connection_verify=emulator.ca_bundle_path)
+    url = f"{emulator.base_url}/{emulator.tenant_id}/v2.0/.well-known/openid-configuration"
+    assert transport.send(HttpRequest("GET", url)).status_code == 200
+    assert transport.send(HttpRequest("GET", url)).status_code == 200
+    (pooled,) = [c for idle in transport._pool.values() for c in idle]
+    pooled.sock.shutdown(socket.SHUT_RDWR)  # as if the server had closed the idle connection
+    assert transport.send(HttpRequest("GET", url)).status_code == 200
+    transport.close()
+
+
+def test_read_timeout_and_refused_connection(emulator):
+    emulator.faults.add("openid-configuration", hang=True)
+    transport = StdlibTransport(connection_verify=emulator.ca_bundle_path, read_timeout=0.5)
+    url = f"{emulator.base_url}/{emulator.tenant_id}/v2.0/.well-known/openid-configuration"
+    start = time.monotonic()
+    with pytest.raises(ServiceResponseTimeoutError):
+        transport.send(HttpRequest("GET", url))
+    assert time.monotonic() - start < 3
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(ServiceRequestError):
+        transport.send(HttpRequest("GET", f"http://127.0.0.1:{port}/"))
+
+
+def test_untrusted_certificate_is_refused_and_verify_false_accepts(emulator):
+    url = f"{emulator.base_url}/{emulator.tenant_id}/v2.0/.well-known/openid-configuration"
+    with pytest.raises(ServiceRequestError, match="CERTIFICATE_VERIFY_FAILED"):
+        StdlibTransport(connection_verify=True).send(HttpRequest("GET", url))
+    assert StdlibTransport(connection_verify=False).send(HttpRequest("GET", url)).status_code == 200
+
+
+def test_a_user_transport_replaces_it(emulator):
+    from azure.core.pipeline.transport import RequestsTransport
+
+    credential = make(emulator, transport=RequestsTransport(connection_verify=emulator.ca_bundle_path))
+    assert credential.get_token(SCOPE).token
