@@ -131,11 +131,17 @@ class CredentialBase:
         return request
 
     def _request_from_options(self, scopes: tuple[str, ...], options: TokenRequestOptions | None) -> TokenRequest:
-        options = options or {}
+        if not options:
+            return self._request("get_token_info", scopes, None, None, False)
         return self._request(
             "get_token_info", scopes, options.get("claims"), options.get("tenant_id"),
             bool(options.get("enable_cae", False)),
         )
+
+    def _lookup(self, request: TokenRequest) -> tuple[Hashable, CacheEntry | None]:
+        """The lock-free hit path both facades share: the cache key, and an entry to serve now."""
+        key = self._cache_key(request)
+        return key, None if request.claims else self._cache.lookup(key)
 
     def _on_success(self, request: TokenRequest, key: Hashable, token: Token) -> CacheEntry:
         entry = self._cache.store(key, token)
@@ -230,18 +236,17 @@ class SyncCredential(CredentialBase):
         **kwargs: Any,
     ) -> AccessToken:
         request = self._request("get_token", scopes, claims, tenant_id, enable_cae)
-        return self._get(request).access_token
+        key, entry = self._lookup(request)
+        return (entry or self._acquire(request, key)).access_token
 
     def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
-        return self._get(self._request_from_options(scopes, options)).info
+        request = self._request_from_options(scopes, options)
+        key, entry = self._lookup(request)
+        return (entry or self._acquire(request, key)).info
 
-    def _get(self, request: TokenRequest) -> CacheEntry:
-        key = self._cache_key(request)
+    def _acquire(self, request: TokenRequest, key: Hashable) -> CacheEntry:
+        """Single flight: one caller per key asks the network; the others find its token."""
         cache = self._cache
-        if not request.claims:
-            entry = cache.lookup(key)
-            if entry is not None:
-                return entry
         with cache.sync_lock(key):
             if not request.claims:
                 entry = cache.lookup(key)
@@ -296,18 +301,21 @@ class AsyncCredential(CredentialBase):
         **kwargs: Any,
     ) -> AccessToken:
         request = self._request("get_token", scopes, claims, tenant_id, enable_cae)
-        return (await self._get(request)).access_token
+        key, entry = self._lookup(request)
+        if entry is None:  # a hit never creates the acquisition coroutine
+            entry = await self._acquire(request, key)
+        return entry.access_token
 
     async def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
-        return (await self._get(self._request_from_options(scopes, options))).info
+        request = self._request_from_options(scopes, options)
+        key, entry = self._lookup(request)
+        if entry is None:
+            entry = await self._acquire(request, key)
+        return entry.info
 
-    async def _get(self, request: TokenRequest) -> CacheEntry:
-        key = self._cache_key(request)
+    async def _acquire(self, request: TokenRequest, key: Hashable) -> CacheEntry:
+        """Single flight: one task per key (per event loop) asks the network; the others find its token."""
         cache = self._cache
-        if not request.claims:
-            entry = cache.lookup(key)
-            if entry is not None:
-                return entry
         async with cache.async_lock(key):
             if not request.claims:
                 entry = cache.lookup(key)
