@@ -115,13 +115,7 @@ DIFFERENCES = (
 
 INTEROP_BUG = "interop: ChainedTokenCredential stops on azure.identity.CredentialUnavailableError"
 # Reported to the lead, with the fix; remove an entry once it is fixed (its test then XPASSes strictly).
-KNOWN_BUGS: dict[str, str] = {
-    INTEROP_BUG: (
-        "Custom credentials written for azure-identity raise azure.identity.CredentialUnavailableError to be "
-        "skipped; azidentity's chain treats that as a failure and stops. Fix in chained.py: treat an error "
-        "as unavailable when it is our CredentialUnavailableError or any class in its MRO is named "
-        "CredentialUnavailableError with __module__ starting 'azure.identity' (no import of azure.identity)."),
-}
+KNOWN_BUGS: dict[str, str] = {}  # none open: entries xfail until their fix lands
 
 
 def _explained(diff: str) -> bool:
@@ -455,7 +449,6 @@ def _chain_continues_past_azure_identity_unavailable() -> bool:
         return False
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS.get(INTEROP_BUG, "fixed"))
 def test_chain_continues_past_azure_identity_unavailable() -> None:
     assert _chain_continues_past_azure_identity_unavailable()
 

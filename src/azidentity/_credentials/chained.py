@@ -71,6 +71,25 @@ def _awaitable(value: Any) -> bool:
     return hasattr(value, "__await__")
 
 
+
+def _foreign_unavailable(error: Exception) -> Exception:
+    """azure-identity's CredentialUnavailableError means "move on" too.
+
+    Custom credentials written for azure-identity raise it to be skipped; treat it as ours
+    (matched by name and module, so azure-identity need not be installed or imported).
+    """
+    from .._errors import CredentialUnavailableError
+
+    if isinstance(error, CredentialUnavailableError):
+        return error
+    for cls in type(error).__mro__:
+        if cls.__name__ in ("CredentialUnavailableError", "AuthenticationRequiredError") and \
+                cls.__module__.startswith("azure.identity"):
+            converted = CredentialUnavailableError(str(error))
+            converted.__cause__ = error
+            return converted
+    return error
+
 class _Call:
     """One member call the walk asks a facade to perform."""
 
@@ -170,7 +189,7 @@ class _ChainBase:
             try:
                 result = yield self._call(credential, want_info, scopes, kwargs, options)
             except Exception as raised:
-                error = self._soften(credential, name, raised)
+                error = self._soften(credential, name, _foreign_unavailable(raised))
                 history.append((name, error))
                 elapsed = time.perf_counter() - start
                 first = member_text(name, error).split("\n", 1)[0]
