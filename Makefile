@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-quick troubleshooting install clean
+.PHONY: demo test lint typecheck bench bench-quick troubleshooting install clean fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) benchmarks/run.py --quick
+
+# Coverage-guided fuzzing of the parsers (tests/fuzz), FUZZ_SECONDS long (default 300), then the
+# property tests with 20x their usual examples.
+fuzz: $(STAMP)
+	$(PY) tests/fuzz/fuzz_parsers.py -max_total_time=$${FUZZ_SECONDS:-300}
+	AZIDENTITY_HYPOTHESIS_EXAMPLES=2000 $(PY) -m pytest -q tests/test_reliability_properties.py
 
 troubleshooting: $(STAMP)
 	$(PY) -m azidentity._troubleshooting > TROUBLESHOOTING.md

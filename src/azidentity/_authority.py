@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from . import log
 from ._constants import AzureAuthorityHosts, EnvironmentVariables
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 _TENANT_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-")
+_HOST = re.compile(r"[A-Za-z0-9_.\-]+|\[[0-9A-Fa-f:.]+\]")
 TENANT_HELP = (
     "Invalid tenant ID provided. You can locate your tenant ID by following the instructions here: "
     "https://learn.microsoft.com/partner-center/find-ids-and-domain-names"
@@ -50,8 +52,8 @@ def normalize_authority(authority: str | None, env: Mapping[str, str] | None = N
         bad = "The value must not contain whitespace or control characters."
     elif "\\" in rest:
         bad = "The value must not contain backslashes."
-    elif not host or host.strip(".") == "":
-        bad = "The value must name a host."
+    elif not host or host.strip(".") == "" or not _HOST.fullmatch(host):
+        bad = "The value must name a host (letters, digits, '-' and '.', or an IPv6 address in brackets)."
     elif port and not (len(port) <= 5 and port.isascii() and port.isdigit() and 0 < int(port) < 65536):
         bad = "The value's port must be a number from 1 to 65535."
     if bad:

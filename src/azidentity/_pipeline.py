@@ -115,7 +115,7 @@ class _EventRetryPolicy(_RetryEvents, RetryPolicy):  # type: ignore[type-arg]
     def sleep(self, settings: Any, transport: Any, response: Any = None) -> None:
         wait = self._wait(settings, response)
         if wait > 0:
-            (self.sleeper or transport.sleep)(wait)
+            (self.sleeper if self.sleeper is not None else transport.sleep)(wait)
 
 
 class _AsyncEventRetryPolicy(_RetryEvents, AsyncRetryPolicy):  # type: ignore[type-arg]

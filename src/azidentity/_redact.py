@@ -24,14 +24,20 @@ _LONG_OPAQUE = re.compile(
 )
 
 
-def redact_json(value: Any) -> Any:
+# Deeper than this, a document is shown as "..." (recursion must not run out of stack).
+_MAX_DEPTH = 64
+
+
+def redact_json(value: Any, _depth: int = 0) -> Any:
+    if isinstance(value, (dict, list)) and _depth >= _MAX_DEPTH:
+        return "..."
     if isinstance(value, dict):
         return {
-            k: ("REDACTED" if isinstance(k, str) and k.lower() in SECRET_FIELDS and v else redact_json(v))
+            k: ("REDACTED" if isinstance(k, str) and k.lower() in SECRET_FIELDS and v else redact_json(v, _depth + 1))
             for k, v in value.items()
         }
     if isinstance(value, list):
-        return [redact_json(v) for v in value]
+        return [redact_json(v, _depth + 1) for v in value]
     if isinstance(value, str):
         return redact_text(value)
     return value

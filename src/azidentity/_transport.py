@@ -157,6 +157,10 @@ class StdlibTransport(HttpTransport):  # type: ignore[type-arg]
         except (OSError, http.client.HTTPException) as error:
             connection.close()
             raise ServiceResponseError(f"the response body was cut off: {error}") from error
+        if len(body) <= MAX_BODY and raw.length:  # Content-Length promised more: the server went away mid-body
+            connection.close()
+            raise ServiceResponseError(
+                f"the response body was cut off: {len(body)} bytes arrived, {raw.length} more were announced")
         headers = CaseInsensitiveDict(raw.getheaders())
         if len(body) > MAX_BODY or raw.will_close or not raw.isclosed():
             connection.close()  # too big to drain, or not reusable

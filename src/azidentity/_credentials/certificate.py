@@ -29,7 +29,7 @@ def read_certificate_input(certificate_path: str | None, certificate_data: bytes
     try:
         # Not a FIFO or a device: opening a FIFO waits for a writer, /dev/zero never ends.
         if not stat.S_ISREG(os.stat(certificate_path).st_mode):
-            raise ValueError(f"The certificate file {certificate_path} is not a regular file.")
+            raise ValueError(f"The certificate file {certificate_path} cannot be read: it is not a regular file.")
         with open(certificate_path, "rb") as f:
             data = f.read(MAX_CERTIFICATE_SIZE + 1)
     except OSError as error:

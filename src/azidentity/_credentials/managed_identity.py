@@ -226,7 +226,7 @@ class _ManagedIdentity(CredentialBase):
         if response is None:
             # Nothing listening (no probe, no earlier answer): there is no IMDS here. An endpoint
             # that accepted the connection and then hung or reset is there, and failing.
-            absent = (not self._imds_confirmed and not outcome.answered and outcome.error is not None
+            absent = (not self._imds_confirmed and not outcome.reached and outcome.error is not None
                       and connect_failed(outcome.error))
             raise self._no_response(outcome, unavailable=absent)
         status = response.status

@@ -31,10 +31,15 @@ def load_certificate(data: bytes, password: bytes | str | None, source: str) -> 
         password = password.encode("utf-8")
     if not data or not data.strip():
         raise ValueError(f"The certificate {source} is empty.")
-    if b"-----BEGIN" in data:
-        key, certs = _load_pem(data, password or None, source)
-    else:
-        key, certs = _load_pkcs12(data, password or None, source)
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    try:
+        if b"-----BEGIN" in data:
+            key, certs = _load_pem(data, password or None, source)
+        else:
+            key, certs = _load_pkcs12(data, password or None, source)
+    except UnsupportedAlgorithm as error:  # an algorithm cryptography doesn't know (not a ValueError)
+        raise ValueError(f"The certificate {source} uses an unsupported algorithm: {error}") from None
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -43,8 +48,17 @@ def load_certificate(data: bytes, password: bytes | str | None, source: str) -> 
             f"The certificate {source} has a {type(key).__name__.lstrip('_')} private key; an RSA key is required."
         )
     public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    leaf = [c for c in certs if c.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) == public]
+    leaf = []
+    for cert in certs:
+        # Certificates are parsed lazily: a damaged public key fails only now.
+        try:
+            cert_public = cert.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        except (ValueError, UnsupportedAlgorithm) as error:
+            raise ValueError(f"The certificate {source} contains a certificate whose public key cannot be read: "
+                             f"{error}") from None
+        if cert_public == public:
+            leaf.append(cert)
     if not leaf:
         raise ValueError(f"The certificate {source} holds a private key that matches none of its certificates.")
     chain = (leaf[0], *[c for c in certs if c is not leaf[0]])

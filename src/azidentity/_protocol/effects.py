@@ -106,15 +106,30 @@ class HttpResponse(_Value):
         return parse_json(self.body)
 
 
+# No response azidentity reads nests deeper than a few levels; deeper documents are refused, so that
+# nothing walking a parsed document (redaction, rendering) can run out of stack.
+MAX_JSON_DEPTH = 64
+
+
 def parse_json(data: str | bytes) -> Any:
-    """``json.loads`` that raises only ValueError: for bad UTF-8, bad JSON and JSON nested too deeply
-    (``json`` raises RecursionError for that, which no parser should let escape)."""
+    """``json.loads`` that raises only ValueError: for bad UTF-8, bad JSON and JSON nested deeper than
+    MAX_JSON_DEPTH (``json`` itself raises RecursionError far deeper, which no parser may let escape)."""
     import json
 
     try:
-        return json.loads(data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data)
+        value = json.loads(data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data)
     except RecursionError:
         raise ValueError("the JSON is nested too deeply") from None
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth >= MAX_JSON_DEPTH:
+                    raise ValueError(f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+                stack.append((child, depth + 1))
+    return value
 
 
 class TransportError(Exception):

@@ -367,11 +367,11 @@ _DATE = re.compile(
 def parse_expires_on(value: Any) -> int:
     """``expires_on`` as epoch seconds: a number, a numeric string, or ``"M/D/YYYY H:MM:SS [AM|PM] +00:00"``."""
     if isinstance(value, bool) or value is None:
-        raise ValueError(f"not a time: {value!r}")
+        raise ValueError(f"not a time: {_short(repr(value))}")
     if isinstance(value, (int, float)):
         return _finite_int(value, value)
     if not isinstance(value, str):
-        raise ValueError(f"not a time: {value!r}")
+        raise ValueError(f"not a time: {_short(repr(value))}")
     text = value.strip()
     if re.fullmatch(r"\d+(\.\d+)?", text):
         return _finite_int(float(text) if "." in text else int(text), value)
@@ -404,7 +404,7 @@ def _short(value: Any) -> str:
 def _finite_int(number: float, value: Any) -> int:
     """``int(number)``, or ValueError for NaN, infinities and numbers beyond any plausible time."""
     if isinstance(number, float) and not math.isfinite(number):
-        raise ValueError(f"not a time: {value!r}")
+        raise ValueError(f"not a time: {_short(repr(value))}")
     if abs(number) > _MAX_SECONDS:
         raise ValueError(f"'{_short(value)}' is out of range")
     return int(number)

@@ -118,6 +118,9 @@ class Outcome:
     # Some attempt got an HTTP answer (the endpoint exists even if the last attempt got none).
     answered: bool
     delays: tuple[float, ...] = ()
+    # Some attempt got a connection (an answer, or a failure after connecting: a read timeout, a reset
+    # mid-body): something listens there, even if later attempts were refused.
+    reached: bool = False
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
@@ -181,6 +184,7 @@ def send(
     attempts = 0
     slept = 0.0
     answered = False
+    reached = False
     delays: list[float] = []
     while True:
         attempts += 1
@@ -191,14 +195,15 @@ def send(
             answered = True
         except TransportError as failure:
             error = failure
+        reached = reached or answered or (error is not None and not connect_failed(error))
         if response is not None and 200 <= response.status < 300:
-            return Outcome(response, None, attempts, slept, answered, tuple(delays))
+            return Outcome(response, None, attempts, slept, answered, tuple(delays), reached)
         if error is not None and (certificate_rejected(error) or (
-                not retry_connect_failures and not answered and connect_failed(error))):
-            return Outcome(None, error, attempts, slept, answered, tuple(delays))
+                not retry_connect_failures and not reached and connect_failed(error))):
+            return Outcome(None, error, attempts, slept, answered, tuple(delays), reached)
         wait = policy.delay(attempts, response, slept, now())
         if wait is None:
-            return Outcome(response, error, attempts, slept, answered, tuple(delays))
+            return Outcome(response, error, attempts, slept, answered, tuple(delays), reached)
         log.emit(
             log.EVENT_RETRY, logging.DEBUG, "ManagedIdentityCredential: %s %s -> %s; retrying in %.1f s",
             request.method, request.url_without_query,
