@@ -551,14 +551,6 @@ record_fields = st.fixed_dictionaries({}, optional={
 } | {"version": st.one_of(st.just("1.0"), json_values)})
 
 
-# _auth_record.py is another engineer's file: its two bugs found here are reported, not fixed. The
-# xfail is not strict so that the fix turns these into passes without touching this file.
-_RECORD_BUGS = pytest.mark.xfail(
-    reason="AuthenticationRecord.deserialize lets TypeError ('unhashable type' for a non-string version) and "
-           "RecursionError (deeply nested JSON) escape instead of a ValueError naming the bad part (reported)",
-    raises=(TypeError, RecursionError), strict=False)
-
-
 def _check_record(data: Any) -> None:
     from azidentity import AuthenticationRecord
 
@@ -571,15 +563,14 @@ def _check_record(data: Any) -> None:
 
 
 @PROFILE
-@given(data=st.one_of(record_fields.filter(lambda d: not isinstance(d.get("version"), (list, dict))).map(json.dumps),
+@given(data=st.one_of(record_fields.map(json.dumps),
                       st.text(max_size=100), st.binary(max_size=100), json_values))
 def test_authentication_record_deserialize(data: Any) -> None:
     _check_record(data)
 
 
-@_RECORD_BUGS
 @pytest.mark.parametrize("data", ['{"version": []}', '{"version": {}}', "[" * 100_000])
-def test_authentication_record_known_bugs(data: str) -> None:
+def test_authentication_record_rejects_odd_versions_and_deep_nesting(data: str) -> None:
     _check_record(data)
 
 

@@ -86,8 +86,6 @@ class AuthenticationRecord:
 
         :raises ValueError: the data is not a version 1.0 record; the message names the bad part.
         """
-        import json
-
         if isinstance(data, (bytes, bytearray)):
             try:
                 data = bytes(data).decode("utf-8")
@@ -95,8 +93,10 @@ class AuthenticationRecord:
                 raise ValueError(f"Can't deserialize an AuthenticationRecord: the data is not UTF-8 text ({error})") from None
         if not isinstance(data, str):
             raise ValueError(f"Can't deserialize an AuthenticationRecord from {type(data).__name__}; expected a JSON string")
+        from ._protocol.effects import parse_json
+
         try:
-            deserialized: Any = json.loads(data)
+            deserialized: Any = parse_json(data)  # ValueError only, also for absurdly nested input
         except ValueError as error:
             raise ValueError(f"Can't deserialize an AuthenticationRecord: the data is not JSON ({error})") from None
         if not isinstance(deserialized, dict):
@@ -104,7 +104,7 @@ class AuthenticationRecord:
                 f"Can't deserialize an AuthenticationRecord: expected a JSON object, got {type(deserialized).__name__}"
             )
         version = deserialized.get("version")
-        if version not in SUPPORTED_VERSIONS:
+        if not isinstance(version, str) or version not in SUPPORTED_VERSIONS:  # an unhashable version must not TypeError
             raise ValueError(f'Unexpected version "{version}". This package supports these versions: {SUPPORTED_VERSIONS}')
         values: dict[str, str] = {}
         for key, attribute in _FIELDS:

@@ -11,7 +11,8 @@ read, not verified (OpenID Connect Core §3.1.3.7 allows this for the code flow)
 from __future__ import annotations
 
 import base64
-import json
+
+from .effects import parse_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class Account:
 
 def _b64url_json(segment: str) -> Any:
     padded = segment + "=" * (-len(segment) % 4)
-    return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8"))
+    return parse_json(base64.urlsafe_b64decode(padded.encode("ascii")))
 
 
 def decode_client_info(raw: Any) -> tuple[str, str] | None:
