@@ -63,6 +63,10 @@ class CredentialBase:
 
     # Attributes rebuilt after unpickling instead of being pickled: caches, locks, connections.
     _transient: ClassVar[tuple[str, ...]] = ("_cache", "_io")
+    # A plain request's cache key depends only on configuration and scopes, so a hit can reuse
+    # the key computed (after validation) the first time and skip building request and key.
+    # Credentials whose key changes with state (the signed-in account) set this False.
+    _stable_keys: ClassVar[bool] = True
     _repr_fields: ClassVar[tuple[str, ...]] = ()
     _cache: TokenCache
     _pipeline_kwargs: dict[str, Any]
@@ -76,6 +80,7 @@ class CredentialBase:
         self._pipeline_kwargs = kwargs
         self._cache = self._new_cache()
         self._io: Any = None
+        self._fast_keys: dict[tuple[str, ...], Hashable] = {}
 
     def _new_cache(self) -> TokenCache:
         options = getattr(self, "_cache_persistence_options", None)
@@ -141,7 +146,12 @@ class CredentialBase:
     def _lookup(self, request: TokenRequest) -> tuple[Hashable, CacheEntry | None]:
         """The lock-free hit path both facades share: the cache key, and an entry to serve now."""
         key = self._cache_key(request)
-        return key, None if request.claims else self._cache.lookup(key)
+        if request.claims:
+            return key, None
+        if (self._stable_keys and request.tenant_id is None and not request.enable_cae
+                and len(self._fast_keys) < 256):
+            self._fast_keys[request.scopes] = key
+        return key, self._cache.lookup(key)
 
     def _on_success(self, request: TokenRequest, key: Hashable, token: Token) -> CacheEntry:
         entry = self._cache.store(key, token)
@@ -190,7 +200,7 @@ class CredentialBase:
         return f"<{type(self).__module__.split('._')[0]}.{type(self).__name__}{' ' + fields if fields else ''}>"
 
     def __getstate__(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in self._transient}
+        state = {k: v for k, v in self.__dict__.items() if k not in self._transient and k != "_fast_keys"}
         _check_callables(self._name, state)
         return state
 
@@ -198,6 +208,7 @@ class CredentialBase:
         self.__dict__.update(state)
         self._cache = self._new_cache()
         self._io = None
+        self._fast_keys = {}
 
 
 def _check_callables(credential: str, state: dict[str, Any]) -> None:
@@ -235,11 +246,23 @@ class SyncCredential(CredentialBase):
         self, *scopes: str, claims: str | None = None, tenant_id: str | None = None, enable_cae: bool = False,
         **kwargs: Any,
     ) -> AccessToken:
+        if not (claims or tenant_id or enable_cae):
+            fast = self._fast_keys.get(scopes)
+            if fast is not None:
+                hit = self._cache.lookup(fast)
+                if hit is not None:
+                    return hit.access_token
         request = self._request("get_token", scopes, claims, tenant_id, enable_cae)
         key, entry = self._lookup(request)
         return (entry or self._acquire(request, key)).access_token
 
     def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
+        if not options:
+            fast = self._fast_keys.get(scopes)
+            if fast is not None:
+                hit = self._cache.lookup(fast)
+                if hit is not None:
+                    return hit.info
         request = self._request_from_options(scopes, options)
         key, entry = self._lookup(request)
         return (entry or self._acquire(request, key)).info
@@ -300,6 +323,12 @@ class AsyncCredential(CredentialBase):
         self, *scopes: str, claims: str | None = None, tenant_id: str | None = None, enable_cae: bool = False,
         **kwargs: Any,
     ) -> AccessToken:
+        if not (claims or tenant_id or enable_cae):
+            fast = self._fast_keys.get(scopes)
+            if fast is not None:
+                hit = self._cache.lookup(fast)
+                if hit is not None:
+                    return hit.access_token
         request = self._request("get_token", scopes, claims, tenant_id, enable_cae)
         key, entry = self._lookup(request)
         if entry is None:  # a hit never creates the acquisition coroutine
@@ -307,6 +336,12 @@ class AsyncCredential(CredentialBase):
         return entry.access_token
 
     async def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
+        if not options:
+            fast = self._fast_keys.get(scopes)
+            if fast is not None:
+                hit = self._cache.lookup(fast)
+                if hit is not None:
+                    return hit.info
         request = self._request_from_options(scopes, options)
         key, entry = self._lookup(request)
         if entry is None:

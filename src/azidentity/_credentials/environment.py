@@ -210,6 +210,11 @@ class _Environment(CredentialBase):
 
         return CredentialUnavailableError(self._incomplete, credential=self._name, mitigation_key="env-incomplete")
 
+    @property
+    def _stable_keys(self) -> bool:  # type: ignore[override]
+        # The inner credential's keys: a user credential's change with the signed-in account.
+        return bool(getattr(self._credential, "_stable_keys", True))
+
     def _new_cache(self) -> TokenCache:
         # Share the inner credential's cache: it is the persistent one when persistence was asked for.
         inner = getattr(self, "_credential", None)

@@ -137,6 +137,7 @@ class UserCredential(EntraCredential):
     """
 
     _transient: ClassVar[tuple[str, ...]] = (*CredentialBase._transient, "_user_store")
+    _stable_keys: ClassVar[bool] = False  # the key names the signed-in account, which sign-in changes
     _auth_record: AuthenticationRecord | None
     _user_store: UserStore
 
