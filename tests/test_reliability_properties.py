@@ -513,6 +513,7 @@ _CACHE_DIR = tempfile.mkdtemp(prefix="azidentity-reliability-cache-")
 ), encrypted=st.booleans())
 def test_persistent_cache_files(content: bytes, encrypted: bool) -> None:
     from azidentity import _persistence as p
+    from azidentity._persistent_token_cache import _token_from
 
     cipher = p._Cipher(b"k" * 32) if encrypted else None
     path = os.path.join(_CACHE_DIR, "cache.json.enc" if encrypted else "cache.json")
@@ -522,7 +523,7 @@ def test_persistent_cache_files(content: bytes, encrypted: bool) -> None:
     entries = store.items("access_tokens")  # never raises: a bad file is moved aside
     assert isinstance(entries, dict)
     for value in entries.values():
-        token = p._token_from(value)
+        token = _token_from(value)
         assert token is None or isinstance(token.expires_on, int)
     store.put("access_tokens", "k", {"token": "t", "expires_on": 1, "refresh_on": None, "token_type": "Bearer"})
     assert store.get("access_tokens", "k") is not None
@@ -535,7 +536,7 @@ def test_persistent_cache_files(content: bytes, encrypted: bool) -> None:
 @given(value=st.one_of(json_values, st.fixed_dictionaries(
     {"token": json_values, "expires_on": numberish, "refresh_on": numberish, "token_type": json_values})))
 def test_persistent_token_entries(value: Any) -> None:
-    from azidentity._persistence import _token_from, _unexpired
+    from azidentity._persistent_token_cache import _token_from, _unexpired
 
     token = _token_from(value) if isinstance(value, dict) else None
     _unexpired(value, time.time())

@@ -86,7 +86,7 @@ class CredentialBase:
         options = getattr(self, "_cache_persistence_options", None)
         if options is None:
             return TokenCache(self._clock)
-        from ._persistence import PersistentTokenCache
+        from ._persistent_token_cache import PersistentTokenCache
 
         # Opens the encrypted store now: a machine that can't keep it raises CredentialUnavailableError here.
         return PersistentTokenCache(self._clock, options, self._persistent_namespace)
