@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._token import Token, make_token
-from .cli_common import Tool, combined_output, encode_claims, is_not_found, scrub, timed_out_message
+from .cli_common import Tool, check_ran, encode_claims, read_token, scrub
 from .effects import ProcessResult
 
 TOOL = Tool("Azure CLI", "cli", "Azure CLI not found on path")
@@ -43,12 +43,7 @@ def parse(result: ProcessResult, *, credential: str, timeout: float, now: float)
     """The token az printed, or the error that explains why there is none."""
     from .._errors import AuthenticationFailedError, CredentialUnavailableError
 
-    if result.timed_out:
-        raise CredentialUnavailableError(
-            timed_out_message(TOOL, timeout), credential=credential, mitigation_key="cli-timeout"
-        )
-    if is_not_found(result):
-        raise CredentialUnavailableError(TOOL.not_found, credential=credential, mitigation_key="cli-not-found")
+    check_ran(result, TOOL, credential=credential, timeout=timeout)
     if result.returncode != 0:
         stderr = result.stderr
         shown = scrub(stderr) or scrub(result.stdout)
@@ -58,13 +53,7 @@ def parse(result: ProcessResult, *, credential: str, timeout: float, now: float)
             shown or f"az exited with code {result.returncode} and printed nothing",
             credential=credential, mitigation_key="cli-failed",
         )
-    try:
-        return _token(result.stdout, now)
-    except ValueError as error:
-        raise AuthenticationFailedError(
-            f"Unexpected output from Azure CLI ({error}): {scrub(combined_output(result))!r}",
-            credential=credential, mitigation_key="cli-failed",
-        ) from None
+    return read_token(_token, result, TOOL, credential=credential, now=now)
 
 
 def _token(stdout: str, now: float) -> Token:

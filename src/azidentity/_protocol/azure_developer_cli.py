@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._token import Token, make_token
-from .cli_common import Tool, combined_output, encode_claims, is_not_found, scrub, timed_out_message
+from .cli_common import Tool, check_ran, encode_claims, read_token, scrub
 from .effects import ProcessResult
 
 TOOL = Tool("Azure Developer CLI", "azd", "Azure Developer CLI not found on path")
@@ -72,12 +72,7 @@ def _json_message(line: str) -> str | None:
 def parse(result: ProcessResult, *, credential: str, timeout: float, now: float) -> Token:
     from .._errors import AuthenticationFailedError, CredentialUnavailableError
 
-    if result.timed_out:
-        raise CredentialUnavailableError(
-            timed_out_message(TOOL, timeout), credential=credential, mitigation_key="azd-timeout"
-        )
-    if is_not_found(result):
-        raise CredentialUnavailableError(TOOL.not_found, credential=credential, mitigation_key="azd-not-found")
+    check_ran(result, TOOL, credential=credential, timeout=timeout)
     if result.returncode != 0:
         text = error_text(result.stderr) or error_text(result.stdout)
         shown = scrub(text)
@@ -87,13 +82,7 @@ def parse(result: ProcessResult, *, credential: str, timeout: float, now: float)
             shown or f"azd exited with code {result.returncode} and printed nothing",
             credential=credential, mitigation_key="azd-failed",
         )
-    try:
-        return _token(result.stdout, now)
-    except ValueError as error:
-        raise AuthenticationFailedError(
-            f"Unexpected output from Azure Developer CLI ({error}): {scrub(combined_output(result))!r}",
-            credential=credential, mitigation_key="azd-failed",
-        ) from None
+    return read_token(_token, result, TOOL, credential=credential, now=now)
 
 
 def _token(stdout: str, now: float) -> Token:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 
 from .._token import Token, make_token
-from .cli_common import Tool, combined_output, encode_claims, is_not_found, scrub, timed_out_message
+from .cli_common import Tool, check_ran, encode_claims, read_token, scrub
 from .effects import ProcessResult
 
 TOOL = Tool("Azure PowerShell", "pwsh", "PowerShell is not installed")
@@ -88,12 +88,7 @@ def claims_message(claims: str, tenant: str | None) -> str:
 def parse(result: ProcessResult, *, credential: str, timeout: float, now: float) -> Token:
     from .._errors import AuthenticationFailedError, CredentialUnavailableError
 
-    if result.timed_out:
-        raise CredentialUnavailableError(
-            timed_out_message(TOOL, timeout), credential=credential, mitigation_key="pwsh-timeout"
-        )
-    if is_not_found(result):
-        raise CredentialUnavailableError(TOOL.not_found, credential=credential, mitigation_key="pwsh-not-found")
+    check_ran(result, TOOL, credential=credential, timeout=timeout)
     if NO_MODULE in result.stdout:
         raise CredentialUnavailableError(
             "Az.Accounts module not found: Az.Accounts 2.2.0 or later is not installed",
@@ -112,13 +107,7 @@ def parse(result: ProcessResult, *, credential: str, timeout: float, now: float)
             or f"PowerShell exited with code {result.returncode} and printed nothing",
             credential=credential, mitigation_key="pwsh-failed",
         )
-    try:
-        return _token(result.stdout, now)
-    except ValueError as error:
-        raise AuthenticationFailedError(
-            f"Unexpected output from Get-AzAccessToken ({error}): {scrub(combined_output(result))!r}",
-            credential=credential, mitigation_key="pwsh-failed",
-        ) from None
+    return read_token(_token, result, TOOL, credential=credential, now=now, source="Get-AzAccessToken")
 
 
 def _error_lines(stderr: str) -> str:

@@ -15,11 +15,15 @@ import base64
 import calendar
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .._redact import redact_text
 from .effects import ProcessResult
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .._token import Token
 
 # Characters allowed in a scope: enough for every resource URL and scope, nothing a shell or an
 # option parser could take for something else.
@@ -205,3 +209,29 @@ def is_not_found(result: ProcessResult) -> bool:
 
 def combined_output(result: ProcessResult) -> str:
     return "\n".join(part for part in (result.stderr.strip(), result.stdout.strip()) if part)
+
+
+def check_ran(result: ProcessResult, tool: Tool, *, credential: str, timeout: float) -> None:
+    """The failures every tool shares: it timed out, or it is not installed (both "unavailable")."""
+    from .._errors import CredentialUnavailableError
+
+    if result.timed_out:
+        raise CredentialUnavailableError(
+            timed_out_message(tool, timeout), credential=credential, mitigation_key=f"{tool.key}-timeout"
+        )
+    if is_not_found(result):
+        raise CredentialUnavailableError(tool.not_found, credential=credential, mitigation_key=f"{tool.key}-not-found")
+
+
+def read_token(parse_stdout: Callable[[str, float], Token], result: ProcessResult, tool: Tool, *, credential: str,
+               now: float, source: str | None = None) -> Token:
+    """The token a tool printed, or a failure that shows its (scrubbed) output."""
+    from .._errors import AuthenticationFailedError
+
+    try:
+        return parse_stdout(result.stdout, now)
+    except ValueError as error:
+        raise AuthenticationFailedError(
+            f"Unexpected output from {source or tool.display} ({error}): {scrub(combined_output(result))!r}",
+            credential=credential, mitigation_key=f"{tool.key}-failed",
+        ) from None
