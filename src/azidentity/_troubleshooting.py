@@ -39,7 +39,7 @@ Two kinds of failure:
 A 401 or 403 from an Azure *service* (not from a credential) means authentication worked but
 the identity lacks a role assignment: grant it the role the service requires.
 
-This file is generated from `src/azidentity/_mitigations.py` by
+This file is generated from `src/azidentity/_mitigations/` (one module per group of sections) by
 `python -m azidentity._troubleshooting > TROUBLESHOOTING.md`; edit the table, not this file.
 """
 
