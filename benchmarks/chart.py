@@ -28,7 +28,9 @@ def draw(results: list[Any], path: pathlib.Path, title: str) -> None:
     ax.set_xlim(10 ** math.floor(math.log10(low)), 10 ** math.ceil(math.log10(high)))
     for i, r in enumerate(rows):
         ax.text(r.ratio * 1.06, i, f"{r.ratio:.3g}", va="center", fontsize=7)
-    ax.set_xlabel("azidentity / azure-identity (log scale; left of 1: azidentity takes less time, memory or requests)")
+    ax.set_xlabel(
+        "azidentity / azure-identity (log scale; left of 1: azidentity takes less time, memory or requests)"
+    )
     ax.set_title(title, fontsize=10)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ("#2e7d32", "#c62828", "#607d8b")]
     ax.legend(handles, ["target met", "target missed", "no target"], loc="lower right", fontsize=7)

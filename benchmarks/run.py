@@ -33,7 +33,16 @@ WORKERS = HERE / "workers.py"
 LIBS = {"azidentity": "azidentity", "azure-identity": "azure.identity"}
 STORAGE = "https://storage.azure.com/.default"
 # Variables that would steer a credential in a worker: the benchmark sets what each case needs.
-STEERING = ("AZURE_", "IDENTITY_", "MSI_", "IMDS_", "AZURESUBSCRIPTION_", "SYSTEM_OIDC", "WEBSITE_", "FUNCTIONS_")
+STEERING = (
+    "AZURE_",
+    "IDENTITY_",
+    "MSI_",
+    "IMDS_",
+    "AZURESUBSCRIPTION_",
+    "SYSTEM_OIDC",
+    "WEBSITE_",
+    "FUNCTIONS_",
+)
 
 
 @dataclass(frozen=True)
@@ -55,12 +64,40 @@ class Settings:
     first_token_runs: int
 
 
-FULL = Settings(import_runs=15, cache_budget=0.3, cache_repeats=7, cache_rounds=3, cold_rounds=4, cold_runs=10,
-                burst=64, burst_trials=5, burst_delay=0.2, dac_rounds=5, memory_count=10_000, memory_rounds=3,
-                throughput_seconds=3.0, throughput_rounds=2, first_token_runs=9)
-QUICK = Settings(import_runs=1, cache_budget=0.004, cache_repeats=3, cache_rounds=1, cold_rounds=1, cold_runs=1,
-                 burst=64, burst_trials=1, burst_delay=0.05, dac_rounds=1, memory_count=500, memory_rounds=1,
-                 throughput_seconds=0.3, throughput_rounds=1, first_token_runs=1)
+FULL = Settings(
+    import_runs=15,
+    cache_budget=0.3,
+    cache_repeats=7,
+    cache_rounds=3,
+    cold_rounds=4,
+    cold_runs=10,
+    burst=64,
+    burst_trials=5,
+    burst_delay=0.2,
+    dac_rounds=5,
+    memory_count=10_000,
+    memory_rounds=3,
+    throughput_seconds=3.0,
+    throughput_rounds=2,
+    first_token_runs=9,
+)
+QUICK = Settings(
+    import_runs=1,
+    cache_budget=0.004,
+    cache_repeats=3,
+    cache_rounds=1,
+    cold_rounds=1,
+    cold_runs=1,
+    burst=64,
+    burst_trials=1,
+    burst_delay=0.05,
+    dac_rounds=1,
+    memory_count=500,
+    memory_rounds=1,
+    throughput_seconds=0.3,
+    throughput_rounds=1,
+    first_token_runs=1,
+)
 
 
 @dataclass
@@ -90,7 +127,9 @@ def _meets(target: str, ratio: float, ours: float) -> bool | None:
         else:
             value, (op, bound) = ratio, words[:2]
         limit = float(bound)
-        met = met and {"<=": value <= limit, "<": value < limit, "==": value == limit, ">=": value >= limit}[op]
+        met = (
+            met and {"<=": value <= limit, "<": value < limit, "==": value == limit, ">=": value >= limit}[op]
+        )
     return met
 
 
@@ -101,8 +140,10 @@ def record(metric: str, unit: str, ours: float, theirs: float, target: str = "",
     result = Result(metric, unit, ours, theirs, target, note)
     RESULTS.append(result)
     mark = {True: "ok", False: "MISSED", None: ""}[result.met]
-    print(f"  {metric:<56} {ours:>11.4g} {theirs:>11.4g} {unit:<8} ratio {result.ratio:7.3f}  {target} {mark}",
-          flush=True)
+    print(
+        f"  {metric:<56} {ours:>11.4g} {theirs:>11.4g} {unit:<8} ratio {result.ratio:7.3f}  {target} {mark}",
+        flush=True,
+    )
 
 
 # --- running workers ------------------------------------------------------------------------------
@@ -115,10 +156,17 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def worker(task: str, args: dict[str, Any], env: dict[str, str] | None = None, timeout: float = 300) -> Any:
-    out = subprocess.run([sys.executable, str(WORKERS), task, json.dumps(args)], capture_output=True, text=True,
-                         env=env if env is not None else clean_env(), timeout=timeout)
+    out = subprocess.run(
+        [sys.executable, str(WORKERS), task, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else clean_env(),
+        timeout=timeout,
+    )
     if out.returncode != 0:
-        raise RuntimeError(f"worker {task} {args.get('lib')} failed ({out.returncode}):\n{out.stderr[-3000:]}")
+        raise RuntimeError(
+            f"worker {task} {args.get('lib')} failed ({out.returncode}):\n{out.stderr[-3000:]}"
+        )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -126,7 +174,7 @@ def alternate(rounds: int, run: Any) -> dict[str, list[Any]]:
     """run(lib) for each library, alternating, ``rounds`` times."""
     samples: dict[str, list[Any]] = {lib: [] for lib in LIBS}
     for i in range(rounds):
-        for lib in (LIBS if i % 2 == 0 else reversed(list(LIBS))):
+        for lib in LIBS if i % 2 == 0 else reversed(list(LIBS)):
             samples[lib].append(run(lib))
     return samples
 
@@ -140,10 +188,15 @@ def median(values: list[float]) -> float:
 
 def coordinates(emu: Any) -> dict[str, Any]:
     secret, cert = emu.apps["secret"], emu.apps["cert"]
-    return {"tenant": emu.tenant_id, "authority": emu.base_url, "ca": emu.ca_bundle_path,
-            "client_id": secret.client_id, "secret": secret.secret,
-            "secret_app": {"client_id": secret.client_id, "secret": secret.secret},
-            "cert_app": {"client_id": cert.client_id, "pem": cert.cert_pem_path}}
+    return {
+        "tenant": emu.tenant_id,
+        "authority": emu.base_url,
+        "ca": emu.ca_bundle_path,
+        "client_id": secret.client_id,
+        "secret": secret.secret,
+        "secret_app": {"client_id": secret.client_id, "secret": secret.secret},
+        "cert_app": {"client_id": cert.client_id, "pem": cert.cert_pem_path},
+    }
 
 
 def route_counts(emu: Any) -> dict[str, int]:
@@ -159,21 +212,41 @@ def route_counts(emu: Any) -> dict[str, int]:
 def bench_import(s: Settings) -> None:
     print("import (fresh process per sample)")
     for attr in ("DefaultAzureCredential", "ClientSecretCredential"):
+
         def run(lib: str, attr: str = attr) -> tuple[float, int]:
             module = LIBS[lib]
-            code = (f"import time; t = time.perf_counter(); import {module}; {module}.{attr}; "
-                    "t = time.perf_counter() - t; import sys; print(t, len(sys.modules))")
-            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                                 timeout=120, env=clean_env())
+            code = (
+                f"import time; t = time.perf_counter(); import {module}; {module}.{attr}; "
+                "t = time.perf_counter() - t; import sys; print(t, len(sys.modules))"
+            )
+            out = subprocess.run(
+                [sys.executable, "-c", code],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=120,
+                env=clean_env(),
+            )
             seconds, modules = out.stdout.split()
             return float(seconds), int(modules)
 
         samples = alternate(s.import_runs, run)
         ms = {lib: median([t for t, _ in v]) * 1e3 for lib, v in samples.items()}
         modules = {lib: median([float(n) for _, n in v]) for lib, v in samples.items()}
-        record(f"import X; X.{attr}", "ms", ms["azidentity"], ms["azure-identity"], "<= 0.25",
-               "measured inside a fresh interpreter (interpreter start-up excluded)")
-        record(f"modules loaded by import X; X.{attr}", "modules", modules["azidentity"], modules["azure-identity"])
+        record(
+            f"import X; X.{attr}",
+            "ms",
+            ms["azidentity"],
+            ms["azure-identity"],
+            "<= 0.25",
+            "measured inside a fresh interpreter (interpreter start-up excluded)",
+        )
+        record(
+            f"modules loaded by import X; X.{attr}",
+            "modules",
+            modules["azidentity"],
+            modules["azure-identity"],
+        )
 
 
 def bench_cache_hit(s: Settings, coords: dict[str, Any]) -> None:
@@ -182,14 +255,22 @@ def bench_cache_hit(s: Settings, coords: dict[str, Any]) -> None:
     samples = alternate(s.cache_rounds, lambda lib: worker("cache_hit", {**args, "lib": lib})["per_call"])
     for name in ("get_token (sync)", "get_token_info (sync)", "get_token (async)", "get_token_info (async)"):
         us = {lib: median([sample[name] for sample in v]) * 1e6 for lib, v in samples.items()}
-        record(f"cache-hit {name}", "us/call", us["azidentity"], us["azure-identity"], "<= 0.1",
-               "ClientSecretCredential, token already cached")
+        record(
+            f"cache-hit {name}",
+            "us/call",
+            us["azidentity"],
+            us["azure-identity"],
+            "<= 0.1",
+            "ClientSecretCredential, token already cached",
+        )
 
 
 def bench_cold(s: Settings, emu: Any, coords: dict[str, Any]) -> None:
     print("cold acquisition (new credential, first token; fresh process per library and round)")
     app_service = emu.env("app-service")
-    env = clean_env(IDENTITY_ENDPOINT=app_service["IDENTITY_ENDPOINT"], IDENTITY_HEADER=app_service["IDENTITY_HEADER"])
+    env = clean_env(
+        IDENTITY_ENDPOINT=app_service["IDENTITY_ENDPOINT"], IDENTITY_HEADER=app_service["IDENTITY_HEADER"]
+    )
     scopes = {"secret": STORAGE, "certificate": STORAGE, "managed identity": STORAGE}
     entra_requests: dict[str, list[float]] = {lib: [] for lib in LIBS}
     mi_requests: dict[str, list[float]] = {lib: [] for lib in LIBS}
@@ -209,11 +290,16 @@ def bench_cold(s: Settings, emu: Any, coords: dict[str, Any]) -> None:
     def per_token(requests: dict[str, list[float]]) -> str:
         return ", ".join(f"{lib} {median(v):.2g}" for lib, v in requests.items())
 
-    entra_note = (f"new credential, first token, close: construction and TLS connect included; requests per token: "
-                  f"{per_token(entra_requests)} (azure-identity's MSAL also fetches the tenant's OpenID configuration)")
+    entra_note = (
+        f"new credential, first token, close: construction and TLS connect included; requests per token: "
+        f"{per_token(entra_requests)} (azure-identity's MSAL also fetches the tenant's OpenID configuration)"
+    )
     mi_note = f"new credential, first token, close; plain HTTP; requests per token: {per_token(mi_requests)}"
-    for kind, label, note in (("secret", "client secret", entra_note), ("certificate", "certificate", entra_note),
-                              ("managed identity", "managed identity (App Service endpoint)", mi_note)):
+    for kind, label, note in (
+        ("secret", "client secret", entra_note),
+        ("certificate", "certificate", entra_note),
+        ("managed identity", "managed identity (App Service endpoint)", mi_note),
+    ):
         ms = {lib: median([t for sample in v for t in sample[kind]]) * 1e3 for lib, v in samples.items()}
         record(f"cold token, {label}", "ms", ms["azidentity"], ms["azure-identity"], "<= 1.0", note)
 
@@ -226,14 +312,19 @@ def bench_concurrent_cold(s: Settings, emu: Any, coords: dict[str, Any]) -> None
     import azidentity
     import azidentity.aio
 
-    modules = {"azidentity": (azidentity, azidentity.aio), "azure-identity": (azure.identity, azure.identity.aio)}
+    modules = {
+        "azidentity": (azidentity, azidentity.aio),
+        "azure-identity": (azure.identity, azure.identity.aio),
+    }
 
     def make(lib: str, aio: bool) -> Any:
         module = modules[lib][1 if aio else 0]
         kwargs: dict[str, Any] = {"authority": coords["authority"], "connection_verify": coords["ca"]}
         if lib == "azure-identity":
             kwargs["disable_instance_discovery"] = True
-        return module.ClientSecretCredential(coords["tenant"], coords["client_id"], coords["secret"], **kwargs)
+        return module.ClientSecretCredential(
+            coords["tenant"], coords["client_id"], coords["secret"], **kwargs
+        )
 
     def threads(lib: str) -> tuple[int, int, float]:
         credential = make(lib, aio=False)
@@ -260,8 +351,9 @@ def bench_concurrent_cold(s: Settings, emu: Any, coords: dict[str, Any]) -> None
     async def tasks_async(lib: str) -> tuple[int, int, float]:
         credential = make(lib, aio=True)
         start = time.perf_counter()
-        results = await asyncio.gather(*(credential.get_token(STORAGE) for _ in range(s.burst)),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(credential.get_token(STORAGE) for _ in range(s.burst)), return_exceptions=True
+        )
         elapsed = time.perf_counter() - start
         await credential.close()
         return sum(isinstance(r, BaseException) for r in results), s.burst, elapsed
@@ -282,18 +374,33 @@ def bench_concurrent_cold(s: Settings, emu: Any, coords: dict[str, Any]) -> None
                 token_requests[lib].append(counts.get("token", 0))
                 all_requests[lib].append(sum(counts.values()))
                 seconds[lib].append(elapsed)
-        ours, theirs = median([float(n) for n in token_requests["azidentity"]]), \
-            median([float(n) for n in token_requests["azure-identity"]])
-        note = (f"token requests per burst, min-max: azidentity {min(token_requests['azidentity'])}-"
-                f"{max(token_requests['azidentity'])}, azure-identity {min(token_requests['azure-identity'])}-"
-                f"{max(token_requests['azure-identity'])}; all requests: azidentity "
-                f"{median([float(n) for n in all_requests['azidentity']]):.0f}, azure-identity "
-                f"{median([float(n) for n in all_requests['azure-identity']]):.0f}")
-        record(f"{s.burst} concurrent cold callers ({label}): token requests", "requests", ours, theirs,
-               "ours == 1", note)
-        record(f"{s.burst} concurrent cold callers ({label}): time to all served", "ms",
-               median(seconds["azidentity"]) * 1e3, median(seconds["azure-identity"]) * 1e3, "",
-               f"the emulator holds each token response {s.burst_delay * 1e3:.0f} ms")
+        ours, theirs = (
+            median([float(n) for n in token_requests["azidentity"]]),
+            median([float(n) for n in token_requests["azure-identity"]]),
+        )
+        note = (
+            f"token requests per burst, min-max: azidentity {min(token_requests['azidentity'])}-"
+            f"{max(token_requests['azidentity'])}, azure-identity {min(token_requests['azure-identity'])}-"
+            f"{max(token_requests['azure-identity'])}; all requests: azidentity "
+            f"{median([float(n) for n in all_requests['azidentity']]):.0f}, azure-identity "
+            f"{median([float(n) for n in all_requests['azure-identity']]):.0f}"
+        )
+        record(
+            f"{s.burst} concurrent cold callers ({label}): token requests",
+            "requests",
+            ours,
+            theirs,
+            "ours == 1",
+            note,
+        )
+        record(
+            f"{s.burst} concurrent cold callers ({label}): time to all served",
+            "ms",
+            median(seconds["azidentity"]) * 1e3,
+            median(seconds["azure-identity"]) * 1e3,
+            "",
+            f"the emulator holds each token response {s.burst_delay * 1e3:.0f} ms",
+        )
 
 
 def bench_dac_failure(s: Settings) -> None:
@@ -301,30 +408,57 @@ def bench_dac_failure(s: Settings) -> None:
     with socket.socket() as closed, tempfile.TemporaryDirectory(prefix="azidentity-bench-home-") as home:
         closed.bind(("127.0.0.1", 0))  # bound, never listening: connecting is refused at once
         port = closed.getsockname()[1]
-        env = {"PATH": os.path.dirname(sys.executable), "HOME": home, "LANG": "C.UTF-8",
-               # never 169.254.169.254: both libraries' IMDS requests go to a closed loopback port
-               "AZURE_POD_IDENTITY_AUTHORITY_HOST": f"http://127.0.0.1:{port}"}
+        env = {
+            "PATH": os.path.dirname(sys.executable),
+            "HOME": home,
+            "LANG": "C.UTF-8",
+            # never 169.254.169.254: both libraries' IMDS requests go to a closed loopback port
+            "AZURE_POD_IDENTITY_AUTHORITY_HOST": f"http://127.0.0.1:{port}",
+        }
         samples = alternate(s.dac_rounds, lambda lib: worker("dac_failure", {"lib": lib}, env, timeout=120))
     first = {lib: median([r["first"] for r in v]) for lib, v in samples.items()}
     again = {lib: median([r["again"] for r in v]) for lib, v in samples.items()}
-    note = ("IMDS at a closed 127.0.0.1 port via AZURE_POD_IDENTITY_AUTHORITY_HOST; azure-identity skips its "
-            "IMDS probe when that variable is set and sends the full request with retries, azidentity probes "
-            "anyway; no az/azd/pwsh on PATH, empty HOME")
-    record("DefaultAzureCredential, nothing configured: time to raise", "s", first["azidentity"],
-           first["azure-identity"], "<= 1.0 and ours < 1.5", "first attempt in a fresh process (lazy imports "
-           "included); " + note)
-    record("DefaultAzureCredential, nothing configured: again, same process", "s", again["azidentity"],
-           again["azure-identity"], "<= 1.0", "second attempt, new credential")
+    note = (
+        "IMDS at a closed 127.0.0.1 port via AZURE_POD_IDENTITY_AUTHORITY_HOST; azure-identity skips its "
+        "IMDS probe when that variable is set and sends the full request with retries, azidentity probes "
+        "anyway; no az/azd/pwsh on PATH, empty HOME"
+    )
+    record(
+        "DefaultAzureCredential, nothing configured: time to raise",
+        "s",
+        first["azidentity"],
+        first["azure-identity"],
+        "<= 1.0 and ours < 1.5",
+        "first attempt in a fresh process (lazy imports included); " + note,
+    )
+    record(
+        "DefaultAzureCredential, nothing configured: again, same process",
+        "s",
+        again["azidentity"],
+        again["azure-identity"],
+        "<= 1.0",
+        "second attempt, new credential",
+    )
 
 
 def bench_memory(s: Settings, coords: dict[str, Any]) -> None:
     print(f"memory: {s.memory_count} ClientSecretCredential instances (tracemalloc, fresh process)")
-    args = {"tenant": coords["tenant"], "client_id": coords["client_id"], "secret": coords["secret"],
-            "count": s.memory_count}
+    args = {
+        "tenant": coords["tenant"],
+        "client_id": coords["client_id"],
+        "secret": coords["secret"],
+        "count": s.memory_count,
+    }
     samples = alternate(s.memory_rounds, lambda lib: worker("memory", {**args, "lib": lib})["bytes"])
     mib = {lib: median([float(b) for b in v]) / 2**20 for lib, v in samples.items()}
-    record(f"memory for {s.memory_count} credentials", "MiB", mib["azidentity"], mib["azure-identity"], "<= 1.0",
-           "constructed, no token yet")
+    record(
+        f"memory for {s.memory_count} credentials",
+        "MiB",
+        mib["azidentity"],
+        mib["azure-identity"],
+        "<= 1.0",
+        "constructed, no token yet",
+    )
 
 
 def bench_throughput(s: Settings, emu: Any, coords: dict[str, Any]) -> None:
@@ -333,8 +467,9 @@ def bench_throughput(s: Settings, emu: Any, coords: dict[str, Any]) -> None:
 
     def run(lib: str) -> float:
         emu.reset()
-        result = worker("throughput", {**coords, "lib": lib, "threads": 16, "scopes": 50,
-                                       "seconds": s.throughput_seconds})
+        result = worker(
+            "throughput", {**coords, "lib": lib, "threads": 16, "scopes": 50, "seconds": s.throughput_seconds}
+        )
         if result["errors"]:
             raise RuntimeError(f"{lib} throughput errors: {result['errors']}")
         token_requests[lib].append(route_counts(emu).get("token", 0))
@@ -342,11 +477,17 @@ def bench_throughput(s: Settings, emu: Any, coords: dict[str, Any]) -> None:
 
     samples = alternate(s.throughput_rounds, run)
     rate = {lib: median(v) for lib, v in samples.items()}
-    record("throughput: get_token from 16 threads over 50 scopes", "us/call", 1e6 / rate["azidentity"],
-           1e6 / rate["azure-identity"], "", f"wall time / calls, so lower is better: {rate['azidentity']:,.0f} vs "
-           f"{rate['azure-identity']:,.0f} calls/s; token requests: azidentity "
-           f"{median([float(n) for n in token_requests['azidentity']]):.0f}, azure-identity "
-           f"{median([float(n) for n in token_requests['azure-identity']]):.0f} (50 scopes)")
+    record(
+        "throughput: get_token from 16 threads over 50 scopes",
+        "us/call",
+        1e6 / rate["azidentity"],
+        1e6 / rate["azure-identity"],
+        "",
+        f"wall time / calls, so lower is better: {rate['azidentity']:,.0f} vs "
+        f"{rate['azure-identity']:,.0f} calls/s; token requests: azidentity "
+        f"{median([float(n) for n in token_requests['azidentity']]):.0f}, azure-identity "
+        f"{median([float(n) for n in token_requests['azure-identity']]):.0f} (50 scopes)",
+    )
 
 
 def bench_first_token_process(s: Settings, coords: dict[str, Any]) -> None:
@@ -356,18 +497,27 @@ def bench_first_token_process(s: Settings, coords: dict[str, Any]) -> None:
     def run(lib: str) -> float:
         module = LIBS[lib]
         extra = ", disable_instance_discovery=True" if lib == "azure-identity" else ""
-        code = (f"import json, os, time; t = time.perf_counter(); import {module} as m; "
-                "a = json.loads(os.environ['BENCH_ARGS']); "
-                "c = m.ClientSecretCredential(a['tenant'], a['client_id'], a['secret'], authority=a['authority'], "
-                f"connection_verify=a['ca']{extra}); c.get_token({STORAGE!r}); print(time.perf_counter() - t)")
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
-                             env=env)
+        code = (
+            f"import json, os, time; t = time.perf_counter(); import {module} as m; "
+            "a = json.loads(os.environ['BENCH_ARGS']); "
+            "c = m.ClientSecretCredential(a['tenant'], a['client_id'], a['secret'], authority=a['authority'], "
+            f"connection_verify=a['ca']{extra}); c.get_token({STORAGE!r}); print(time.perf_counter() - t)"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120, env=env
+        )
         return float(out.stdout.split()[-1])
 
     samples = alternate(s.first_token_runs, run)
     ms = {lib: median(v) * 1e3 for lib, v in samples.items()}
-    record("fresh process: import, construct, first token", "ms", ms["azidentity"], ms["azure-identity"], "<= 0.6",
-           "what a short-lived script pays")
+    record(
+        "fresh process: import, construct, first token",
+        "ms",
+        ms["azidentity"],
+        ms["azure-identity"],
+        "<= 0.6",
+        "what a short-lived script pays",
+    )
 
 
 # --- output ----------------------------------------------------------------------------------------
@@ -382,9 +532,11 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"{cpu}, {os.cpu_count()} CPUs, Linux {platform.release()}, Python {platform.python_version()}"
-            if platform.system() == "Linux" else f"{cpu}, {os.cpu_count()} CPUs, {platform.platform()}, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs, Linux {platform.release()}, Python {platform.python_version()}"
+        if platform.system() == "Linux"
+        else f"{cpu}, {os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}"
+    )
 
 
 def _fmt(value: float) -> str:
@@ -396,15 +548,20 @@ def _fmt(value: float) -> str:
 
 
 def markdown(meta: dict[str, str]) -> str:
-    lines = [f"{meta['mode']} run, {meta['date']}: azidentity {meta['azidentity']} vs azure-identity "
-             f"{meta['azure-identity']} (azure-core {meta['azure-core']}); {meta['machine']}.", "",
-             "| metric | azidentity | azure-identity | unit | ratio | target | met |",
-             "| --- | ---: | ---: | --- | ---: | --- | --- |"]
+    lines = [
+        f"{meta['mode']} run, {meta['date']}: azidentity {meta['azidentity']} vs azure-identity "
+        f"{meta['azure-identity']} (azure-core {meta['azure-core']}); {meta['machine']}.",
+        "",
+        "| metric | azidentity | azure-identity | unit | ratio | target | met |",
+        "| --- | ---: | ---: | --- | ---: | --- | --- |",
+    ]
     for r in RESULTS:
         met = {True: "yes", False: "**no**", None: ""}[r.met]
         target = r.target.replace("ours", "azidentity")
-        lines.append(f"| {r.metric} | {_fmt(r.azidentity)} | {_fmt(r.azure_identity)} | {r.unit} | "
-                     f"{r.ratio:.3f} | {target} | {met} |")
+        lines.append(
+            f"| {r.metric} | {_fmt(r.azidentity)} | {_fmt(r.azure_identity)} | {r.unit} | "
+            f"{r.ratio:.3f} | {target} | {met} |"
+        )
     lines += ["", "Notes:", ""]
     lines += [f"- {r.metric}: {r.note}" for r in RESULTS if r.note]
     return "\n".join(lines) + "\n"
@@ -417,10 +574,17 @@ def write(out: pathlib.Path, quick: bool) -> None:
     import azidentity
 
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"mode": "quick" if quick else "full", "machine": machine(), "azidentity": azidentity.__version__,
-            "azure-identity": azure.identity.__version__, "azure-core": azure.core.__version__,
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    (out / "latest.json").write_text(json.dumps({"meta": meta, "results": [asdict(r) for r in RESULTS]}, indent=2))
+    meta = {
+        "mode": "quick" if quick else "full",
+        "machine": machine(),
+        "azidentity": azidentity.__version__,
+        "azure-identity": azure.identity.__version__,
+        "azure-core": azure.core.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    (out / "latest.json").write_text(
+        json.dumps({"meta": meta, "results": [asdict(r) for r in RESULTS]}, indent=2)
+    )
     (out / "latest.md").write_text(markdown(meta))
     written = [out / "latest.md", out / "latest.json"]
     try:
@@ -434,8 +598,12 @@ def write(out: pathlib.Path, quick: bool) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="tiny counts (CI smoke run); times are not meaningful")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny counts (CI smoke run); times are not meaningful"
+    )
     parser.add_argument("--out", default=str(HERE / "results"), help="directory for latest.{md,json,png}")
     args = parser.parse_args()
     settings = QUICK if args.quick else FULL

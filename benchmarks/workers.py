@@ -106,8 +106,9 @@ def dac_failure(args: dict[str, Any]) -> dict[str, Any]:
 def throughput(args: dict[str, Any]) -> dict[str, Any]:
     """``threads`` threads call get_token over ``scopes`` scopes (round-robin) for ``seconds``."""
     m = _module(args["lib"])
-    credential = m.ClientSecretCredential(args["tenant"], args["client_id"], args["secret"],
-                                          **_entra_kwargs(args["lib"], args))
+    credential = m.ClientSecretCredential(
+        args["tenant"], args["client_id"], args["secret"], **_entra_kwargs(args["lib"], args)
+    )
     scopes = [f"https://resource{i}.example.test/.default" for i in range(args["scopes"])]
     threads = args["threads"]
     counts = [0] * threads
@@ -152,8 +153,9 @@ def cache_hit(args: dict[str, Any]) -> dict[str, Any]:
             n *= 4
         return n
 
-    sync_credential = _module(lib).ClientSecretCredential(args["tenant"], args["client_id"], args["secret"],
-                                                          **_entra_kwargs(lib, args))
+    sync_credential = _module(lib).ClientSecretCredential(
+        args["tenant"], args["client_id"], args["secret"], **_entra_kwargs(lib, args)
+    )
     for method in ("get_token", "get_token_info"):
         call = getattr(sync_credential, method)
         call(scope)
@@ -170,7 +172,8 @@ def cache_hit(args: dict[str, Any]) -> dict[str, Any]:
 
     async def measure_async() -> None:
         credential = _module(lib, aio=True).ClientSecretCredential(
-            args["tenant"], args["client_id"], args["secret"], **_entra_kwargs(lib, args))
+            args["tenant"], args["client_id"], args["secret"], **_entra_kwargs(lib, args)
+        )
         for method in ("get_token", "get_token_info"):
             call = getattr(credential, method)
             await call(scope)
@@ -192,8 +195,13 @@ def cache_hit(args: dict[str, Any]) -> dict[str, Any]:
     return {"per_call": results}
 
 
-TASKS = {"cold": cold, "memory": memory, "dac_failure": dac_failure, "throughput": throughput,
-         "cache_hit": cache_hit}
+TASKS = {
+    "cold": cold,
+    "memory": memory,
+    "dac_failure": dac_failure,
+    "throughput": throughput,
+    "cache_hit": cache_hit,
+}
 
 
 def main() -> None:

@@ -28,7 +28,9 @@ def claims(token: str) -> dict:
 
 def show(title: str, token: str) -> None:
     c = claims(token)
-    print(f"  {title}: aud={c['aud']} tid={c['tid']} appid={c.get('appid')} oid={c.get('oid')} exp={c['exp']}")
+    print(
+        f"  {title}: aud={c['aud']} tid={c['tid']} appid={c.get('appid')} oid={c.get('oid')} exp={c['exp']}"
+    )
 
 
 def main() -> int:
@@ -38,7 +40,9 @@ def main() -> int:
         secret_app, cert_app = emu.apps["secret"], emu.apps["cert"]
 
         print("1. ClientSecretCredential, sync and async (same flow, two drivers)")
-        with azidentity.ClientSecretCredential(emu.tenant_id, secret_app.client_id, secret_app.secret, **common) as c:
+        with azidentity.ClientSecretCredential(
+            emu.tenant_id, secret_app.client_id, secret_app.secret, **common
+        ) as c:
             show("sync ", c.get_token(SCOPE).token)
 
         async def async_part() -> str:
@@ -51,7 +55,11 @@ def main() -> int:
 
         print("\n2. CertificateCredential (PKCS#12 with a password)")
         with azidentity.CertificateCredential(
-            emu.tenant_id, cert_app.client_id, cert_app.pfx_password_path, password=cert_app.cert_password, **common
+            emu.tenant_id,
+            cert_app.client_id,
+            cert_app.pfx_password_path,
+            password=cert_app.cert_password,
+            **common,
         ) as c:
             show("cert ", c.get_token(SCOPE).token)
 
@@ -65,20 +73,32 @@ def main() -> int:
                 print("  " + str(error).replace("\n", "\n  "))
                 print(f"\n  error.error_code={error.error_code!r} error.status_code={error.status_code}")
 
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_", "MSI_", "IMDS_"))}
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_", "MSI_", "IMDS_"))
+        }
         env.update(emu.env())
         # Nothing on this machine is an Azure VM: point IMDS at the emulator's (absent) identity so
         # DefaultAzureCredential's managed identity step answers fast and never leaves 127.0.0.1.
         env.setdefault("AZURE_POD_IDENTITY_AUTHORITY_HOST", emu.mi_base_url)
 
         print("\n4. DefaultAzureCredential from the environment (`azidentity token`):\n")
-        token = subprocess.run([sys.executable, "-m", "azidentity", "token", "--scope", SCOPE], env=env,
-                               capture_output=True, text=True, timeout=120)
+        token = subprocess.run(
+            [sys.executable, "-m", "azidentity", "token", "--scope", SCOPE],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         print("  " + (token.stdout + token.stderr).strip().replace("\n", "\n  "))
 
         print("\n5. `azidentity doctor` on this machine, pointed at the emulator:\n")
-        doctor = subprocess.run([sys.executable, "-m", "azidentity", "doctor"], env=env, capture_output=True,
-                                text=True, timeout=120)
+        doctor = subprocess.run(
+            [sys.executable, "-m", "azidentity", "doctor"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         print("  " + (doctor.stdout + doctor.stderr).strip().replace("\n", "\n  "))
         return 0 if token.returncode == 0 else 1
 

@@ -45,10 +45,12 @@ class Azurite:
 
 
 def find_azurite() -> str | None:
-    candidates = [os.environ.get("AZURITE_BLOB", ""),
-                  str(REPO / ".ci" / "node_modules" / ".bin" / "azurite-blob"),
-                  str(REPO / "node_modules" / ".bin" / "azurite-blob"),
-                  shutil.which("azurite-blob") or ""]
+    candidates = [
+        os.environ.get("AZURITE_BLOB", ""),
+        str(REPO / ".ci" / "node_modules" / ".bin" / "azurite-blob"),
+        str(REPO / "node_modules" / ".bin" / "azurite-blob"),
+        shutil.which("azurite-blob") or "",
+    ]
     for candidate in candidates:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
@@ -79,15 +81,22 @@ def write_certificate(directory: Path) -> tuple[str, str]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                                    x509.DNSName("localhost")]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "azurite-cert.pem", directory / "azurite-key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     os.chmod(key_path, 0o600)
     return str(cert_path), str(key_path)
 
@@ -102,14 +111,18 @@ def _wait_for_port(process: subprocess.Popen[bytes], port: int, log_path: Path) 
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"Azurite exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
+            raise RuntimeError(
+                f"Azurite exited with {process.returncode}:\n{log_path.read_text(errors='replace')}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"Azurite did not listen on 127.0.0.1:{port} within {START_TIMEOUT:.0f} s:\n"
-                       f"{log_path.read_text(errors='replace')}")
+    raise RuntimeError(
+        f"Azurite did not listen on 127.0.0.1:{port} within {START_TIMEOUT:.0f} s:\n"
+        f"{log_path.read_text(errors='replace')}"
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -131,7 +144,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
     executable = find_azurite()
     if executable is None:
-        _unavailable("Azurite is not installed (npm install --no-save --prefix .ci azurite; .ci/run does this)")
+        _unavailable(
+            "Azurite is not installed (npm install --no-save --prefix .ci azurite; .ci/run does this)"
+        )
     assert executable is not None
     if shutil.which("node") is None:
         _unavailable("Node.js is not on PATH; Azurite needs it")
@@ -139,12 +154,34 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
     cert_path, key_path = write_certificate(work)
     port = _free_port()
     log_path = work / "azurite.log"
-    argv = [executable, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--oauth", "basic",
-            "--cert", cert_path, "--key", key_path, "--inMemoryPersistence", "--extentMemoryLimit", "64",
-            "--silent", "--skipApiVersionCheck", "--disableTelemetry"]
+    argv = [
+        executable,
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(port),
+        "--oauth",
+        "basic",
+        "--cert",
+        cert_path,
+        "--key",
+        key_path,
+        "--inMemoryPersistence",
+        "--extentMemoryLimit",
+        "64",
+        "--silent",
+        "--skipApiVersionCheck",
+        "--disableTelemetry",
+    ]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   cwd=work, start_new_session=True)
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=work,
+            start_new_session=True,
+        )
     try:
         _wait_for_port(process, port, log_path)
         yield Azurite(port, cert_path, str(log_path))

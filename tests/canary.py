@@ -18,8 +18,8 @@ import pickle
 import threading
 from typing import Any
 
-SECRETS: set[str] = set()   # configuration secrets: never in logs, messages, reprs
-TOKENS: set[str] = set()    # access/refresh tokens: additionally never in pickles
+SECRETS: set[str] = set()  # configuration secrets: never in logs, messages, reprs
+TOKENS: set[str] = set()  # access/refresh tokens: additionally never in pickles
 _captured: list[tuple[str, str]] = []
 _pickles: list[tuple[str, bytes]] = []
 _lock = threading.Lock()

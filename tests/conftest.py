@@ -54,11 +54,19 @@ def _register_emulator_secrets(emulator_session: Any) -> None:
 def register_info(info: Any) -> None:
     if isinstance(info, dict):
         for key, value in info.items():
-            if key.lower().endswith(("_dir", "_url", "_path")) and not key.lower().endswith(("key_path", "pem_path")):
+            if key.lower().endswith(("_dir", "_url", "_path")) and not key.lower().endswith(
+                ("key_path", "pem_path")
+            ):
                 continue  # locations, not secrets (the Arc token directory appears in errors by design)
-            if isinstance(value, str) and any(word in key.lower() for word in ("secret", "password", "token")):
+            if isinstance(value, str) and any(
+                word in key.lower() for word in ("secret", "password", "token")
+            ):
                 canary.register_secret(value)
-            elif isinstance(key, str) and key.lower().endswith(("key_path", "pem_path")) and isinstance(value, str):
+            elif (
+                isinstance(key, str)
+                and key.lower().endswith(("key_path", "pem_path"))
+                and isinstance(value, str)
+            ):
                 _register_key_file(value)
             else:
                 register_info(value)

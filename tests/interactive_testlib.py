@@ -16,8 +16,11 @@ VAULT_SCOPE = "https://vault.azure.net/.default"
 
 def kwargs_for(emu: Any, **extra: Any) -> dict[str, Any]:
     """Keyword arguments pointing a user credential at the emulator's public client."""
-    values = {"client_id": emu.apps["public"].client_id, "authority": emu.base_url,
-              "connection_verify": emu.ca_bundle_path}
+    values = {
+        "client_id": emu.apps["public"].client_id,
+        "authority": emu.base_url,
+        "connection_verify": emu.ca_bundle_path,
+    }
     values.update(extra)
     return values
 
@@ -33,7 +36,10 @@ def follow(emu: Any, url: str) -> requests.Response:
         return requests.get(page.headers["Location"], timeout=10)
     match = re.search(r'<form method="POST" name="hiddenform" action="([^"]+)">', page.text)
     assert match, f"not a form post page ({page.status_code}): {page.text[:300]}"
-    fields = {html.unescape(n): html.unescape(v) for n, v in re.findall(r'name="([^"]+)" value="([^"]*)"', page.text)}
+    fields = {
+        html.unescape(n): html.unescape(v)
+        for n, v in re.findall(r'name="([^"]+)" value="([^"]*)"', page.text)
+    }
     return requests.post(html.unescape(match.group(1)), data=fields, timeout=10)
 
 

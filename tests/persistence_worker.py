@@ -39,13 +39,20 @@ class SecretService:
         run = home / "run"
         run.mkdir(mode=0o700)
         self.env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
-            "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config"),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "XDG_DATA_HOME": str(home / "data"),
+            "XDG_CONFIG_HOME": str(home / "config"),
             "XDG_RUNTIME_DIR": str(run),
         }
         self._bus = subprocess.Popen(
             [dbus_daemon, "--session", "--nofork", "--nopidfile", "--print-address=1"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=self.env, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            env=self.env,
+            text=True,
         )
         self._keyring: subprocess.Popen[bytes] | None = None
         try:
@@ -57,7 +64,10 @@ class SecretService:
             # --unlock reads the login keyring's password from stdin and creates the keyring unlocked.
             self._keyring = subprocess.Popen(
                 [keyring_daemon, "--foreground", "--unlock", "--components=secrets"],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=self.env,
             )
             assert self._keyring.stdin is not None
             self._keyring.stdin.write(b"azidentity-tests")
@@ -104,11 +114,16 @@ def missing_binaries() -> list[str]:
 def run(command: str, args: dict[str, Any], env: dict[str, str], timeout: float = 60) -> dict[str, Any]:
     """Run the worker to completion; its last stdout line is JSON."""
     result = subprocess.run(
-        [sys.executable, str(WORKER), command], capture_output=True, text=True, timeout=timeout,
+        [sys.executable, str(WORKER), command],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**env, "PERSISTENCE_WORKER_ARGS": json.dumps(args)},
     )
     if result.returncode != 0:
-        raise AssertionError(f"worker {command} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"worker {command} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     output: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     output["_stdout"], output["_stderr"] = result.stdout, result.stderr
     return output
@@ -116,8 +131,12 @@ def run(command: str, args: dict[str, Any], env: dict[str, str], timeout: float 
 
 def start(command: str, args: dict[str, Any], env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(WORKER), command], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env={**env, "PERSISTENCE_WORKER_ARGS": json.dumps(args)},
+        [sys.executable, str(WORKER), command],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "PERSISTENCE_WORKER_ARGS": json.dumps(args)},
     )
 
 
@@ -134,7 +153,10 @@ def _token(args: dict[str, Any]) -> dict[str, Any]:
 
     def make(module: Any) -> Any:
         return module.ClientSecretCredential(
-            args["tenant_id"], args["client_id"], args["secret"], authority=args["authority"],
+            args["tenant_id"],
+            args["client_id"],
+            args["secret"],
+            authority=args["authority"],
             connection_verify=args["ca"],
             cache_persistence_options=azidentity.TokenCachePersistenceOptions(name=args["name"]),
         )
@@ -158,13 +180,19 @@ def _put(args: dict[str, Any]) -> dict[str, Any]:
     print("ready", flush=True)
     sys.stdin.readline()  # the go signal: every worker writes at once
     for i in range(args["count"]):
-        store.put(args["section"], f"w{args['worker']}-{i}", {"worker": args["worker"], "i": i, "pad": "x" * 64})
+        store.put(
+            args["section"], f"w{args['worker']}-{i}", {"worker": args["worker"], "i": i, "pad": "x" * 64}
+        )
     return {"done": args["count"], "encrypted": store.encrypted}
 
 
 def _describe(error: BaseException) -> dict[str, Any]:
-    return {"type": type(error).__name__, "text": str(error), "mitigation": getattr(error, "mitigation", None),
-            "anchor": getattr(error, "troubleshooting_anchor", None)}
+    return {
+        "type": type(error).__name__,
+        "text": str(error),
+        "mitigation": getattr(error, "mitigation", None),
+        "anchor": getattr(error, "troubleshooting_anchor", None),
+    }
 
 
 def _open(args: dict[str, Any]) -> dict[str, Any]:
@@ -188,8 +216,9 @@ def _open(args: dict[str, Any]) -> dict[str, Any]:
     except Exception as error:
         out["strict"] = _describe(error)
     try:
-        azidentity.ClientSecretCredential(args["tenant_id"], args["client_id"], "not-a-real-secret-value",
-                                          cache_persistence_options=strict)
+        azidentity.ClientSecretCredential(
+            args["tenant_id"], args["client_id"], "not-a-real-secret-value", cache_persistence_options=strict
+        )
         out["credential"] = {"type": None}
     except Exception as error:
         out["credential"] = _describe(error)

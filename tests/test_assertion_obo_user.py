@@ -27,8 +27,12 @@ def test_client_assertion_callback(flavor, emulator):
         return _cert_assertion(emulator, emulator.tenant_id)
 
     credential = flavor.make(
-        "ClientAssertionCredential", emulator.tenant_id, emulator.apps["cert"].client_id, func,
-        authority=emulator.base_url, connection_verify=emulator.ca_bundle_path,
+        "ClientAssertionCredential",
+        emulator.tenant_id,
+        emulator.apps["cert"].client_id,
+        func,
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
     )
     token = flavor.get_token(credential, SCOPE)
     assert emulator.verify_token(token.token)["appid"] == emulator.apps["cert"].client_id
@@ -41,8 +45,12 @@ def test_client_assertion_callback_failure_is_named(flavor, emulator):
         raise RuntimeError("vault unavailable")
 
     credential = flavor.make(
-        "ClientAssertionCredential", emulator.tenant_id, "c", func,
-        authority=emulator.base_url, connection_verify=emulator.ca_bundle_path,
+        "ClientAssertionCredential",
+        emulator.tenant_id,
+        "c",
+        func,
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
     )
     with pytest.raises(CredentialUnavailableError, match="callback raised RuntimeError: vault unavailable"):
         flavor.get_token(credential, SCOPE)
@@ -58,8 +66,12 @@ def _user_token_for(emulator, middle_tier) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         credential = azidentity.UsernamePasswordCredential(
-            public.client_id, user.username, user.password, tenant_id=emulator.tenant_id,
-            authority=emulator.base_url, connection_verify=emulator.ca_bundle_path,
+            public.client_id,
+            user.username,
+            user.password,
+            tenant_id=emulator.tenant_id,
+            authority=emulator.base_url,
+            connection_verify=emulator.ca_bundle_path,
         )
     return credential.get_token(f"api://{middle_tier.client_id}/.default").token
 
@@ -76,8 +88,13 @@ def test_on_behalf_of(flavor, emulator, auth, secret_canary):
     else:
         kwargs = {"client_assertion_func": lambda: _cert_assertion(emulator, emulator.tenant_id)}
     credential = flavor.make(
-        "OnBehalfOfCredential", emulator.tenant_id, middle.client_id, user_assertion=user_token,
-        authority=emulator.base_url, connection_verify=emulator.ca_bundle_path, **kwargs,
+        "OnBehalfOfCredential",
+        emulator.tenant_id,
+        middle.client_id,
+        user_assertion=user_token,
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
+        **kwargs,
     )
     token = flavor.get_token(credential, SCOPE)
     claims = emulator.verify_token(token.token)
@@ -103,8 +120,13 @@ def test_username_password(flavor, emulator):
     user, public = emulator.users["alice"], emulator.apps["public"]
     with pytest.warns(DeprecationWarning, match="doesn't support multifactor authentication"):
         credential = flavor.make(
-            "UsernamePasswordCredential", public.client_id, user.username, user.password,
-            tenant_id=emulator.tenant_id, authority=emulator.base_url, connection_verify=emulator.ca_bundle_path,
+            "UsernamePasswordCredential",
+            public.client_id,
+            user.username,
+            user.password,
+            tenant_id=emulator.tenant_id,
+            authority=emulator.base_url,
+            connection_verify=emulator.ca_bundle_path,
         )
     token = flavor.get_token(credential, SCOPE)
     assert emulator.verify_token(token.token)["oid"] == user.object_id
@@ -114,8 +136,13 @@ def test_username_password_wrong_password(flavor, emulator):
     user, public = emulator.users["alice"], emulator.apps["public"]
     with pytest.warns(DeprecationWarning):
         credential = flavor.make(
-            "UsernamePasswordCredential", public.client_id, user.username, "wrong-password-value",
-            tenant_id=emulator.tenant_id, authority=emulator.base_url, connection_verify=emulator.ca_bundle_path,
+            "UsernamePasswordCredential",
+            public.client_id,
+            user.username,
+            "wrong-password-value",
+            tenant_id=emulator.tenant_id,
+            authority=emulator.base_url,
+            connection_verify=emulator.ca_bundle_path,
         )
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(credential, SCOPE)

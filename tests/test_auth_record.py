@@ -10,8 +10,13 @@ from azure.identity import AuthenticationRecord as TheirRecord
 
 from azidentity import AuthenticationRecord
 
-FIELDS = {"tenant_id": "tenant", "client_id": "client", "authority": "login.microsoftonline.com",
-          "home_account_id": "uid.utid", "username": "user@contoso.com"}
+FIELDS = {
+    "tenant_id": "tenant",
+    "client_id": "client",
+    "authority": "login.microsoftonline.com",
+    "home_account_id": "uid.utid",
+    "username": "user@contoso.com",
+}
 
 
 def record() -> AuthenticationRecord:
@@ -20,9 +25,14 @@ def record() -> AuthenticationRecord:
 
 def test_round_trip_and_json_shape() -> None:
     data = record().serialize()
-    assert json.loads(data) == {"authority": "login.microsoftonline.com", "clientId": "client",
-                                "homeAccountId": "uid.utid", "tenantId": "tenant", "username": "user@contoso.com",
-                                "version": "1.0"}
+    assert json.loads(data) == {
+        "authority": "login.microsoftonline.com",
+        "clientId": "client",
+        "homeAccountId": "uid.utid",
+        "tenantId": "tenant",
+        "username": "user@contoso.com",
+        "version": "1.0",
+    }
     again = AuthenticationRecord.deserialize(data)
     assert again == record() and hash(again) == hash(record())
     assert {name: getattr(again, name) for name in FIELDS} == FIELDS
@@ -38,17 +48,24 @@ def test_compatible_with_azure_identity_both_ways() -> None:
     assert ours == record()
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ("not json", "the data is not JSON"),
-    ("[1, 2]", "expected a JSON object, got list"),
-    ('{"authority": "a"}', 'Unexpected version "None". This package supports these versions'),
-    ('{"version": "2.0"}', 'Unexpected version "2.0"'),
-    ('{"version": "1.0", "authority": "a", "clientId": "c", "tenantId": "t", "username": "u"}',
-     'the "homeAccountId" field is missing'),
-    ('{"version": "1.0", "authority": "a", "clientId": 7, "homeAccountId": "h", "tenantId": "t", "username": "u"}',
-     'the "clientId" field must be a string, got int'),
-    (b"\xff\xfe", "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("not json", "the data is not JSON"),
+        ("[1, 2]", "expected a JSON object, got list"),
+        ('{"authority": "a"}', 'Unexpected version "None". This package supports these versions'),
+        ('{"version": "2.0"}', 'Unexpected version "2.0"'),
+        (
+            '{"version": "1.0", "authority": "a", "clientId": "c", "tenantId": "t", "username": "u"}',
+            'the "homeAccountId" field is missing',
+        ),
+        (
+            '{"version": "1.0", "authority": "a", "clientId": 7, "homeAccountId": "h", "tenantId": "t", "username": "u"}',
+            'the "clientId" field must be a string, got int',
+        ),
+        (b"\xff\xfe", "not UTF-8"),
+    ],
+)
 def test_bad_data_is_named(data: str | bytes, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         AuthenticationRecord.deserialize(data)

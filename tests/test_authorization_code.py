@@ -23,10 +23,21 @@ def _canary(emulator: Any, secret_canary: Any) -> Any:
 
 def get_code(emu: Any, app: str = "public", redirect_uri: str = REDIRECT_URI, canary: Any = None) -> str:
     """What the application's web front end does: send the user to /authorize and read the redirect."""
-    params = {"client_id": emu.apps[app].client_id, "response_type": "code", "redirect_uri": redirect_uri,
-              "scope": f"{SCOPE} offline_access openid profile", "state": "s", "response_mode": "query"}
-    page = requests.get(f"{emu.base_url}/organizations/oauth2/v2.0/authorize", params=params,
-                        verify=emu.ca_bundle_path, allow_redirects=False, timeout=10)
+    params = {
+        "client_id": emu.apps[app].client_id,
+        "response_type": "code",
+        "redirect_uri": redirect_uri,
+        "scope": f"{SCOPE} offline_access openid profile",
+        "state": "s",
+        "response_mode": "query",
+    }
+    page = requests.get(
+        f"{emu.base_url}/organizations/oauth2/v2.0/authorize",
+        params=params,
+        verify=emu.ca_bundle_path,
+        allow_redirects=False,
+        timeout=10,
+    )
     assert page.status_code == 302, page.text
     location = page.headers["Location"]
     assert location.startswith(redirect_uri + "?")
@@ -39,8 +50,15 @@ def get_code(emu: Any, app: str = "public", redirect_uri: str = REDIRECT_URI, ca
 
 def make(flavor: Any, emu: Any, code: str, app: str = "public", **kwargs: Any) -> Any:
     kwargs.setdefault("redirect_uri", REDIRECT_URI)
-    return flavor.make("AuthorizationCodeCredential", emu.tenant_id, emu.apps[app].client_id, code,
-                       authority=emu.base_url, connection_verify=emu.ca_bundle_path, **kwargs)
+    return flavor.make(
+        "AuthorizationCodeCredential",
+        emu.tenant_id,
+        emu.apps[app].client_id,
+        code,
+        authority=emu.base_url,
+        connection_verify=emu.ca_bundle_path,
+        **kwargs,
+    )
 
 
 def token_grants(emu: Any) -> list[str]:
@@ -75,7 +93,9 @@ def test_refresh_after_expiry(flavor: Any, emulator: Any) -> None:
 
 def test_confidential_client_sends_its_secret(flavor: Any, emulator: Any) -> None:
     app = emulator.apps["secret"]
-    credential = make(flavor, emulator, get_code(emulator, app="secret"), app="secret", client_secret=app.secret)
+    credential = make(
+        flavor, emulator, get_code(emulator, app="secret"), app="secret", client_secret=app.secret
+    )
     token = flavor.get_token(credential, SCOPE)
     assert emulator.verify_token(token.token)["appidacr"] == "1"
     assert emulator.requests[-1].form["client_secret"] == app.secret
@@ -103,8 +123,10 @@ def test_nothing_left_after_the_refresh_token_is_rejected(flavor: Any, emulator:
     emulator.runtime.refresh_tokens.revoke_all()
     with pytest.raises(AuthenticationFailedError, match="AADSTS70000"):
         flavor.get_token(credential, VAULT_SCOPE)
-    with pytest.raises(AuthenticationFailedError, match="No authorization code, cached access token, or refresh "
-                                                        "token available.") as caught:
+    with pytest.raises(
+        AuthenticationFailedError,
+        match="No authorization code, cached access token, or refresh token available.",
+    ) as caught:
         flavor.get_token(credential, VAULT_SCOPE)
     assert "new authorization code" in caught.value.mitigation
     assert token_grants(emulator) == ["authorization_code", "refresh_token"]

@@ -25,10 +25,12 @@ def in_pipeline(monkeypatch: pytest.MonkeyPatch, emulator: Any) -> Any:
 
 def make(flavor: Any, emulator: Any, **kwargs: Any) -> Any:
     options: dict[str, Any] = {
-        "tenant_id": emulator.tenant_id, "client_id": emulator.apps["pipelines"].client_id,
+        "tenant_id": emulator.tenant_id,
+        "client_id": emulator.apps["pipelines"].client_id,
         "service_connection_id": emulator.pipelines_service_connection_id,
         "system_access_token": emulator.pipelines_system_access_token,
-        "authority": emulator.authority, "connection_verify": emulator.ca_bundle_path,
+        "authority": emulator.authority,
+        "connection_verify": emulator.ca_bundle_path,
     }
     options.update(kwargs)
     return flavor.make("AzurePipelinesCredential", **options)
@@ -58,7 +60,10 @@ def test_token_for_the_service_connection(flavor: Any, in_pipeline: Any) -> None
     assert claims["appid"] == emulator.apps["pipelines"].client_id and claims["tid"] == emulator.tenant_id
     [oidc] = oidc_requests(emulator)
     assert oidc.method == "POST" and oidc.path == "/pipelines/oidctoken"
-    assert oidc.query == {"api-version": "7.1", "serviceConnectionId": emulator.pipelines_service_connection_id}
+    assert oidc.query == {
+        "api-version": "7.1",
+        "serviceConnectionId": emulator.pipelines_service_connection_id,
+    }
     assert oidc.headers["Authorization"] == f"Bearer {emulator.pipelines_system_access_token}"
     assert oidc.headers["X-TFS-FedAuthRedirect"] == "Suppress"
     assert oidc.headers["Content-Type"].startswith("application/json")
@@ -109,7 +114,9 @@ def test_wrong_service_connection(flavor: Any, in_pipeline: Any) -> None:
 def test_invalid_tenant_is_aadsts900023(flavor: Any, in_pipeline: Any) -> None:
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(make(flavor, in_pipeline, tenant_id="some-tenant-id"), SCOPE)
-    assert "AADSTS900023: Specified tenant identifier 'some-tenant-id' is neither a valid DNS name" in str(info.value)
+    assert "AADSTS900023: Specified tenant identifier 'some-tenant-id' is neither a valid DNS name" in str(
+        info.value
+    )
     assert info.value.error_code == "AADSTS900023"
     assert_row(info.value, "AADSTS900023-pipelines")
 
@@ -138,7 +145,9 @@ def test_oidc_endpoint_unreachable(flavor: Any, emulator: Any, monkeypatch: pyte
     assert_row(info.value, "network")
 
 
-@pytest.mark.parametrize("missing", ["tenant_id", "client_id", "service_connection_id", "system_access_token"])
+@pytest.mark.parametrize(
+    "missing", ["tenant_id", "client_id", "service_connection_id", "system_access_token"]
+)
 def test_required_arguments(missing: str, flavor: Any, emulator: Any) -> None:
     with pytest.raises(ValueError) as info:
         make(flavor, emulator, **{missing: ""})
@@ -165,14 +174,18 @@ def _response(status: int, body: bytes, headers: dict[str, str] | None = None) -
     from azidentity._protocol import pipelines
     from azidentity._protocol.effects import Headers, HttpResponse
 
-    request = pipelines.oidc_request("https://dev.azure.com/org/_apis/oidctoken/", "sc-id", "system-token-value")
+    request = pipelines.oidc_request(
+        "https://dev.azure.com/org/_apis/oidctoken/", "sc-id", "system-token-value"
+    )
     return HttpResponse(status, Headers(headers or {}), body, request, reason="Reason")
 
 
 def test_oidc_request_shape() -> None:
     from azidentity._protocol import pipelines
 
-    request = pipelines.oidc_request("https://dev.azure.com/org/_apis/oidctoken/", "sc-id", "system-token-value")
+    request = pipelines.oidc_request(
+        "https://dev.azure.com/org/_apis/oidctoken/", "sc-id", "system-token-value"
+    )
     assert (request.method, request.url) == ("POST", "https://dev.azure.com/org/_apis/oidctoken")
     assert request.params == {"api-version": "7.1", "serviceConnectionId": "sc-id"}
     assert request.headers["Authorization"] == "Bearer system-token-value"
@@ -192,8 +205,9 @@ def test_oidc_answer_without_a_token(body: bytes) -> None:
 def test_oidc_token_is_returned_and_redacted_in_errors() -> None:
     from azidentity._protocol import pipelines
 
-    assert pipelines.parse_oidc_response(_response(200, b'{"oidcToken": "eyJx.eyJy.sig"}'), credential="C") == (
-        "eyJx.eyJy.sig")
+    assert pipelines.parse_oidc_response(
+        _response(200, b'{"oidcToken": "eyJx.eyJy.sig"}'), credential="C"
+    ) == ("eyJx.eyJy.sig")
     with pytest.raises(AuthenticationFailedError) as info:
         pipelines.parse_oidc_response(_response(500, b'{"message": "boom"}'), credential="C")
     assert "500 (Reason) response from the OIDC endpoint" in str(info.value)

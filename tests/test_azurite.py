@@ -26,10 +26,23 @@ pytest_plugins = ["azurite_fixture"]  # the `azurite` fixture
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 # The chain's developer tools would start real az / pwsh / azd processes: leave them out.
-NO_DEVELOPER_TOOLS = {"exclude_cli_credential": True, "exclude_powershell_credential": True,
-                      "exclude_developer_cli_credential": True}
-_STEERING_PREFIXES = ("AZURE_", "IDENTITY_", "MSI_", "IMDS_", "AZURESUBSCRIPTION_", "SYSTEM_OIDC",
-                      "WEBSITE_", "FUNCTIONS_", "REQUESTS_CA_BUNDLE", "SSL_CERT_")
+NO_DEVELOPER_TOOLS = {
+    "exclude_cli_credential": True,
+    "exclude_powershell_credential": True,
+    "exclude_developer_cli_credential": True,
+}
+_STEERING_PREFIXES = (
+    "AZURE_",
+    "IDENTITY_",
+    "MSI_",
+    "IMDS_",
+    "AZURESUBSCRIPTION_",
+    "SYSTEM_OIDC",
+    "WEBSITE_",
+    "FUNCTIONS_",
+    "REQUESTS_CA_BUNDLE",
+    "SSL_CERT_",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -78,8 +91,14 @@ async def exercise_async(service: AsyncBlobServiceClient) -> None:
 def _dac_environment(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     """EnvironmentCredential's variables from the emulator, and IMDS pointed at the emulator too (so the
     chain could not leave 127.0.0.1 even if it got past EnvironmentCredential)."""
-    _set_env(monkeypatch, emulator.env(), "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
-             "AZURE_AUTHORITY_HOST")
+    _set_env(
+        monkeypatch,
+        emulator.env(),
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_AUTHORITY_HOST",
+    )
     monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.mi_base_url)
 
 
@@ -94,24 +113,35 @@ def _assert_one_client_secret_token(emulator: Emulator) -> None:
     assert emulator.count("imds") == 0  # the chain stopped at EnvironmentCredential
 
 
-def test_default_credential_environment_sync(azurite: Azurite, emulator: Emulator,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_credential_environment_sync(
+    azurite: Azurite, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _dac_environment(emulator, monkeypatch)
-    with azidentity.DefaultAzureCredential(connection_verify=emulator.ca_bundle_path, **NO_DEVELOPER_TOOLS) as credential:
-        service = BlobServiceClient(azurite.account_url, credential=credential, connection_verify=azurite.cert_path)
+    with azidentity.DefaultAzureCredential(
+        connection_verify=emulator.ca_bundle_path, **NO_DEVELOPER_TOOLS
+    ) as credential:
+        service = BlobServiceClient(
+            azurite.account_url, credential=credential, connection_verify=azurite.cert_path
+        )
         with service:
             exercise(service)
             exercise(service)
     _assert_one_client_secret_token(emulator)
 
 
-async def test_default_credential_environment_async(azurite: Azurite, emulator: Emulator,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_default_credential_environment_async(
+    azurite: Azurite, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _dac_environment(emulator, monkeypatch)
-    credential = azidentity.aio.DefaultAzureCredential(connection_verify=emulator.ca_bundle_path,
-                                                       **NO_DEVELOPER_TOOLS)
-    async with credential, AsyncBlobServiceClient(azurite.account_url, credential=credential,
-                                                  connection_verify=azurite.cert_path) as service:
+    credential = azidentity.aio.DefaultAzureCredential(
+        connection_verify=emulator.ca_bundle_path, **NO_DEVELOPER_TOOLS
+    )
+    async with (
+        credential,
+        AsyncBlobServiceClient(
+            azurite.account_url, credential=credential, connection_verify=azurite.cert_path
+        ) as service,
+    ):
         await exercise_async(service)
         await exercise_async(service)
     _assert_one_client_secret_token(emulator)
@@ -128,34 +158,43 @@ def _assert_one_app_service_token(emulator: Emulator) -> None:
     assert emulator.count("token") == 0
 
 
-def test_managed_identity_app_service_sync(azurite: Azurite, emulator: Emulator,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_managed_identity_app_service_sync(
+    azurite: Azurite, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _app_service(emulator, monkeypatch)
     with azidentity.ManagedIdentityCredential() as credential:
-        with BlobServiceClient(azurite.account_url, credential=credential,
-                               connection_verify=azurite.cert_path) as service:
+        with BlobServiceClient(
+            azurite.account_url, credential=credential, connection_verify=azurite.cert_path
+        ) as service:
             exercise(service)
             exercise(service)
     _assert_one_app_service_token(emulator)
 
 
-async def test_managed_identity_app_service_async(azurite: Azurite, emulator: Emulator,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_managed_identity_app_service_async(
+    azurite: Azurite, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _app_service(emulator, monkeypatch)
     credential = azidentity.aio.ManagedIdentityCredential()
-    async with credential, AsyncBlobServiceClient(azurite.account_url, credential=credential,
-                                                  connection_verify=azurite.cert_path) as service:
+    async with (
+        credential,
+        AsyncBlobServiceClient(
+            azurite.account_url, credential=credential, connection_verify=azurite.cert_path
+        ) as service,
+    ):
         await exercise_async(service)
     _assert_one_app_service_token(emulator)
 
 
-def test_default_credential_managed_identity_in_chain(azurite: Azurite, emulator: Emulator,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_credential_managed_identity_in_chain(
+    azurite: Azurite, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Nothing in the environment but App Service's variables: the chain reaches ManagedIdentityCredential."""
     _app_service(emulator, monkeypatch)
     with azidentity.DefaultAzureCredential(**NO_DEVELOPER_TOOLS) as credential:
-        with BlobServiceClient(azurite.account_url, credential=credential,
-                               connection_verify=azurite.cert_path) as service:
+        with BlobServiceClient(
+            azurite.account_url, credential=credential, connection_verify=azurite.cert_path
+        ) as service:
             exercise(service)
     _assert_one_app_service_token(emulator)
 
@@ -173,10 +212,16 @@ class _WrongAudience:
 def test_azurite_really_checks_tokens(azurite: Azurite, emulator: Emulator) -> None:
     """The positive tests mean something only if Azurite rejects a token for another audience."""
     app = emulator.apps["secret"]
-    with azidentity.ClientSecretCredential(emulator.tenant_id, app.client_id, app.secret, authority=emulator.base_url,
-                                           connection_verify=emulator.ca_bundle_path) as inner:
-        service = BlobServiceClient(azurite.account_url, credential=_WrongAudience(inner),
-                                    connection_verify=azurite.cert_path)
+    with azidentity.ClientSecretCredential(
+        emulator.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
+    ) as inner:
+        service = BlobServiceClient(
+            azurite.account_url, credential=_WrongAudience(inner), connection_verify=azurite.cert_path
+        )
         with pytest.raises(HttpResponseError) as caught:
             service.create_container(_container())
     assert caught.value.status_code in (401, 403)

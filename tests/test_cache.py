@@ -28,8 +28,15 @@ class Clock:
 def make(flavor, emu, clock, **kwargs):
     app = emu.apps["secret"]
     return flavor.make(
-        "ClientSecretCredential", emu.tenant_id, app.client_id, app.secret, authority=emu.base_url,
-        connection_verify=emu.ca_bundle_path, _clock=clock, retry_total=0, **kwargs,
+        "ClientSecretCredential",
+        emu.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emu.base_url,
+        connection_verify=emu.ca_bundle_path,
+        _clock=clock,
+        retry_total=0,
+        **kwargs,
     )
 
 
@@ -85,7 +92,10 @@ def test_sixty_four_threads_one_request(emulator):
     emulator.faults.add("token", delay=0.3)  # keep the first request in flight while the others arrive
     app = emulator.apps["secret"]
     credential = azidentity.ClientSecretCredential(
-        emulator.tenant_id, app.client_id, app.secret, authority=emulator.base_url,
+        emulator.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emulator.base_url,
         connection_verify=emulator.ca_bundle_path,
     )
     barrier = threading.Barrier(64)
@@ -108,7 +118,10 @@ async def test_sixty_four_tasks_one_request(emulator):
     emulator.faults.add("token", delay=0.3)
     app = emulator.apps["secret"]
     async with azidentity.aio.ClientSecretCredential(
-        emulator.tenant_id, app.client_id, app.secret, authority=emulator.base_url,
+        emulator.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emulator.base_url,
         connection_verify=emulator.ca_bundle_path,
     ) as credential:
         tokens = await asyncio.wait_for(asyncio.gather(*(credential.get_token(SCOPE) for _ in range(64))), 30)
@@ -120,8 +133,13 @@ def test_different_scopes_do_not_wait_for_each_other(emulator):
     """A slow scope must not block another scope's acquisition (locks are per key)."""
     app = emulator.apps["secret"]
     credential = azidentity.ClientSecretCredential(
-        emulator.tenant_id, app.client_id, app.secret, authority=emulator.base_url,
-        connection_verify=emulator.ca_bundle_path, retry_total=0, read_timeout=2,
+        emulator.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
+        retry_total=0,
+        read_timeout=2,
     )
     emulator.faults.add("token", hang=True, match=lambda r: "slow" in r.form.get("scope", ""))
     slow_done = threading.Event()

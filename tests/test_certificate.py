@@ -15,8 +15,13 @@ SCOPE = "https://management.azure.com/.default"
 def make(flavor, emu, path=None, name="CertificateCredential", **kwargs):
     app = emu.apps["cert"]
     return flavor.make(
-        name, emu.tenant_id, app.client_id, path or app.cert_pem_path,
-        authority=emu.base_url, connection_verify=emu.ca_bundle_path, **kwargs,
+        name,
+        emu.tenant_id,
+        app.client_id,
+        path or app.cert_pem_path,
+        authority=emu.base_url,
+        connection_verify=emu.ca_bundle_path,
+        **kwargs,
     )
 
 
@@ -50,8 +55,13 @@ def test_certificate_data_and_password_bytes(flavor, emulator):
     app = emulator.apps["cert"]
     data = open(app.pfx_password_path, "rb").read()
     credential = flavor.make(
-        "CertificateCredential", emulator.tenant_id, app.client_id, certificate_data=data,
-        password=app.cert_password.encode(), authority=emulator.base_url, connection_verify=emulator.ca_bundle_path,
+        "CertificateCredential",
+        emulator.tenant_id,
+        app.client_id,
+        certificate_data=data,
+        password=app.cert_password.encode(),
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
     )
     assert flavor.get_token(credential, SCOPE).token
 
@@ -78,8 +88,12 @@ def test_go_name_prints_its_own_name(flavor, emulator):
 def test_app_not_found(flavor, emulator):
     app = emulator.apps["cert"]
     credential = flavor.make(
-        "CertificateCredential", emulator.tenant_id, "00000000-0000-0000-0000-00000000dead", app.cert_pem_path,
-        authority=emulator.base_url, connection_verify=emulator.ca_bundle_path,
+        "CertificateCredential",
+        emulator.tenant_id,
+        "00000000-0000-0000-0000-00000000dead",
+        app.cert_pem_path,
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
     )
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(credential, SCOPE)
@@ -101,8 +115,11 @@ def test_loading_errors_name_the_problem(flavor, emulator, tmp_path):
         cls(*args, app.pfx_password_path)
     pem = open(app.cert_pem_path).read()
     cert_only = tmp_path / "cert-only.pem"
-    cert_only.write_text("".join(b for b in pem.split("-----END") if "CERTIFICATE" in b.split("\n")[0]) if False else
-                         pem[pem.index("-----BEGIN CERTIFICATE"):pem.index("-----END CERTIFICATE-----") + 25])
+    cert_only.write_text(
+        "".join(b for b in pem.split("-----END") if "CERTIFICATE" in b.split("\n")[0])
+        if False
+        else pem[pem.index("-----BEGIN CERTIFICATE") : pem.index("-----END CERTIFICATE-----") + 25]
+    )
     with pytest.raises(ValueError, match="contains no private key"):
         cls(*args, str(cert_only))
     key_start = pem.index("-----BEGIN PRIVATE KEY")
@@ -133,11 +150,22 @@ def test_non_rsa_key_refused(flavor, emulator, tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ec")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
     path = tmp_path / "ec.pem"
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    path.write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     with pytest.raises(ValueError, match="RSA key is required"):
         flavor.cls("CertificateCredential")("t", "c", str(path))

@@ -33,7 +33,11 @@ class Member:
         self.in_chain.append(IN_CHAIN.get())
         if isinstance(self.outcome, Exception):
             raise self.outcome
-        return AccessToken(self.outcome, 4102444800) if method == "get_token" else AccessTokenInfo(self.outcome, 4102444800)
+        return (
+            AccessToken(self.outcome, 4102444800)
+            if method == "get_token"
+            else AccessTokenInfo(self.outcome, 4102444800)
+        )
 
     def close(self):
         self.closed += 1
@@ -134,8 +138,14 @@ def test_all_unavailable_raises_unavailable_in_the_layout(flavor):
 
 
 def test_a_failure_stops_the_chain_with_the_members_facts(flavor, emulator):
-    bad = flavor.make("ClientSecretCredential", emulator.tenant_id, emulator.apps["secret"].client_id,
-                      "not-the-secret-value", authority=emulator.base_url, connection_verify=emulator.ca_bundle_path)
+    bad = flavor.make(
+        "ClientSecretCredential",
+        emulator.tenant_id,
+        emulator.apps["secret"].client_id,
+        "not-the-secret-value",
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
+    )
     (after,) = members(flavor, "never")
     env = flavor.make("EnvironmentCredential", _env={})
     with pytest.raises(AuthenticationFailedError) as info:
@@ -143,14 +153,20 @@ def test_a_failure_stops_the_chain_with_the_members_facts(flavor, emulator):
     error = info.value
     lines = str(error).split("\n")
     assert lines[0] == "ChainedTokenCredential failed to acquire a token."
-    assert lines[2].startswith("\tEnvironmentCredential: Missing or incomplete environment variable configuration")
+    assert lines[2].startswith(
+        "\tEnvironmentCredential: Missing or incomplete environment variable configuration"
+    )
     member_line = next(i for i, line in enumerate(lines) if line.startswith("\tClientSecretCredential: "))
     assert lines[member_line].startswith("\tClientSecretCredential: authentication failed")
     assert lines[member_line + 1].startswith(f"\t\tPOST {emulator.base_url}/")
     assert lines[member_line + 2] == "\t\t" + "-" * 80
     assert lines[-1] == DOCTOR_LINE
     assert (error.credential, error.status_code, error.oauth_error, error.error_code) == (
-        "ClientSecretCredential", 401, "invalid_client", "AADSTS7000215")
+        "ClientSecretCredential",
+        401,
+        "invalid_client",
+        "AADSTS7000215",
+    )
     assert error.mitigation and error.troubleshooting_anchor == "clientsecretcredential"
     assert error.response is not None and error.correlation_id
     assert isinstance(error.__cause__, AuthenticationFailedError)
@@ -166,7 +182,9 @@ def test_other_exceptions_stop_the_chain_too(flavor):
 
 
 def test_nested_chain(flavor):
-    inner_a, inner_b, outer_ok = members(flavor, unavailable("inner a"), unavailable("inner b"), "outer-token")
+    inner_a, inner_b, outer_ok = members(
+        flavor, unavailable("inner a"), unavailable("inner b"), "outer-token"
+    )
     inner = chain(flavor, inner_a, inner_b)
     outer = chain(flavor, inner, outer_ok)
     assert flavor.get_token(outer, SCOPE).token == "outer-token"  # the inner chain was unavailable: continue
@@ -178,8 +196,11 @@ def test_nested_chain(flavor):
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(outer, SCOPE)
     lines = str(info.value).split("\n")
-    assert lines[:3] == ["ChainedTokenCredential failed to acquire a token.", "Attempted credentials:",
-                         "\tChainedTokenCredential: failed to acquire a token."]
+    assert lines[:3] == [
+        "ChainedTokenCredential failed to acquire a token.",
+        "Attempted credentials:",
+        "\tChainedTokenCredential: failed to acquire a token.",
+    ]
     assert lines[3] == "\t\tAttempted credentials:"
     assert lines[4].startswith(f"\t\t\t{type(x).__name__}: FakeCredential: x")
     assert lines.count(DOCTOR_LINE) == 1 and lines[-1] == DOCTOR_LINE
@@ -205,9 +226,11 @@ def test_close_and_context_manager(flavor):
     flavor.run(credential.close())
     assert (a.closed, b.closed) == (1, 1)
     if flavor.is_async:
+
         async def use():
             async with chain(flavor, a, b) as c:
                 await c.get_token(SCOPE)
+
         flavor.run(use())
     else:
         with chain(flavor, a, b) as c:
@@ -246,18 +269,28 @@ def test_in_chain_is_per_task_under_asyncio():
         seen.append(("outside", IN_CHAIN.get()))
 
     async def main():
-        await asyncio.gather(azidentity.aio.ChainedTokenCredential(Slow("s", "t")).get_token(SCOPE), outside())
+        await asyncio.gather(
+            azidentity.aio.ChainedTokenCredential(Slow("s", "t")).get_token(SCOPE), outside()
+        )
 
     asyncio.run(main())
     assert sorted(seen) == [("member", True), ("outside", False)]
 
 
 def test_bearer_token_provider(flavor, emulator):
-    env = flavor.make("EnvironmentCredential", _env={
-        "AZURE_TENANT_ID": emulator.tenant_id, "AZURE_CLIENT_ID": emulator.apps["secret"].client_id,
-        "AZURE_CLIENT_SECRET": emulator.apps["secret"].secret, "AZURE_AUTHORITY_HOST": emulator.base_url,
-    }, connection_verify=emulator.ca_bundle_path)
-    provider_factory = azidentity.aio.get_bearer_token_provider if flavor.is_async else azidentity.get_bearer_token_provider
+    env = flavor.make(
+        "EnvironmentCredential",
+        _env={
+            "AZURE_TENANT_ID": emulator.tenant_id,
+            "AZURE_CLIENT_ID": emulator.apps["secret"].client_id,
+            "AZURE_CLIENT_SECRET": emulator.apps["secret"].secret,
+            "AZURE_AUTHORITY_HOST": emulator.base_url,
+        },
+        connection_verify=emulator.ca_bundle_path,
+    )
+    provider_factory = (
+        azidentity.aio.get_bearer_token_provider if flavor.is_async else azidentity.get_bearer_token_provider
+    )
     provider = provider_factory(chain(flavor, flavor.make("EnvironmentCredential", _env={}), env), SCOPE)
     token = flavor.run(provider())
     assert emulator.verify_token(token)["appid"] == emulator.apps["secret"].client_id
@@ -266,6 +299,10 @@ def test_bearer_token_provider(flavor, emulator):
 def test_repr_names_members(flavor):
     a, b = members(flavor, "t", "u")
     module = "azidentity.aio" if flavor.is_async else "azidentity"
-    assert repr(chain(flavor, a, b)) == f"<{module}.ChainedTokenCredential credentials=[{type(a).__name__}, {type(b).__name__}]>"
-    assert flavor.cls("ChainedTokenCredential").__module__ == ("azidentity.aio" if flavor.is_async else
-                                                              "azidentity._credentials.chained")
+    assert (
+        repr(chain(flavor, a, b))
+        == f"<{module}.ChainedTokenCredential credentials=[{type(a).__name__}, {type(b).__name__}]>"
+    )
+    assert flavor.cls("ChainedTokenCredential").__module__ == (
+        "azidentity.aio" if flavor.is_async else "azidentity._credentials.chained"
+    )

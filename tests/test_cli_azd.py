@@ -52,8 +52,17 @@ def test_several_scopes(tools: Tools, flavor: Any) -> None:
     token = flavor.get_token(flavor.make("AzureDeveloperCliCredential"), *scopes)
     assert tools.verify(token.token)["aud"] == "https://storage.azure.com"
     [call] = tools.calls("azd")
-    assert call["argv"] == ["auth", "token", "--output", "json", "--no-prompt",
-                            "--scope", scopes[0], "--scope", scopes[1]]
+    assert call["argv"] == [
+        "auth",
+        "token",
+        "--output",
+        "json",
+        "--no-prompt",
+        "--scope",
+        scopes[0],
+        "--scope",
+        scopes[1],
+    ]
     assert call["env"]["NO_COLOR"] == "true"
 
 
@@ -70,4 +79,7 @@ def test_not_logged_in_text_is_azds_own(tools: Tools, flavor: Any) -> None:
     with pytest.raises(Exception) as info:
         flavor.get_token(flavor.make("AzureDeveloperCliCredential"), SCOPE)
     first = str(info.value).splitlines()[0]
-    assert first == "AzureDeveloperCliCredential: ERROR: fetching token: not logged in, run `azd auth login` to login"
+    assert (
+        first
+        == "AzureDeveloperCliCredential: ERROR: fetching token: not logged in, run `azd auth login` to login"
+    )

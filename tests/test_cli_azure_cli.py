@@ -26,8 +26,16 @@ def test_subscription_reaches_the_command_line(subscription: str, tools: Tools, 
     token = flavor.get_token(cred, SCOPE)
     assert tools.verify(token.token)["aud"] == RESOURCE
     [call] = tools.calls("az")
-    assert call["argv"] == ["account", "get-access-token", "--output", "json", "--resource", RESOURCE,
-                            "--subscription", subscription]
+    assert call["argv"] == [
+        "account",
+        "get-access-token",
+        "--output",
+        "json",
+        "--resource",
+        RESOURCE,
+        "--subscription",
+        subscription,
+    ]
     assert f"subscription={subscription!r}" in repr(cred)
 
 
@@ -37,8 +45,10 @@ def test_unknown_subscription_is_the_clis_error(tools: Tools, flavor: Any) -> No
     assert "ERROR: Subscription 'Nope' not found" in str(info.value)
 
 
-@pytest.mark.parametrize("subscription", ["My Sub; rm -rf ~", "sub|x", "sub'x", "sub&x", "-sub", "--debug",
-                                          "sub\nx", 'sub"x', "sub$(x)", "sub/x"])
+@pytest.mark.parametrize(
+    "subscription",
+    ["My Sub; rm -rf ~", "sub|x", "sub'x", "sub&x", "-sub", "--debug", "sub\nx", 'sub"x', "sub$(x)", "sub/x"],
+)
 def test_subscription_with_invalid_characters(subscription: str, tools: Tools, flavor: Any) -> None:
     with pytest.raises(ValueError) as info:
         flavor.make("AzureCliCredential", subscription=subscription)

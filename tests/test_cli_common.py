@@ -13,9 +13,19 @@ from azidentity._protocol import azure_cli, azure_developer_cli, azure_powershel
 from azidentity._protocol.effects import ProcessResult
 
 INJECTIONS = [
-    "https://x/.default; rm -rf ~", "https://x/.default | cat", "https://x/.default'", "https://x/.default&calc",
-    "https://x/.default\n--debug", "https://x /.default", "--debug", "-o", "https://x/.default`id`",
-    "https://x/.default$(id)", "https://x/.default\"", "https://x/.default\t", "",
+    "https://x/.default; rm -rf ~",
+    "https://x/.default | cat",
+    "https://x/.default'",
+    "https://x/.default&calc",
+    "https://x/.default\n--debug",
+    "https://x /.default",
+    "--debug",
+    "-o",
+    "https://x/.default`id`",
+    "https://x/.default$(id)",
+    'https://x/.default"',
+    "https://x/.default\t",
+    "",
 ]
 
 
@@ -36,20 +46,26 @@ def test_safe_scopes_pass(scope: str) -> None:
     cli_common.validate_scope(scope)
 
 
-@pytest.mark.parametrize("tenant", ["a b", "a;b", "a|b", "a'b", "a&b", "-tenant", "--tenant", "a\nb", "a/b", ""])
+@pytest.mark.parametrize(
+    "tenant", ["a b", "a;b", "a|b", "a'b", "a&b", "-tenant", "--tenant", "a\nb", "a/b", ""]
+)
 def test_unsafe_tenants_are_refused(tenant: str) -> None:
     with pytest.raises(ValueError) as info:
         cli_common.validate_tenant(tenant)
     assert repr(tenant) in str(info.value)
 
 
-@pytest.mark.parametrize("subscription", ["a;b", "a|b", "a'b", "a&b", "-s", "--debug", "a\nb", "a\"b", "a$b", "a/b"])
+@pytest.mark.parametrize(
+    "subscription", ["a;b", "a|b", "a'b", "a&b", "-s", "--debug", "a\nb", 'a"b', "a$b", "a/b"]
+)
 def test_unsafe_subscriptions_are_refused(subscription: str) -> None:
     problem = cli_common.subscription_error(subscription)
     assert problem is not None and repr(subscription) in problem and "use its ID instead" in problem
 
 
-@pytest.mark.parametrize("subscription", ["My Subscription", "11111111-2222-3333-4444-555555555555", "dev_sub.1"])
+@pytest.mark.parametrize(
+    "subscription", ["My Subscription", "11111111-2222-3333-4444-555555555555", "dev_sub.1"]
+)
 def test_safe_subscriptions_pass(subscription: str) -> None:
     assert cli_common.subscription_error(subscription) is None
 
@@ -103,13 +119,37 @@ def test_scrub_removes_tokens_and_caps_length() -> None:
 # -- argument lists ---------------------------------------------------------------------------------------
 def test_az_command() -> None:
     assert azure_cli.command("/bin/az", "https://r", None, None) == (
-        "/bin/az", "account", "get-access-token", "--output", "json", "--resource", "https://r")
-    assert azure_cli.command("/bin/az", "https://r", "t", "My Sub")[-4:] == ("--tenant", "t", "--subscription", "My Sub")
+        "/bin/az",
+        "account",
+        "get-access-token",
+        "--output",
+        "json",
+        "--resource",
+        "https://r",
+    )
+    assert azure_cli.command("/bin/az", "https://r", "t", "My Sub")[-4:] == (
+        "--tenant",
+        "t",
+        "--subscription",
+        "My Sub",
+    )
 
 
 def test_azd_command_takes_every_scope() -> None:
     assert azure_developer_cli.command("azd", ["a", "b"], "t") == (
-        "azd", "auth", "token", "--output", "json", "--no-prompt", "--scope", "a", "--scope", "b", "--tenant-id", "t")
+        "azd",
+        "auth",
+        "token",
+        "--output",
+        "json",
+        "--no-prompt",
+        "--scope",
+        "a",
+        "--scope",
+        "b",
+        "--tenant-id",
+        "t",
+    )
 
 
 def test_pwsh_command_encodes_the_script() -> None:
@@ -124,21 +164,38 @@ def test_pwsh_command_encodes_the_script() -> None:
 def test_claims_messages_are_the_login_commands() -> None:
     claims = '{"access_token":{"nbf":{"essential":true}}}'
     encoded = base64.b64encode(claims.encode()).decode()
-    assert f"az login --claims-challenge {encoded} --tenant t --scope s" in azure_cli.claims_message(claims, "t", "s")
-    assert f"azd auth login --claims {encoded} --tenant-id t" in azure_developer_cli.claims_message(claims, "t")
-    assert f"Connect-AzAccount -TenantId 't' -ClaimsChallenge '{encoded}'" in azure_powershell.claims_message(claims, "t")
+    assert f"az login --claims-challenge {encoded} --tenant t --scope s" in azure_cli.claims_message(
+        claims, "t", "s"
+    )
+    assert f"azd auth login --claims {encoded} --tenant-id t" in azure_developer_cli.claims_message(
+        claims, "t"
+    )
+    assert f"Connect-AzAccount -TenantId 't' -ClaimsChallenge '{encoded}'" in azure_powershell.claims_message(
+        claims, "t"
+    )
     assert "--tenant" not in azure_cli.claims_message(claims, "", "s")
 
 
 # -- parsers ---------------------------------------------------------------------------------------------
 def test_az_parse_prefers_epoch() -> None:
-    out = json.dumps({"accessToken": "tok", "expiresOn": "2000-01-01 00:00:00.000000", "expires_on": 4102444800})
+    out = json.dumps(
+        {"accessToken": "tok", "expiresOn": "2000-01-01 00:00:00.000000", "expires_on": 4102444800}
+    )
     token = azure_cli.parse(result(out), credential="C", timeout=1, now=time.time())
     assert (token.token, token.expires_on) == ("tok", 4102444800)
 
 
-@pytest.mark.parametrize("stdout", ["", "not json", "[]", '{"accessToken": "t"}', '{"expires_on": 5}',
-                                    '{"accessToken": "t", "expiresOn": "soon"}'])
+@pytest.mark.parametrize(
+    "stdout",
+    [
+        "",
+        "not json",
+        "[]",
+        '{"accessToken": "t"}',
+        '{"expires_on": 5}',
+        '{"accessToken": "t", "expiresOn": "soon"}',
+    ],
+)
 def test_az_malformed_output_is_a_failure(stdout: str) -> None:
     with pytest.raises(AuthenticationFailedError) as info:
         azure_cli.parse(result(stdout), credential="AzureCliCredential", timeout=1, now=0)
@@ -147,26 +204,39 @@ def test_az_malformed_output_is_a_failure(stdout: str) -> None:
 
 def test_az_login_words_with_aadsts_are_a_failure() -> None:
     with pytest.raises(AuthenticationFailedError):
-        azure_cli.parse(result(stderr="ERROR: AADSTS50076: run az login", code=1), credential="C", timeout=1, now=0)
+        azure_cli.parse(
+            result(stderr="ERROR: AADSTS50076: run az login", code=1), credential="C", timeout=1, now=0
+        )
     with pytest.raises(CredentialUnavailableError):
-        azure_cli.parse(result(stderr="ERROR: run 'az account set'", code=1), credential="C", timeout=1, now=0)
+        azure_cli.parse(
+            result(stderr="ERROR: run 'az account set'", code=1), credential="C", timeout=1, now=0
+        )
 
 
 def test_not_found_conditions() -> None:
-    for res in (result(code=127), result(not_found=True, code=127),
-                result(stderr="'az' is not recognized as an internal or external command", code=1)):
+    for res in (
+        result(code=127),
+        result(not_found=True, code=127),
+        result(stderr="'az' is not recognized as an internal or external command", code=1),
+    ):
         with pytest.raises(CredentialUnavailableError, match="Azure CLI not found on path"):
             azure_cli.parse(res, credential="C", timeout=1, now=0)
 
 
 def test_azd_error_text_unwraps_json_lines() -> None:
-    stderr = (json.dumps({"type": "consoleMessage", "data": {"message": "\nERROR: one\n"}}) + "\n"
-              + json.dumps({"error": "two"}) + "\nthree\n")
+    stderr = (
+        json.dumps({"type": "consoleMessage", "data": {"message": "\nERROR: one\n"}})
+        + "\n"
+        + json.dumps({"error": "two"})
+        + "\nthree\n"
+    )
     assert azure_developer_cli.error_text(stderr) == "ERROR: one\ntwo\nthree"
 
 
 def test_pwsh_parse_finds_its_line_among_others() -> None:
-    token = azure_powershell.parse(result("WARNING: x\nazsdk%tok%4102444800\n"), credential="C", timeout=1, now=0)
+    token = azure_powershell.parse(
+        result("WARNING: x\nazsdk%tok%4102444800\n"), credential="C", timeout=1, now=0
+    )
     assert (token.token, token.expires_on) == ("tok", 4102444800)
     for bad in ("azsdk%tok", "azsdk%%5", "azsdk%tok%soon", "nothing"):
         with pytest.raises(AuthenticationFailedError, match="Unexpected output from Get-AzAccessToken"):
@@ -174,8 +244,10 @@ def test_pwsh_parse_finds_its_line_among_others() -> None:
 
 
 def test_pwsh_error_record_is_cleaned() -> None:
-    stderr = ("Get-AzAccessToken: \nLine |\n  23 |  $token = Get-AzAccessToken @params\n     |  ~~~~~~\n"
-              "     | Run Connect-AzAccount to login.\n")
+    stderr = (
+        "Get-AzAccessToken: \nLine |\n  23 |  $token = Get-AzAccessToken @params\n     |  ~~~~~~\n"
+        "     | Run Connect-AzAccount to login.\n"
+    )
     with pytest.raises(CredentialUnavailableError) as info:
         azure_powershell.parse(result(stderr=stderr, code=1), credential="C", timeout=1, now=0)
     assert info.value.detail == "Get-AzAccessToken:\nRun Connect-AzAccount to login."

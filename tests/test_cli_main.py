@@ -34,8 +34,9 @@ def test_usage_errors_exit_2(capsys, argv):
 
 def test_help_exits_0(capsys):
     assert main(["doctor", "--help"]) == 0
-    assert "Exit status 0 when DefaultAzureCredential gets a token" in capsys.readouterr().out.replace("\n", " ") \
-        .replace("  ", " ")
+    assert "Exit status 0 when DefaultAzureCredential gets a token" in capsys.readouterr().out.replace(
+        "\n", " "
+    ).replace("  ", " ")
 
 
 def test_emulator_is_dispatched_with_its_own_arguments(monkeypatch):
@@ -54,19 +55,31 @@ def test_emulator_help_comes_from_the_emulator(capsys):
 
 def test_python_dash_m_and_console_script(tmp_path):
     env = {**os.environ, "HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "azidentity", "--version"], env=env, capture_output=True, text=True,
-                          timeout=TIMEOUT)
+    done = subprocess.run(
+        [sys.executable, "-m", "azidentity", "--version"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     assert (done.returncode, done.stdout.strip()) == (0, f"azidentity {__version__}")
     script = Path(sys.executable).parent / "azidentity"
     if not script.exists():
         pytest.skip("the azidentity console script is not installed in this environment")
-    done = subprocess.run([str(script), "token", "--credential", "nope"], env=env, capture_output=True, text=True,
-                          timeout=TIMEOUT)
+    done = subprocess.run(
+        [str(script), "token", "--credential", "nope"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     assert done.returncode == 2 and "unknown credential 'nope'" in done.stderr
 
 
 def test_cli_module_import_is_cheap():
-    code = ("import sys, azidentity._cli.main; "
-            "print(any(m.startswith(('azure.core', 'requests', 'aiohttp', 'cryptography')) for m in sys.modules))")
+    code = (
+        "import sys, azidentity._cli.main; "
+        "print(any(m.startswith(('azure.core', 'requests', 'aiohttp', 'cryptography')) for m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT)
     assert done.stdout.strip() == "False", done.stderr

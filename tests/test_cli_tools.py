@@ -52,12 +52,27 @@ class Case:
 
 
 CASES = [
-    Case("az", "AzureCliCredential", "cli", "Azure CLI not found on path",
-         "ERROR: Please run 'az login' to setup account."),
-    Case("azd", "AzureDeveloperCliCredential", "azd", "Azure Developer CLI not found on path",
-         "ERROR: fetching token: not logged in, run `azd auth login` to login"),
-    Case("pwsh", "AzurePowerShellCredential", "pwsh", "PowerShell is not installed",
-         "Run Connect-AzAccount to login."),
+    Case(
+        "az",
+        "AzureCliCredential",
+        "cli",
+        "Azure CLI not found on path",
+        "ERROR: Please run 'az login' to setup account.",
+    ),
+    Case(
+        "azd",
+        "AzureDeveloperCliCredential",
+        "azd",
+        "Azure Developer CLI not found on path",
+        "ERROR: fetching token: not logged in, run `azd auth login` to login",
+    ),
+    Case(
+        "pwsh",
+        "AzurePowerShellCredential",
+        "pwsh",
+        "PowerShell is not installed",
+        "Run Connect-AzAccount to login.",
+    ),
 ]
 
 
@@ -241,8 +256,14 @@ def run_flood_child(flavor: Any, timeout: float, guard: float) -> dict[str, Any]
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", _FLOOD_CHILD, flavor.name, str(timeout), str(guard)],
-                          capture_output=True, text=True, timeout=30, env=dict(os.environ), check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _FLOOD_CHILD, flavor.name, str(timeout), str(guard)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=dict(os.environ),
+        check=True,
+    )
     report: dict[str, Any] = json.loads(done.stdout)
     assert report["outcome"].startswith(("CredentialUnavailableError", "AuthenticationFailedError")), report
     return report
@@ -269,7 +290,9 @@ BAD_VALUES = ["x;y", "x|y", "x'y", "x&y", "x y", "x\ny", "-x", "--debug", "x`y`"
 
 
 @pytest.mark.parametrize("bad", BAD_VALUES)
-def test_injection_in_scope_or_tenant_never_reaches_the_tool(bad: str, case: Case, tools: Tools, flavor: Any) -> None:
+def test_injection_in_scope_or_tenant_never_reaches_the_tool(
+    bad: str, case: Case, tools: Tools, flavor: Any
+) -> None:
     cred = flavor.make(case.credential)
     if not bad.startswith("-"):  # a '-' inside a scope is fine; only a leading one looks like an option
         with pytest.raises(ValueError) as info:
@@ -311,6 +334,7 @@ def test_signature_is_fixed(case: Case, flavor: Any) -> None:
 # -- caching ---------------------------------------------------------------------------------------
 def burst(flavor: Any, cred: Any, count: int, **kwargs: Any) -> list[Any]:
     if flavor.is_async:
+
         async def run() -> list[Any]:
             return list(await asyncio.gather(*(cred.get_token(SCOPE, **kwargs) for _ in range(count))))
 
@@ -350,7 +374,9 @@ def test_opt_in_cache_is_skipped_for_claims(tools: Tools, flavor: Any) -> None:
 
 
 # -- costs, repr, pickling ------------------------------------------------------------------------------
-def test_duration_is_logged_at_debug(case: Case, tools: Tools, flavor: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_duration_is_logged_at_debug(
+    case: Case, tools: Tools, flavor: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.DEBUG, logger="azidentity"):
         flavor.get_token(flavor.make(case.credential), SCOPE)
     [record] = [r for r in caplog.records if " ran `" in r.getMessage()]

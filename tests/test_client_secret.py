@@ -14,8 +14,13 @@ SCOPE = "https://storage.azure.com/.default"
 def make(flavor, emu, app="secret", secret=None, **kwargs):
     a = emu.apps[app]
     return flavor.make(
-        "ClientSecretCredential", emu.tenant_id, a.client_id, secret or a.secret,
-        authority=emu.base_url, connection_verify=emu.ca_bundle_path, **kwargs,
+        "ClientSecretCredential",
+        emu.tenant_id,
+        a.client_id,
+        secret or a.secret,
+        authority=emu.base_url,
+        connection_verify=emu.ca_bundle_path,
+        **kwargs,
     )
 
 
@@ -77,8 +82,12 @@ def test_secret_errors_render_the_guide_row(flavor, emulator, case, code, status
 def test_app_not_in_tenant(flavor, emulator):
     app = emulator.apps["single"]
     credential = flavor.make(
-        "ClientSecretCredential", emulator.other_tenant_id, app.client_id, app.secret,
-        authority=emulator.base_url, connection_verify=emulator.ca_bundle_path,
+        "ClientSecretCredential",
+        emulator.other_tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
     )
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(credential, SCOPE)
@@ -112,7 +121,9 @@ def test_claims_bypass_the_cache_and_merge_cp1(flavor, emulator):
 
 def test_get_token_info_options(flavor, emulator):
     credential = make(flavor, emulator, additionally_allowed_tenants=["*"])
-    info = flavor.get_token_info(credential, SCOPE, options={"tenant_id": emulator.other_tenant_id, "enable_cae": True})
+    info = flavor.get_token_info(
+        credential, SCOPE, options={"tenant_id": emulator.other_tenant_id, "enable_cae": True}
+    )
     claims = emulator.verify_token(info.token)
     assert claims["tid"] == emulator.other_tenant_id and claims["xms_cc"] == ["CP1"]
 
@@ -145,7 +156,10 @@ def test_context_manager_and_close(emulator):
 
     app = emulator.apps["secret"]
     with azidentity.ClientSecretCredential(
-        emulator.tenant_id, app.client_id, app.secret, authority=emulator.base_url,
+        emulator.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emulator.base_url,
         connection_verify=emulator.ca_bundle_path,
     ) as credential:
         assert credential.get_token(SCOPE).token
@@ -157,7 +171,10 @@ async def test_async_context_manager(emulator):
 
     app = emulator.apps["secret"]
     async with azidentity.aio.ClientSecretCredential(
-        emulator.tenant_id, app.client_id, app.secret, authority=emulator.base_url,
+        emulator.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emulator.base_url,
         connection_verify=emulator.ca_bundle_path,
     ) as credential:
         assert (await credential.get_token(SCOPE)).token

@@ -26,10 +26,25 @@ from standins import harness
 
 tools = harness.tools  # the az / azd / pwsh stand-ins, wired to the emulator
 SCOPE = "https://management.azure.com/.default"
-ALL = ["EnvironmentCredential", "WorkloadIdentityCredential", "ManagedIdentityCredential", "AzureCliCredential",
-       "AzurePowerShellCredential", "AzureDeveloperCliCredential"]
-HOST_VARIABLES = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "MSI_ENDPOINT",
-                  "MSI_SECRET", "WEBSITE_SITE_NAME", "WEBSITE_INSTANCE_ID", "SYSTEM_OIDCREQUESTURI")
+ALL = [
+    "EnvironmentCredential",
+    "WorkloadIdentityCredential",
+    "ManagedIdentityCredential",
+    "AzureCliCredential",
+    "AzurePowerShellCredential",
+    "AzureDeveloperCliCredential",
+]
+HOST_VARIABLES = (
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "WEBSITE_SITE_NAME",
+    "WEBSITE_INSTANCE_ID",
+    "SYSTEM_OIDCREQUESTURI",
+)
 HAS_BROWSER = importlib.util.find_spec("azidentity._credentials.interactive_browser") is not None
 
 
@@ -76,19 +91,58 @@ CHAIN_CASES = [
     ("AzurePowerShellCredential", {}, ["AzurePowerShellCredential"]),
     ("AzureDeveloperCliCredential", {}, ["AzureDeveloperCliCredential"]),
     # explicit exclude_* keywords win over the variable, in both directions
-    ("dev", {"exclude_environment_credential": False},
-     ["EnvironmentCredential", "AzureCliCredential", "AzurePowerShellCredential", "AzureDeveloperCliCredential"]),
-    ("prod", {"exclude_managed_identity_credential": True}, ["EnvironmentCredential", "WorkloadIdentityCredential"]),
-    ("AzureCliCredential", {"exclude_developer_cli_credential": False},
-     ["AzureCliCredential", "AzureDeveloperCliCredential"]),
-    (None, {"exclude_cli_credential": True, "exclude_powershell_credential": True},
-     ["EnvironmentCredential", "WorkloadIdentityCredential", "ManagedIdentityCredential", "AzureDeveloperCliCredential"]),
-    (None, {"exclude_environment_credential": True, "exclude_workload_identity_credential": True,
-            "exclude_managed_identity_credential": True}, ALL[3:]),
+    (
+        "dev",
+        {"exclude_environment_credential": False},
+        [
+            "EnvironmentCredential",
+            "AzureCliCredential",
+            "AzurePowerShellCredential",
+            "AzureDeveloperCliCredential",
+        ],
+    ),
+    (
+        "prod",
+        {"exclude_managed_identity_credential": True},
+        ["EnvironmentCredential", "WorkloadIdentityCredential"],
+    ),
+    (
+        "AzureCliCredential",
+        {"exclude_developer_cli_credential": False},
+        ["AzureCliCredential", "AzureDeveloperCliCredential"],
+    ),
+    (
+        None,
+        {"exclude_cli_credential": True, "exclude_powershell_credential": True},
+        [
+            "EnvironmentCredential",
+            "WorkloadIdentityCredential",
+            "ManagedIdentityCredential",
+            "AzureDeveloperCliCredential",
+        ],
+    ),
+    (
+        None,
+        {
+            "exclude_environment_credential": True,
+            "exclude_workload_identity_credential": True,
+            "exclude_managed_identity_credential": True,
+        },
+        ALL[3:],
+    ),
     (None, {"exclude_cli_credential": False}, ALL),
     # azure-identity keywords for members azidentity lacks are accepted and ignored
-    (None, {"exclude_shared_token_cache_credential": True, "exclude_visual_studio_code_credential": True,
-            "exclude_broker_credential": True, "visual_studio_code_tenant_id": "t", "shared_cache_username": "u"}, ALL),
+    (
+        None,
+        {
+            "exclude_shared_token_cache_credential": True,
+            "exclude_visual_studio_code_credential": True,
+            "exclude_broker_credential": True,
+            "visual_studio_code_tenant_id": "t",
+            "shared_cache_username": "u",
+        },
+        ALL,
+    ),
 ]
 
 
@@ -103,13 +157,28 @@ def test_chain_members(flavor, clean, variable, kwargs, expected):
     assert not plan["InteractiveBrowserCredential"].included
 
 
-@pytest.mark.parametrize(("variable", "kwargs", "error"), [
-    ("bogus", {}, "Invalid value for AZURE_TOKEN_CREDENTIALS: bogus. Valid values are: dev, prod, azureclicredential"),
-    ("dev,prod", {}, "Invalid value for AZURE_TOKEN_CREDENTIALS"),
-    (None, {"require_envvar": True}, "AZURE_TOKEN_CREDENTIALS environment variable is required but is not set"),
-    ("  ", {"require_envvar": True}, "AZURE_TOKEN_CREDENTIALS environment variable is required but is not set"),
-    ("AzureCliCredential", {"exclude_cli_credential": True}, "every credential is excluded"),
-])
+@pytest.mark.parametrize(
+    ("variable", "kwargs", "error"),
+    [
+        (
+            "bogus",
+            {},
+            "Invalid value for AZURE_TOKEN_CREDENTIALS: bogus. Valid values are: dev, prod, azureclicredential",
+        ),
+        ("dev,prod", {}, "Invalid value for AZURE_TOKEN_CREDENTIALS"),
+        (
+            None,
+            {"require_envvar": True},
+            "AZURE_TOKEN_CREDENTIALS environment variable is required but is not set",
+        ),
+        (
+            "  ",
+            {"require_envvar": True},
+            "AZURE_TOKEN_CREDENTIALS environment variable is required but is not set",
+        ),
+        ("AzureCliCredential", {"exclude_cli_credential": True}, "every credential is excluded"),
+    ],
+)
 def test_chain_configuration_errors(flavor, clean, variable, kwargs, error):
     if variable is not None:
         clean.setenv("AZURE_TOKEN_CREDENTIALS", variable)
@@ -165,8 +234,9 @@ def members_by_name(credential):
 
 def test_member_arguments(flavor, clean, emulator):
     clean.setenv("AZURE_CLIENT_ID", "00000000-0000-0000-0000-0000000000aa")
-    credential = flavor.make("DefaultAzureCredential", process_timeout=3, headers={"x-a": "1"},
-                             managed_identity_probe_timeout=0.25)
+    credential = flavor.make(
+        "DefaultAzureCredential", process_timeout=3, headers={"x-a": "1"}, managed_identity_probe_timeout=0.25
+    )
     m = members_by_name(credential)
     mi = m["ManagedIdentityCredential"]
     assert mi._probe_setting is True and mi._probe_timeout == 0.25
@@ -183,14 +253,25 @@ def test_member_arguments(flavor, clean, emulator):
     assert str(chosen["ManagedIdentityCredential"]._identity) == "client_id uami-client"
 
 
-@pytest.mark.parametrize(("variable", "kwargs", "probe"), [
-    (None, {}, True),
-    ("prod", {}, True),
-    ("ManagedIdentityCredential", {}, False),  # azure-identity: the variable turns the probe off
-    (None, {"exclude_environment_credential": True, "exclude_workload_identity_credential": True,
-            "exclude_cli_credential": True, "exclude_powershell_credential": True,
-            "exclude_developer_cli_credential": True}, False),  # only member: nothing to fall back to
-])
+@pytest.mark.parametrize(
+    ("variable", "kwargs", "probe"),
+    [
+        (None, {}, True),
+        ("prod", {}, True),
+        ("ManagedIdentityCredential", {}, False),  # azure-identity: the variable turns the probe off
+        (
+            None,
+            {
+                "exclude_environment_credential": True,
+                "exclude_workload_identity_credential": True,
+                "exclude_cli_credential": True,
+                "exclude_powershell_credential": True,
+                "exclude_developer_cli_credential": True,
+            },
+            False,
+        ),  # only member: nothing to fall back to
+    ],
+)
 def test_managed_identity_probe_setting(clean, variable, kwargs, probe):
     if variable:
         clean.setenv("AZURE_TOKEN_CREDENTIALS", variable)
@@ -200,26 +281,42 @@ def test_managed_identity_probe_setting(clean, variable, kwargs, probe):
 
 def test_authority_and_tenants_reach_environment_credential(flavor, clean, emulator):
     app = emulator.apps["secret"]
-    for name, value in (("AZURE_TENANT_ID", emulator.tenant_id), ("AZURE_CLIENT_ID", app.client_id),
-                        ("AZURE_CLIENT_SECRET", app.secret), ("AZURE_AUTHORITY_HOST", "https://login.invalid")):
+    for name, value in (
+        ("AZURE_TENANT_ID", emulator.tenant_id),
+        ("AZURE_CLIENT_ID", app.client_id),
+        ("AZURE_CLIENT_SECRET", app.secret),
+        ("AZURE_AUTHORITY_HOST", "https://login.invalid"),
+    ):
         clean.setenv(name, value)
     other = emulator.other_tenant_id
-    credential = flavor.make("DefaultAzureCredential", authority=emulator.base_url,
-                             connection_verify=emulator.ca_bundle_path, additionally_allowed_tenants=[other])
+    credential = flavor.make(
+        "DefaultAzureCredential",
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
+        additionally_allowed_tenants=[other],
+    )
     token = flavor.get_token(credential, SCOPE, tenant_id=other)
     assert emulator.verify_token(token.token)["tid"] == other
 
 
 # ---- construction never fails because of the environment ------------------------------------------------
-@pytest.mark.parametrize(("variables", "text"), [
-    ({"AZURE_CLIENT_SECRET": ""}, "AZURE_CLIENT_SECRET is set but empty"),
-    ({"AZURE_CLIENT_SECRET": None, "AZURE_CLIENT_CERTIFICATE_PATH": "/no/such/cert.pem"},
-     "AZURE_CLIENT_CERTIFICATE_PATH: The certificate file /no/such/cert.pem cannot be read"),
-])
+@pytest.mark.parametrize(
+    ("variables", "text"),
+    [
+        ({"AZURE_CLIENT_SECRET": ""}, "AZURE_CLIENT_SECRET is set but empty"),
+        (
+            {"AZURE_CLIENT_SECRET": None, "AZURE_CLIENT_CERTIFICATE_PATH": "/no/such/cert.pem"},
+            "AZURE_CLIENT_CERTIFICATE_PATH: The certificate file /no/such/cert.pem cannot be read",
+        ),
+    ],
+)
 def test_bad_environment_becomes_an_unavailable_line(flavor, clean, emulator, caplog, variables, text):
     caplog.set_level(logging.DEBUG, logger="azidentity")
-    base = {"AZURE_TENANT_ID": emulator.tenant_id, "AZURE_CLIENT_ID": "00000000-0000-0000-0000-0000000000bb",
-            "AZURE_CLIENT_SECRET": "x"}
+    base = {
+        "AZURE_TENANT_ID": emulator.tenant_id,
+        "AZURE_CLIENT_ID": "00000000-0000-0000-0000-0000000000bb",
+        "AZURE_CLIENT_SECRET": "x",
+    }
     base.update(variables)
     for name, value in base.items():
         if value is not None:
@@ -229,7 +326,9 @@ def test_bad_environment_becomes_an_unavailable_line(flavor, clean, emulator, ca
     with pytest.raises(CredentialUnavailableError) as info:
         flavor.get_token(credential, SCOPE)
     lines = str(info.value).split("\n")
-    assert lines[2] == f"\tEnvironmentCredential: {text}" or lines[2].startswith(f"\tEnvironmentCredential: {text}")
+    assert lines[2] == f"\tEnvironmentCredential: {text}" or lines[2].startswith(
+        f"\tEnvironmentCredential: {text}"
+    )
     assert lines[3] == f"\t\tMitigation: {ROWS['env-bad-value'].mitigation}"
     # ... and the chain went on to the other members
     assert any(line.startswith("\tAzureDeveloperCliCredential: ") for line in lines)
@@ -244,7 +343,9 @@ def test_row_dac_failed_nothing_configured(flavor, clean):
     lines = str(error).split("\n")
     assert lines[0] == "DefaultAzureCredential failed to acquire a token."
     assert lines[1] == "Attempted credentials:"
-    assert [line.split(":")[0].strip() for line in lines if line.startswith("\t") and not line.startswith("\t\t")] == ALL
+    assert [
+        line.split(":")[0].strip() for line in lines if line.startswith("\t") and not line.startswith("\t\t")
+    ] == ALL
     assert lines[-1] == "To diagnose every credential at once, run: azidentity doctor"
     row = ROWS["dac-failed"]
     assert error.mitigation == row.mitigation and error.troubleshooting_anchor == "defaultazurecredential"
@@ -327,7 +428,9 @@ def test_tool_failures_are_unavailable_inside_the_chain(flavor, clean, tools: ha
     assert "\tAzureCliCredential: " in text and "\tAzureDeveloperCliCredential: " in text
     assert "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0" not in text  # the tool's leaked token is redacted
     cli = next(e for n, e in info.value.attempts if n == "AzureCliCredential")
-    assert isinstance(cli, CredentialUnavailableError) and isinstance(cli.__cause__, AuthenticationFailedError)
+    assert isinstance(cli, CredentialUnavailableError) and isinstance(
+        cli.__cause__, AuthenticationFailedError
+    )
     assert cli.mitigation == cli.__cause__.mitigation
 
 
@@ -358,14 +461,18 @@ class Scripted:
 
 def test_sticky_after_first_success(clean):
     credential = azidentity.DefaultAzureCredential()
-    first = Scripted([CredentialUnavailableError("no", credential="A"), CredentialUnavailableError("no again")])
+    first = Scripted(
+        [CredentialUnavailableError("no", credential="A"), CredentialUnavailableError("no again")]
+    )
     second = Scripted(["t1", "t2", AuthenticationFailedError("expired", credential="B")])
     credential.credentials = (first, second)
     assert credential.get_token(SCOPE).token == "t1"
     assert credential.get_token(SCOPE).token == "t2"
     assert first.in_chain == [True]  # not asked again
     assert second.in_chain == [True, False]  # called directly, outside the chain's context
-    with pytest.raises(AuthenticationFailedError) as info:  # the member's own error, unwrapped (azure-identity)
+    with pytest.raises(
+        AuthenticationFailedError
+    ) as info:  # the member's own error, unwrapped (azure-identity)
         credential.get_token(SCOPE)
     assert str(info.value) == "B: expired"
 
@@ -378,11 +485,18 @@ def test_row_dac_stopped_a_configured_credential_that_fails_stops_the_chain(flav
         flavor.get_token(credential, SCOPE)
     error = info.value
     assert [name for name, _ in error.attempts] == ["EnvironmentCredential"]  # nothing after it was tried
-    assert (error.error_code, error.status_code, error.credential) == ("AADSTS7000215", 401, "ClientSecretCredential")
+    assert (error.error_code, error.status_code, error.credential) == (
+        "AADSTS7000215",
+        401,
+        "ClientSecretCredential",
+    )
     assert error.mitigation == ROWS["AADSTS7000215"].mitigation and error.response is not None
     lines = str(error).split("\n")
-    assert lines[2] == "\tEnvironmentCredential: ClientSecretCredential authentication failed: AADSTS7000215: " \
+    assert (
+        lines[2]
+        == "\tEnvironmentCredential: ClientSecretCredential authentication failed: AADSTS7000215: "
         + lines[2].split("AADSTS7000215: ", 1)[1]
+    )
     assert ROWS["dac-stopped"].anchor == "defaultazurecredential"
 
 
@@ -430,9 +544,13 @@ def test_workload_identity_arguments(flavor, clean, tmp_path):
     assert default._pipeline_kwargs.get("headers") == {"x-a": "1"}
     assert default._token_file_path == str(tmp_path / "token")
     assert workload(managed_identity_client_id="mi-client")._client_id == "mi-client"
-    chosen = workload(managed_identity_client_id="mi-client", workload_identity_client_id="wi-client",
-                      workload_identity_tenant_id="wi-tenant", authority="https://login.microsoftonline.us",
-                      additionally_allowed_tenants=["t2"])
+    chosen = workload(
+        managed_identity_client_id="mi-client",
+        workload_identity_client_id="wi-client",
+        workload_identity_tenant_id="wi-tenant",
+        authority="https://login.microsoftonline.us",
+        additionally_allowed_tenants=["t2"],
+    )
     assert (chosen._client_id, chosen._tenant_id) == ("wi-client", "wi-tenant")
     assert chosen._authority == "https://login.microsoftonline.us"
     assert chosen._additionally_allowed_tenants == ["t2"]

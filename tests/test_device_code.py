@@ -38,9 +38,24 @@ def emu(clocked: Emulator, secret_canary: Any) -> Iterator[Emulator]:
 class User:
     """The person at the other device: approves (or declines) after ``after`` polls."""
 
-    def __init__(self, emu: Emulator, clock: Clock, *, after: int = 0, action: str = "approve",
-                 username: str | None = None, lag: float = 0) -> None:
-        self.emu, self.clock, self.after, self.action, self.username, self.lag = emu, clock, after, action, username, lag
+    def __init__(
+        self,
+        emu: Emulator,
+        clock: Clock,
+        *,
+        after: int = 0,
+        action: str = "approve",
+        username: str | None = None,
+        lag: float = 0,
+    ) -> None:
+        self.emu, self.clock, self.after, self.action, self.username, self.lag = (
+            emu,
+            clock,
+            after,
+            action,
+            username,
+            lag,
+        )
         self.prompts: list[tuple[str, str, datetime.datetime]] = []
         self.sleeps: list[float] = []
 
@@ -63,7 +78,9 @@ class User:
             self.emu.decline_device_code(user_code)
 
     def kwargs(self, **extra: Any) -> dict[str, Any]:
-        return kwargs_for(self.emu, prompt_callback=self.prompt, _sleep=self.sleep, _clock=self.clock, **extra)
+        return kwargs_for(
+            self.emu, prompt_callback=self.prompt, _sleep=self.sleep, _clock=self.clock, **extra
+        )
 
 
 def polls(emu: Emulator) -> list[str]:
@@ -108,8 +125,10 @@ def test_default_prompt_prints_the_server_message(emu: Emulator, clock: Clock, c
     credential._prompt = remember
     credential.get_token(SCOPE)
     out = capsys.readouterr().out
-    assert out == (f"To sign in, use a web browser to open the page {emu.base_url}/devicelogin and enter the code "
-                   f"{user.prompts[0][1]} to authenticate.\n")
+    assert out == (
+        f"To sign in, use a web browser to open the page {emu.base_url}/devicelogin and enter the code "
+        f"{user.prompts[0][1]} to authenticate.\n"
+    )
 
 
 def test_polls_until_approved(flavor: Any, emu: Emulator, clock: Clock) -> None:
@@ -118,7 +137,9 @@ def test_polls_until_approved(flavor: Any, emu: Emulator, clock: Clock) -> None:
     flavor.get_token(credential, SCOPE)
     assert user.sleeps == [5, 5, 5]
     assert polls(emu) == ["devicecode", "400", "400", "token"]
-    assert [r.form.get("device_code") for r in emu.requests[1:]].count(emu.requests[1].form["device_code"]) == 3
+    assert [r.form.get("device_code") for r in emu.requests[1:]].count(
+        emu.requests[1].form["device_code"]
+    ) == 3
 
 
 def test_slow_down_adds_five_seconds(flavor: Any, emu: Emulator, clock: Clock) -> None:
@@ -142,7 +163,9 @@ def test_declined(flavor: Any, emu: Emulator, clock: Clock) -> None:
 def test_expired_code(flavor: Any, emu: Emulator, clock: Clock) -> None:
     user = User(emu, clock, action="nothing", lag=-1000)  # the user comes back after 1000 s
     credential = flavor.make("DeviceCodeCredential", **user.kwargs())
-    with pytest.raises(AuthenticationFailedError, match="the device code expired before the user signed in") as caught:
+    with pytest.raises(
+        AuthenticationFailedError, match="the device code expired before the user signed in"
+    ) as caught:
         flavor.get_token(credential, SCOPE)
     assert caught.value.oauth_error == "expired_token"
     assert polls(emu) == ["devicecode", "400"]
@@ -163,19 +186,28 @@ def test_approval_through_the_verification_page(flavor: Any, emu: Emulator, cloc
 
     def enter_code(verification_uri: str, user_code: str, expires_on: datetime.datetime) -> None:
         assert requests.get(verification_uri, verify=emu.ca_bundle_path, timeout=5).status_code == 200
-        pages.append(requests.post(verification_uri, data={"user_code": user_code.lower(), "username": bob.username},
-                                   verify=emu.ca_bundle_path, timeout=5))
+        pages.append(
+            requests.post(
+                verification_uri,
+                data={"user_code": user_code.lower(), "username": bob.username},
+                verify=emu.ca_bundle_path,
+                timeout=5,
+            )
+        )
 
-    credential = flavor.make("DeviceCodeCredential", **kwargs_for(emu, prompt_callback=enter_code,
-                                                                  _sleep=clock.advance, _clock=clock))
+    credential = flavor.make(
+        "DeviceCodeCredential",
+        **kwargs_for(emu, prompt_callback=enter_code, _sleep=clock.advance, _clock=clock),
+    )
     record = flavor.run(credential.authenticate(scopes=[SCOPE]))
     assert pages[0].status_code == 200 and "You have signed in" in pages[0].text
     assert record.username == bob.username and record.tenant_id == emu.other_tenant_id
     assert record.home_account_id == f"{bob.object_id}.{emu.other_tenant_id}"
 
 
-def test_authenticate_then_silent_with_automatic_authentication_disabled(flavor: Any, emu: Emulator,
-                                                                         clock: Clock) -> None:
+def test_authenticate_then_silent_with_automatic_authentication_disabled(
+    flavor: Any, emu: Emulator, clock: Clock
+) -> None:
     user = User(emu, clock)
     credential = flavor.make("DeviceCodeCredential", **user.kwargs(disable_automatic_authentication=True))
     with pytest.raises(AuthenticationRequiredError):
@@ -192,14 +224,22 @@ def test_prompt_callback_failure_is_reported(flavor: Any, emu: Emulator, clock: 
         raise RuntimeError("terminal closed")
 
     credential = flavor.make("DeviceCodeCredential", **kwargs_for(emu, prompt_callback=broken, _clock=clock))
-    with pytest.raises(AuthenticationFailedError, match="prompt_callback raised RuntimeError: terminal closed"):
+    with pytest.raises(
+        AuthenticationFailedError, match="prompt_callback raised RuntimeError: terminal closed"
+    ):
         flavor.get_token(credential, SCOPE)
 
 
-def test_devicecode_errors_say_authentication_could_not_begin(flavor: Any, emu: Emulator, clock: Clock) -> None:
-    credential = flavor.make("DeviceCodeCredential", **kwargs_for(emu, client_id="00000000-0000-0000-0000-000000000000",
-                                                                  _clock=clock))
-    with pytest.raises(AuthenticationFailedError, match="Couldn't begin authentication: AADSTS700016") as caught:
+def test_devicecode_errors_say_authentication_could_not_begin(
+    flavor: Any, emu: Emulator, clock: Clock
+) -> None:
+    credential = flavor.make(
+        "DeviceCodeCredential",
+        **kwargs_for(emu, client_id="00000000-0000-0000-0000-000000000000", _clock=clock),
+    )
+    with pytest.raises(
+        AuthenticationFailedError, match="Couldn't begin authentication: AADSTS700016"
+    ) as caught:
         flavor.get_token(credential, SCOPE)
     assert caught.value.status_code == 400
 
@@ -212,7 +252,10 @@ def test_construction_checks() -> None:
     with pytest.raises(TypeError, match="prompt_callback must be a callable"):
         azidentity.DeviceCodeCredential(prompt_callback="print")  # type: ignore[arg-type]
     credential = azidentity.DeviceCodeCredential()
-    assert credential._client_id == "04b07795-8ddb-461a-bbee-02f9e1bf7b46" and credential._tenant_id == "organizations"
+    assert (
+        credential._client_id == "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+        and credential._tenant_id == "organizations"
+    )
 
 
 def test_a_coroutine_prompt_callback_is_refused(flavor: Any, emu: Emulator, clock: Clock) -> None:

@@ -19,8 +19,15 @@ import canary
 from azidentity._mitigations import ROWS
 
 TIMEOUT = 60
-MEMBERS = ["EnvironmentCredential", "WorkloadIdentityCredential", "ManagedIdentityCredential", "AzureCliCredential",
-           "AzurePowerShellCredential", "AzureDeveloperCliCredential", "InteractiveBrowserCredential"]
+MEMBERS = [
+    "EnvironmentCredential",
+    "WorkloadIdentityCredential",
+    "ManagedIdentityCredential",
+    "AzureCliCredential",
+    "AzurePowerShellCredential",
+    "AzureDeveloperCliCredential",
+    "InteractiveBrowserCredential",
+]
 AZ_LOGGED_OUT = "#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n"
 
 
@@ -35,13 +42,27 @@ def doctor(tmp_path, env, *args, bin_dir=None):
     if bin_dir is None:
         bin_dir = tmp_path / "empty-bin"
         bin_dir.mkdir(exist_ok=True)
-    base = {"HOME": str(tmp_path), "PATH": str(bin_dir), "LANG": "C.UTF-8",
-            "AZURE_POD_IDENTITY_AUTHORITY_HOST": f"http://127.0.0.1:{closed_port()}"}
+    base = {
+        "HOME": str(tmp_path),
+        "PATH": str(bin_dir),
+        "LANG": "C.UTF-8",
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST": f"http://127.0.0.1:{closed_port()}",
+    }
     full = {**base, **env}
-    text = subprocess.run([sys.executable, "-m", "azidentity", "doctor", *args], env=full, capture_output=True,
-                          text=True, timeout=TIMEOUT)
-    as_json = subprocess.run([sys.executable, "-m", "azidentity", "doctor", "--json", *args], env=full,
-                             capture_output=True, text=True, timeout=TIMEOUT)
+    text = subprocess.run(
+        [sys.executable, "-m", "azidentity", "doctor", *args],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    as_json = subprocess.run(
+        [sys.executable, "-m", "azidentity", "doctor", "--json", *args],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     for done in (text, as_json):
         canary.check_output("azidentity doctor", done.stdout + done.stderr)
         assert "Traceback" not in done.stderr, done.stderr
@@ -63,7 +84,7 @@ def block(text, name):
 def field(lines, key):
     for line in lines:
         if line.startswith(f"  {key} "):
-            return line[2 + 18 + 2:]
+            return line[2 + 18 + 2 :]
     return None
 
 
@@ -103,13 +124,18 @@ def assert_aligned(text):
     assert len(heads) == len(MEMBERS)
     status_columns = {re.search(r"\s{2}(unavailable|excluded|succeeded|failed)", h).start() for h in heads}  # type: ignore[union-attr]
     assert len(status_columns) == 1
-    value_columns = {len(line) - len(line[2:].split("  ", 1)[1].lstrip()) for line in text.split("\n")
-                     if line.startswith("  ") and "  " in line[2:]}
+    value_columns = {
+        len(line) - len(line[2:].split("  ", 1)[1].lstrip())
+        for line in text.split("\n")
+        if line.startswith("  ") and "  " in line[2:]
+    }
     assert value_columns == {22}
 
 
 def test_service_principal_via_environment(tmp_path, emulator):
-    env = emulator.env()  # AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_AUTHORITY_HOST + CA bundle
+    env = (
+        emulator.env()
+    )  # AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_AUTHORITY_HOST + CA bundle
     code, text, report = doctor(tmp_path, env)
     app = emulator.apps["secret"]
     assert code == 0
@@ -118,19 +144,30 @@ def test_service_principal_via_environment(tmp_path, emulator):
     assert environment["facts"]["configuration"] == "a client secret"
     assert "AZURE_CLIENT_SECRET" in environment["facts"]["variables"]
     assert report["result"] == {
-        "status": "succeeded", "credential": "EnvironmentCredential", "identity": environment["identity"],
-        "summary": "DefaultAzureCredential would use EnvironmentCredential", "mitigation": None,
+        "status": "succeeded",
+        "credential": "EnvironmentCredential",
+        "identity": environment["identity"],
+        "summary": "DefaultAzureCredential would use EnvironmentCredential",
+        "mitigation": None,
         "troubleshooting": None,
     }
     assert sorted(report["azure_variables"]) == sorted(
-        ["AZURE_AUTHORITY_HOST", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-         "AZURE_TENANT_ID"])
+        [
+            "AZURE_AUTHORITY_HOST",
+            "AZURE_CLIENT_ID",
+            "AZURE_CLIENT_SECRET",
+            "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+            "AZURE_TENANT_ID",
+        ]
+    )
     # every member was tried even though the first succeeded
     assert by_name(report)["AzureCliCredential"]["status"] == "unavailable"
     lines = block(text, "EnvironmentCredential")
     assert re.match(r"EnvironmentCredential\s+succeeded\s+\d+\.\d\d s$", lines[0])
-    assert field(lines, "identity") == f"app {app.client_id} (object id {environment['identity']['oid']}, " \
-                                       f"tenant {emulator.tenant_id})"
+    assert (
+        field(lines, "identity") == f"app {app.client_id} (object id {environment['identity']['oid']}, "
+        f"tenant {emulator.tenant_id})"
+    )
     assert "Result: DefaultAzureCredential would use EnvironmentCredential" in text
     assert app.secret not in text
     assert_aligned(text)
@@ -164,10 +201,13 @@ def test_a_failure_stops_the_chain_even_if_a_later_member_works(tmp_path, emulat
     mi = by_name(report)["ManagedIdentityCredential"]
     assert mi["status"] == "succeeded" and mi["identity"]["appid"] == uami
     assert mi["facts"]["identity requested"].startswith("user-assigned, the client ID in AZURE_CLIENT_ID")
-    assert report["result"]["status"] == "failed" and report["result"]["credential"] == "EnvironmentCredential"
+    assert (
+        report["result"]["status"] == "failed" and report["result"]["credential"] == "EnvironmentCredential"
+    )
     assert report["result"]["summary"] == (
         "DefaultAzureCredential would stop at EnvironmentCredential, which failed; ManagedIdentityCredential would "
-        "work if it came first or EnvironmentCredential were excluded")
+        "work if it came first or EnvironmentCredential were excluded"
+    )
     assert report["result"]["mitigation"] == ROWS["dac-stopped"].mitigation
 
 
@@ -192,16 +232,23 @@ def test_az_logged_out(tmp_path):
 
 def test_workload_identity_with_a_missing_token_file(tmp_path, emulator):
     missing = str(tmp_path / "var/run/secrets/azure/tokens/azure-identity-token")
-    env = {"AZURE_TENANT_ID": emulator.tenant_id, "AZURE_CLIENT_ID": emulator.apps["workload"].client_id,
-           "AZURE_FEDERATED_TOKEN_FILE": missing, "AZURE_AUTHORITY_HOST": emulator.base_url,
-           "SSL_CERT_FILE": emulator.ca_bundle_path, "REQUESTS_CA_BUNDLE": emulator.ca_bundle_path}
+    env = {
+        "AZURE_TENANT_ID": emulator.tenant_id,
+        "AZURE_CLIENT_ID": emulator.apps["workload"].client_id,
+        "AZURE_FEDERATED_TOKEN_FILE": missing,
+        "AZURE_AUTHORITY_HOST": emulator.base_url,
+        "SSL_CERT_FILE": emulator.ca_bundle_path,
+        "REQUESTS_CA_BUNDLE": emulator.ca_bundle_path,
+    }
     code, text, report = doctor(tmp_path, env)
     assert code == 1
     workload = by_name(report)["WorkloadIdentityCredential"]
     assert workload["status"] in ("unavailable", "failed")
     assert workload["facts"]["token file"] == "missing (no such file)"
-    assert workload["facts"]["variables"] == \
-        "AZURE_TENANT_ID set, AZURE_CLIENT_ID set, AZURE_FEDERATED_TOKEN_FILE set"
+    assert (
+        workload["facts"]["variables"]
+        == "AZURE_TENANT_ID set, AZURE_CLIENT_ID set, AZURE_FEDERATED_TOKEN_FILE set"
+    )
     assert field(block(text, "WorkloadIdentityCredential"), "token file") == "missing (no such file)"
     environment = by_name(report)["EnvironmentCredential"]
     assert environment["status"] == "unavailable" and environment["facts"]["configuration"] == "incomplete"
@@ -226,11 +273,27 @@ def test_colour_only_on_a_terminal(monkeypatch):
     from azidentity._cli.doctor import render
     from azidentity._cli.output import Printer
 
-    report = {"scope": "s", "azure_variables": [], "host_variables": [], "problems": [],
-              "credentials": [{"name": "EnvironmentCredential", "status": "unavailable", "seconds": 0.0,
-                               "cause": "c", "mitigation": "m", "troubleshooting": None, "note": None, "facts": {},
-                               "identity": None, "expires_on": None}],
-              "result": {"status": "unavailable", "credential": None, "identity": None, "summary": "nope"}}
+    report = {
+        "scope": "s",
+        "azure_variables": [],
+        "host_variables": [],
+        "problems": [],
+        "credentials": [
+            {
+                "name": "EnvironmentCredential",
+                "status": "unavailable",
+                "seconds": 0.0,
+                "cause": "c",
+                "mitigation": "m",
+                "troubleshooting": None,
+                "note": None,
+                "facts": {},
+                "identity": None,
+                "expires_on": None,
+            }
+        ],
+        "result": {"status": "unavailable", "credential": None, "identity": None, "summary": "nope"},
+    }
 
     class Tty(io.StringIO):
         def isatty(self):

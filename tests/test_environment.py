@@ -25,7 +25,9 @@ SCOPE = "https://storage.azure.com/.default"
 def sp_env(emu, **extra):
     app = emu.apps["secret"]
     env = {
-        "AZURE_TENANT_ID": emu.tenant_id, "AZURE_CLIENT_ID": app.client_id, "AZURE_CLIENT_SECRET": app.secret,
+        "AZURE_TENANT_ID": emu.tenant_id,
+        "AZURE_CLIENT_ID": app.client_id,
+        "AZURE_CLIENT_SECRET": app.secret,
         "AZURE_AUTHORITY_HOST": emu.base_url,
     }
     env.update(extra)
@@ -34,8 +36,12 @@ def sp_env(emu, **extra):
 
 def cert_env(emu, path, **extra):
     app = emu.apps["cert"]
-    env = {"AZURE_TENANT_ID": emu.tenant_id, "AZURE_CLIENT_ID": app.client_id, "AZURE_CLIENT_CERTIFICATE_PATH": path,
-           "AZURE_AUTHORITY_HOST": emu.base_url}
+    env = {
+        "AZURE_TENANT_ID": emu.tenant_id,
+        "AZURE_CLIENT_ID": app.client_id,
+        "AZURE_CLIENT_CERTIFICATE_PATH": path,
+        "AZURE_AUTHORITY_HOST": emu.base_url,
+    }
     env.update(extra)
     return env
 
@@ -64,12 +70,22 @@ def test_client_secret(flavor, emulator, caplog):
 
 @pytest.mark.parametrize(
     ("kind", "chain_value", "sends_chain"),
-    [("pem", None, False), ("pem", "true", True), ("pem", "false", False), ("pem", "0", False),
-     ("pem", "1", True), ("pem", " TRUE ", True), ("encrypted", "no", False), ("pfx", "yes", True)],
+    [
+        ("pem", None, False),
+        ("pem", "true", True),
+        ("pem", "false", False),
+        ("pem", "0", False),
+        ("pem", "1", True),
+        ("pem", " TRUE ", True),
+        ("encrypted", "no", False),
+        ("pfx", "yes", True),
+    ],
 )
 def test_certificate(flavor, emulator, kind, chain_value, sends_chain):
     app = emulator.apps["cert"]
-    path = {"pem": app.cert_pem_path, "encrypted": app.cert_pem_encrypted_path, "pfx": app.pfx_password_path}[kind]
+    path = {"pem": app.cert_pem_path, "encrypted": app.cert_pem_encrypted_path, "pfx": app.pfx_password_path}[
+        kind
+    ]
     extra = {} if kind == "pem" else {"AZURE_CLIENT_CERTIFICATE_PASSWORD": app.cert_password}
     if chain_value is not None:
         extra["AZURE_CLIENT_SEND_CERTIFICATE_CHAIN"] = chain_value
@@ -91,9 +107,13 @@ def test_send_certificate_chain_is_a_real_boolean():
 
 def test_username_password(flavor, emulator):
     user = emulator.users["alice"]
-    env = {"AZURE_CLIENT_ID": emulator.apps["public"].client_id, "AZURE_USERNAME": user.username,
-           "AZURE_PASSWORD": user.password, "AZURE_TENANT_ID": emulator.tenant_id,
-           "AZURE_AUTHORITY_HOST": emulator.base_url}
+    env = {
+        "AZURE_CLIENT_ID": emulator.apps["public"].client_id,
+        "AZURE_USERNAME": user.username,
+        "AZURE_PASSWORD": user.password,
+        "AZURE_TENANT_ID": emulator.tenant_id,
+        "AZURE_AUTHORITY_HOST": emulator.base_url,
+    }
     with pytest.warns(DeprecationWarning) as record:
         credential = make(flavor, emulator, env)
     assert [str(w.message) for w in record] == [USERNAME_DEPRECATION]  # once, in azure-identity's words
@@ -110,24 +130,44 @@ def test_secret_wins_over_certificate_like_azure_identity(flavor, emulator):
 # The guide's row "Missing or incomplete environment variable configuration": which variables are
 # set and which are missing, by name.
 INCOMPLETE_CASES = [
-    ({}, [], "none of AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH, "
-     "AZURE_USERNAME, AZURE_PASSWORD is set"),
+    (
+        {},
+        [],
+        "none of AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH, "
+        "AZURE_USERNAME, AZURE_PASSWORD is set",
+    ),
     ({"AZURE_AUTHORITY_HOST": "https://login.example"}, [], "none of AZURE_TENANT_ID"),
-    ({"AZURE_TENANT_ID": "tenant-value-1", "AZURE_CLIENT_ID": "client-value-1"}, ["AZURE_TENANT_ID", "AZURE_CLIENT_ID"],
-     "Missing: AZURE_CLIENT_SECRET (for a client secret), or AZURE_CLIENT_CERTIFICATE_PATH (for a certificate), "
-     "or AZURE_USERNAME and AZURE_PASSWORD (for a username and password)."),
-    ({"AZURE_CLIENT_ID": "client-value-2", "AZURE_CLIENT_SECRET": "s3cr3t-value"}, ["AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"],
-     "Missing: AZURE_TENANT_ID (for a client secret)."),
-    ({"AZURE_TENANT_ID": "tenant-value-3", "AZURE_CLIENT_CERTIFICATE_PATH": "/secret/place.pem",
-      "AZURE_CLIENT_CERTIFICATE_PASSWORD": "pw-value-3"},
-     ["AZURE_TENANT_ID", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_CLIENT_CERTIFICATE_PASSWORD"],
-     "Missing: AZURE_CLIENT_ID (for a certificate)."),
-    ({"AZURE_USERNAME": "u@contoso.com"}, ["AZURE_USERNAME"],
-     "Missing: AZURE_CLIENT_ID and AZURE_PASSWORD (for a username and password)."),
-    ({"AZURE_CLIENT_SECRET": "s3cr3t-value", "AZURE_PASSWORD": "p4ssw0rd-value"},
-     ["AZURE_CLIENT_SECRET", "AZURE_PASSWORD"],
-     "Missing: AZURE_TENANT_ID and AZURE_CLIENT_ID (for a client secret), or AZURE_CLIENT_ID and AZURE_USERNAME "
-     "(for a username and password)."),
+    (
+        {"AZURE_TENANT_ID": "tenant-value-1", "AZURE_CLIENT_ID": "client-value-1"},
+        ["AZURE_TENANT_ID", "AZURE_CLIENT_ID"],
+        "Missing: AZURE_CLIENT_SECRET (for a client secret), or AZURE_CLIENT_CERTIFICATE_PATH (for a certificate), "
+        "or AZURE_USERNAME and AZURE_PASSWORD (for a username and password).",
+    ),
+    (
+        {"AZURE_CLIENT_ID": "client-value-2", "AZURE_CLIENT_SECRET": "s3cr3t-value"},
+        ["AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"],
+        "Missing: AZURE_TENANT_ID (for a client secret).",
+    ),
+    (
+        {
+            "AZURE_TENANT_ID": "tenant-value-3",
+            "AZURE_CLIENT_CERTIFICATE_PATH": "/secret/place.pem",
+            "AZURE_CLIENT_CERTIFICATE_PASSWORD": "pw-value-3",
+        },
+        ["AZURE_TENANT_ID", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_CLIENT_CERTIFICATE_PASSWORD"],
+        "Missing: AZURE_CLIENT_ID (for a certificate).",
+    ),
+    (
+        {"AZURE_USERNAME": "u@contoso.com"},
+        ["AZURE_USERNAME"],
+        "Missing: AZURE_CLIENT_ID and AZURE_PASSWORD (for a username and password).",
+    ),
+    (
+        {"AZURE_CLIENT_SECRET": "s3cr3t-value", "AZURE_PASSWORD": "p4ssw0rd-value"},
+        ["AZURE_CLIENT_SECRET", "AZURE_PASSWORD"],
+        "Missing: AZURE_TENANT_ID and AZURE_CLIENT_ID (for a client secret), or AZURE_CLIENT_ID and AZURE_USERNAME "
+        "(for a username and password).",
+    ),
 ]
 
 
@@ -186,12 +226,14 @@ def test_unusable_value_names_the_variable(emulator, overrides, variable, text):
 
 @pytest.mark.parametrize(
     ("case", "variable", "text"),
-    [("missing", "AZURE_CLIENT_CERTIFICATE_PATH", "cannot be read"),
-     ("directory", "AZURE_CLIENT_CERTIFICATE_PATH", "cannot be read"),
-     ("garbage", "AZURE_CLIENT_CERTIFICATE_PATH", "neither PEM nor readable PKCS#12"),
-     ("wrong-password", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "password"),
-     ("no-password", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "encrypted"),
-     ("bad-chain-flag", "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "must be a boolean")],
+    [
+        ("missing", "AZURE_CLIENT_CERTIFICATE_PATH", "cannot be read"),
+        ("directory", "AZURE_CLIENT_CERTIFICATE_PATH", "cannot be read"),
+        ("garbage", "AZURE_CLIENT_CERTIFICATE_PATH", "neither PEM nor readable PKCS#12"),
+        ("wrong-password", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "password"),
+        ("no-password", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "encrypted"),
+        ("bad-chain-flag", "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "must be a boolean"),
+    ],
 )
 def test_bad_certificate_names_the_variable_never_a_raw_oserror(emulator, tmp_path, case, variable, text):
     from azidentity import EnvironmentCredential
@@ -203,7 +245,10 @@ def test_bad_certificate_names_the_variable_never_a_raw_oserror(emulator, tmp_pa
         "missing": (str(tmp_path / "nope.pem"), {}),
         "directory": (str(tmp_path), {}),
         "garbage": (str(garbage), {}),
-        "wrong-password": (app.cert_pem_encrypted_path, {"AZURE_CLIENT_CERTIFICATE_PASSWORD": "wrong-password-1"}),
+        "wrong-password": (
+            app.cert_pem_encrypted_path,
+            {"AZURE_CLIENT_CERTIFICATE_PASSWORD": "wrong-password-1"},
+        ),
         "no-password": (app.cert_pem_encrypted_path, {}),
         "bad-chain-flag": (app.cert_pem_path, {"AZURE_CLIENT_SEND_CERTIFICATE_CHAIN": "sometimes"}),
     }[case]
@@ -222,11 +267,18 @@ def test_additionally_allowed_tenants_from_the_environment(flavor, emulator):
     claims = emulator.verify_token(flavor.get_token(allowed, SCOPE, tenant_id=other).token)
     assert claims["tid"] == other
     # The keyword wins over the variable.
-    refused = make(flavor, emulator, sp_env(emulator, AZURE_ADDITIONALLY_ALLOWED_TENANTS=other),
-                   additionally_allowed_tenants=[])
+    refused = make(
+        flavor,
+        emulator,
+        sp_env(emulator, AZURE_ADDITIONALLY_ALLOWED_TENANTS=other),
+        additionally_allowed_tenants=[],
+    )
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(refused, SCOPE, tenant_id=other)
-    assert info.value.troubleshooting_anchor == "microsoft-entra-id" and "additionally_allowed_tenants" in str(info.value)
+    assert (
+        info.value.troubleshooting_anchor == "microsoft-entra-id"
+        and "additionally_allowed_tenants" in str(info.value)
+    )
 
 
 def test_authority_and_pipeline_keywords_reach_the_inner_credential(flavor, emulator):

@@ -64,7 +64,9 @@ def test_sign_in_end_to_end(flavor: Any, emulator: Any) -> None:
 
 
 def test_query_response_mode_reaches_the_server_as_a_get(flavor: Any, emulator: Any) -> None:
-    browser = Browser(emulator, rewrite=lambda url: url.replace("response_mode=form_post", "response_mode=query"))
+    browser = Browser(
+        emulator, rewrite=lambda url: url.replace("response_mode=form_post", "response_mode=query")
+    )
     credential = browser_credential(flavor, emulator, browser)
     flavor.get_token(credential, SCOPE)
     assert "Authentication complete" in browser.pages[0].text
@@ -77,8 +79,9 @@ def test_login_hint_and_explicit_redirect_uri(flavor: Any, emulator: Any) -> Non
         port = probe.getsockname()[1]
     browser = Browser(emulator)
     bob = emulator.users["bob"]
-    credential = browser_credential(flavor, emulator, browser, login_hint=bob.username,
-                                    redirect_uri=f"http://localhost:{port}/callback")
+    credential = browser_credential(
+        flavor, emulator, browser, login_hint=bob.username, redirect_uri=f"http://localhost:{port}/callback"
+    )
     record = flavor.run(credential.authenticate(scopes=[SCOPE]))
     assert record.username == bob.username and record.tenant_id == emulator.other_tenant_id
     assert browser.last_query["login_hint"] == bob.username
@@ -93,7 +96,11 @@ def test_authenticate_returns_a_record_and_later_scopes_are_silent(flavor: Any, 
     host = emulator.base_url.split("://")[1]
     assert isinstance(record, AuthenticationRecord)
     assert (record.username, record.tenant_id, record.client_id, record.authority) == (
-        alice.username, emulator.tenant_id, emulator.apps["public"].client_id, host)
+        alice.username,
+        emulator.tenant_id,
+        emulator.apps["public"].client_id,
+        host,
+    )
     assert record.home_account_id == f"{alice.object_id}.{emulator.tenant_id}"
     # The token authenticate() got is cached; another resource is served by the refresh token.
     flavor.get_token(credential, SCOPE)
@@ -117,7 +124,9 @@ def test_refresh_after_expiry_without_a_prompt(flavor: Any, emulator: Any) -> No
     assert second.token != first.token and second.expires_on > now[0]
     assert len(browser.urls) == 1
     assert [r.form.get("grant_type") for r in emulator.requests if r.route == "token"] == [
-        "authorization_code", "refresh_token"]
+        "authorization_code",
+        "refresh_token",
+    ]
 
 
 def test_disable_automatic_authentication(flavor: Any, emulator: Any) -> None:
@@ -140,8 +149,9 @@ def test_record_without_a_refresh_token_requires_authentication(flavor: Any, emu
     record = flavor.run(first.authenticate(scopes=[SCOPE]))
     # Another instance has its own (empty) in-memory store: it must ask the user.
     browser = Browser(emulator)
-    second = browser_credential(flavor, emulator, browser, authentication_record=record,
-                                disable_automatic_authentication=True)
+    second = browser_credential(
+        flavor, emulator, browser, authentication_record=record, disable_automatic_authentication=True
+    )
     with pytest.raises(AuthenticationRequiredError):
         flavor.get_token(second, SCOPE)
     assert browser.urls == []
@@ -188,18 +198,23 @@ def test_timeout(flavor: Any, emulator: Any) -> None:
     browser = Browser(emulator, act=False)  # the user never signs in
     credential = browser_credential(flavor, emulator, browser, timeout=0.3)
     start = time.monotonic()
-    with pytest.raises(AuthenticationFailedError, match="Timed out after waiting 0.3 seconds for the user to "
-                                                        "authenticate") as caught:
+    with pytest.raises(
+        AuthenticationFailedError, match="Timed out after waiting 0.3 seconds for the user to authenticate"
+    ) as caught:
         flavor.get_token(credential, SCOPE)
     assert time.monotonic() - start < 5
-    assert caught.value.troubleshooting_anchor == "interactive-sign-in" and "timeout" in caught.value.mitigation
+    assert (
+        caught.value.troubleshooting_anchor == "interactive-sign-in" and "timeout" in caught.value.mitigation
+    )
     assert emulator.requests == []
 
 
 def test_timeout_inside_a_chain_is_unavailable(emulator: Any) -> None:
     chain = azidentity.ChainedTokenCredential(
-        azidentity.InteractiveBrowserCredential(**kwargs_for(emulator, _open_browser=Browser(emulator, act=False),
-                                                             timeout=0.2)))
+        azidentity.InteractiveBrowserCredential(
+            **kwargs_for(emulator, _open_browser=Browser(emulator, act=False), timeout=0.2)
+        )
+    )
     with pytest.raises(CredentialUnavailableError, match="Timed out after waiting 0.2 seconds"):
         chain.get_token(SCOPE)
 
@@ -223,8 +238,12 @@ def test_busy_redirect_port_is_unavailable(flavor: Any, emulator: Any) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        credential = browser_credential(flavor, emulator, Browser(emulator), redirect_uri=f"http://localhost:{port}")
-        with pytest.raises(CredentialUnavailableError, match=f"Couldn't start an HTTP server on localhost:{port}"):
+        credential = browser_credential(
+            flavor, emulator, Browser(emulator), redirect_uri=f"http://localhost:{port}"
+        )
+        with pytest.raises(
+            CredentialUnavailableError, match=f"Couldn't start an HTTP server on localhost:{port}"
+        ):
             flavor.get_token(credential, SCOPE)
 
 
@@ -253,7 +272,9 @@ def test_a_response_with_another_state_is_ignored(flavor: Any, emulator: Any) ->
 
 def test_sign_in_error_from_the_authorize_page(flavor: Any, emulator: Any) -> None:
     credential = browser_credential(flavor, emulator, Browser(emulator), login_hint="nobody@emulator.test")
-    with pytest.raises(AuthenticationFailedError, match="the sign-in page answered invalid_request: AADSTS50034"):
+    with pytest.raises(
+        AuthenticationFailedError, match="the sign-in page answered invalid_request: AADSTS50034"
+    ):
         flavor.get_token(credential, SCOPE)
     assert [r.route for r in emulator.requests] == ["authorize"]
 
@@ -277,7 +298,9 @@ def test_async_sign_in_does_not_block_the_event_loop(emulator: Any) -> None:
             return True
 
         task = asyncio.ensure_future(ticker())
-        async with azidentity.aio.InteractiveBrowserCredential(**kwargs_for(emulator, _open_browser=slow_user)) as cred:
+        async with azidentity.aio.InteractiveBrowserCredential(
+            **kwargs_for(emulator, _open_browser=slow_user)
+        ) as cred:
             await cred.get_token(SCOPE)
         stop.set()
         await task
@@ -288,25 +311,36 @@ def test_async_sign_in_does_not_block_the_event_loop(emulator: Any) -> None:
 
 def test_authenticate_needs_scopes_outside_known_clouds(flavor: Any, emulator: Any) -> None:
     credential = browser_credential(flavor, emulator, Browser(emulator))
-    with pytest.raises(CredentialUnavailableError, match="requires a value for the 'scopes' keyword argument"):
+    with pytest.raises(
+        CredentialUnavailableError, match="requires a value for the 'scopes' keyword argument"
+    ):
         flavor.run(credential.authenticate())
     # In a known cloud, authenticate() asks for Azure Resource Manager's scope.
     public = azidentity.InteractiveBrowserCredential()
     assert public._authenticate_request(None, None, None, False).scopes == (
-        "https://management.core.windows.net//.default",)
+        "https://management.core.windows.net//.default",
+    )
     china = azidentity.InteractiveBrowserCredential(authority="login.chinacloudapi.cn")
     assert china._authenticate_request(None, None, None, False).scopes == (
-        "https://management.core.chinacloudapi.cn//.default",)
+        "https://management.core.chinacloudapi.cn//.default",
+    )
 
 
 def test_record_overrides_client_id_and_authority(emulator: Any) -> None:
-    record = AuthenticationRecord(emulator.tenant_id, "record-client", "login.microsoftonline.us", "uid.utid", "u@x")
+    record = AuthenticationRecord(
+        emulator.tenant_id, "record-client", "login.microsoftonline.us", "uid.utid", "u@x"
+    )
     credential = azidentity.InteractiveBrowserCredential(client_id="ignored", authentication_record=record)
     assert credential._client_id == "record-client" and credential._tenant_id == emulator.tenant_id
     assert credential._authority == "https://login.microsoftonline.us"
-    assert azidentity.InteractiveBrowserCredential(authentication_record=record, tenant_id="other")._tenant_id == "other"
+    assert (
+        azidentity.InteractiveBrowserCredential(authentication_record=record, tenant_id="other")._tenant_id
+        == "other"
+    )
     with pytest.raises(ValueError, match="differs from the authentication_record's authority"):
-        azidentity.InteractiveBrowserCredential(authentication_record=record, authority="login.microsoftonline.com")
+        azidentity.InteractiveBrowserCredential(
+            authentication_record=record, authority="login.microsoftonline.com"
+        )
     # azure-identity's record works too.
     from azure.identity import AuthenticationRecord as TheirRecord
 
@@ -341,10 +375,19 @@ def test_flow_can_be_stepped_without_io(emulator: Any) -> None:
         flow.send(RedirectResult("http://localhost:8400", {"code": "c", "state": "wrong"}))
     flow = credential._flow(TokenRequest((SCOPE,)))
     effect = next(flow)
-    with pytest.raises(AuthenticationFailedError, match="the sign-in page answered access_denied: AADSTS65004"):
-        flow.send(RedirectResult("http://localhost:8400", {
-            "state": effect.state, "error": "access_denied",
-            "error_description": "AADSTS65004: User declined to consent to access the app.\r\nTrace ID: x"}))
+    with pytest.raises(
+        AuthenticationFailedError, match="the sign-in page answered access_denied: AADSTS65004"
+    ):
+        flow.send(
+            RedirectResult(
+                "http://localhost:8400",
+                {
+                    "state": effect.state,
+                    "error": "access_denied",
+                    "error_description": "AADSTS65004: User declined to consent to access the app.\r\nTrace ID: x",
+                },
+            )
+        )
     flow = credential._flow(TokenRequest((SCOPE,)))
     next(flow)
     with pytest.raises(AuthenticationFailedError, match="Timed out after waiting 300 seconds"):
@@ -353,8 +396,10 @@ def test_flow_can_be_stepped_without_io(emulator: Any) -> None:
 
 def test_default_azure_credential_builds_the_browser_member(emulator: Any) -> None:
     dac = azidentity.DefaultAzureCredential(
-        exclude_interactive_browser_credential=False, interactive_browser_tenant_id=emulator.tenant_id,
-        interactive_browser_client_id=emulator.apps["public"].client_id, authority=emulator.base_url,
+        exclude_interactive_browser_credential=False,
+        interactive_browser_tenant_id=emulator.tenant_id,
+        interactive_browser_client_id=emulator.apps["public"].client_id,
+        authority=emulator.base_url,
         _env={},
     )
     member = dac.credentials[-1]

@@ -38,15 +38,19 @@ def _worker(args: dict[str, Any]) -> dict[str, Any]:
 
     record = azidentity.AuthenticationRecord.deserialize(args["record"])
     options = azidentity.TokenCachePersistenceOptions(
-        name=args["name"], allow_unencrypted_storage=args["allow_unencrypted"])
+        name=args["name"], allow_unencrypted_storage=args["allow_unencrypted"]
+    )
 
     def no_browser(url: str) -> bool:
         raise AssertionError("the next process must not prompt")
 
     def make(module: Any) -> Any:
         return module.InteractiveBrowserCredential(
-            authentication_record=record, cache_persistence_options=options, connection_verify=args["ca"],
-            _open_browser=no_browser, _clock=lambda: time.time() + args["offset"],
+            authentication_record=record,
+            cache_persistence_options=options,
+            connection_verify=args["ca"],
+            _open_browser=no_browser,
+            _clock=lambda: time.time() + args["offset"],
         )
 
     with make(azidentity) as credential:
@@ -114,31 +118,51 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str
         keyring.set_keyring(getattr(importlib.import_module(module), cls)())
         persistence._reset()
         try:
-            yield {"allow_unencrypted": request.param == "unencrypted", "env": dict(os.environ),
-                   "directory": tmp_path / "cache" / "azidentity", "encrypted": request.param == "secret-service"}
+            yield {
+                "allow_unencrypted": request.param == "unencrypted",
+                "env": dict(os.environ),
+                "directory": tmp_path / "cache" / "azidentity",
+                "encrypted": request.param == "secret-service",
+            }
         finally:
             keyring.set_keyring(previous)
             persistence._reset()
 
 
-def next_process(emu: Any, storage: dict[str, Any], record: str, offset: float, canary: Any) -> dict[str, Any]:
-    args = {"record": record, "name": "tool.cache", "allow_unencrypted": storage["allow_unencrypted"],
-            "ca": emu.ca_bundle_path, "scope": SCOPE, "offset": offset}
-    result = subprocess.run([sys.executable, str(WORKER)], capture_output=True, text=True, timeout=60,
-                            env={**storage["env"], "INTERACTIVE_WORKER_ARGS": json.dumps(args)})
+def next_process(
+    emu: Any, storage: dict[str, Any], record: str, offset: float, canary: Any
+) -> dict[str, Any]:
+    args = {
+        "record": record,
+        "name": "tool.cache",
+        "allow_unencrypted": storage["allow_unencrypted"],
+        "ca": emu.ca_bundle_path,
+        "scope": SCOPE,
+        "offset": offset,
+    }
+    result = subprocess.run(
+        [sys.executable, str(WORKER)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**storage["env"], "INTERACTIVE_WORKER_ARGS": json.dumps(args)},
+    )
     canary.check_output("interactive worker", result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout + result.stderr
     output: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return output
 
 
-def test_next_process_is_silent_until_the_token_needs_refreshing(emulator: Any, storage: dict[str, Any],
-                                                                 secret_canary: Any) -> None:
-    options = azidentity.TokenCachePersistenceOptions(name="tool.cache",
-                                                      allow_unencrypted_storage=storage["allow_unencrypted"])
+def test_next_process_is_silent_until_the_token_needs_refreshing(
+    emulator: Any, storage: dict[str, Any], secret_canary: Any
+) -> None:
+    options = azidentity.TokenCachePersistenceOptions(
+        name="tool.cache", allow_unencrypted_storage=storage["allow_unencrypted"]
+    )
     browser = Browser(emulator)
-    with azidentity.InteractiveBrowserCredential(**kwargs_for(emulator, _open_browser=browser,
-                                                              cache_persistence_options=options)) as credential:
+    with azidentity.InteractiveBrowserCredential(
+        **kwargs_for(emulator, _open_browser=browser, cache_persistence_options=options)
+    ) as credential:
         record = credential.authenticate(scopes=[SCOPE])
         token = credential.get_token(SCOPE)
     saved = record.serialize()
@@ -171,19 +195,28 @@ def test_next_process_is_silent_until_the_token_needs_refreshing(emulator: Any, 
 
 
 def test_record_and_store_of_another_account_do_not_mix(emulator: Any, storage: dict[str, Any]) -> None:
-    options = azidentity.TokenCachePersistenceOptions(name="tool.cache",
-                                                      allow_unencrypted_storage=storage["allow_unencrypted"])
+    options = azidentity.TokenCachePersistenceOptions(
+        name="tool.cache", allow_unencrypted_storage=storage["allow_unencrypted"]
+    )
     records = {}
     for name in ("alice", "bob"):
         user = emulator.users[name]
-        with azidentity.InteractiveBrowserCredential(**kwargs_for(
-                emulator, _open_browser=Browser(emulator), login_hint=user.username,
-                cache_persistence_options=options)) as credential:
+        with azidentity.InteractiveBrowserCredential(
+            **kwargs_for(
+                emulator,
+                _open_browser=Browser(emulator),
+                login_hint=user.username,
+                cache_persistence_options=options,
+            )
+        ) as credential:
             records[name] = credential.authenticate(scopes=[SCOPE])
     for name in ("alice", "bob"):
         with azidentity.InteractiveBrowserCredential(
-                authentication_record=records[name], cache_persistence_options=options,
-                connection_verify=emulator.ca_bundle_path, disable_automatic_authentication=True) as credential:
+            authentication_record=records[name],
+            cache_persistence_options=options,
+            connection_verify=emulator.ca_bundle_path,
+            disable_automatic_authentication=True,
+        ) as credential:
             token = credential.get_token(SCOPE)
             assert emulator.verify_token(token.token)["upn"] == emulator.users[name].username
 
@@ -199,10 +232,18 @@ def test_unavailable_storage_is_reported_before_any_prompt(emulator: Any, tmp_pa
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("XDG_CACHE_HOME", str(tmp_path))
             browser = Browser(emulator)
-            with pytest.raises(azidentity.CredentialUnavailableError, match="persistent storage isn't available"):
-                azidentity.InteractiveBrowserCredential(**kwargs_for(
-                    emulator, _open_browser=browser,
-                    cache_persistence_options=azidentity.TokenCachePersistenceOptions(name="strict.cache")))
+            with pytest.raises(
+                azidentity.CredentialUnavailableError, match="persistent storage isn't available"
+            ):
+                azidentity.InteractiveBrowserCredential(
+                    **kwargs_for(
+                        emulator,
+                        _open_browser=browser,
+                        cache_persistence_options=azidentity.TokenCachePersistenceOptions(
+                            name="strict.cache"
+                        ),
+                    )
+                )
             assert browser.urls == []
     finally:
         keyring.set_keyring(previous)

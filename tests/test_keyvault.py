@@ -48,13 +48,24 @@ class Vaults:
 
     def credential(self, name: str = "ClientSecretCredential", **kwargs: Any) -> Any:
         app = self.emu.apps["secret"]
-        return self.flavor.make(name, self.emu.tenant_id, app.client_id, app.secret, authority=self.emu.base_url,
-                                connection_verify=self.emu.ca_bundle_path, **kwargs)
+        return self.flavor.make(
+            name,
+            self.emu.tenant_id,
+            app.client_id,
+            app.secret,
+            authority=self.emu.base_url,
+            connection_verify=self.emu.ca_bundle_path,
+            **kwargs,
+        )
 
     def client(self, vault_url: str, credential: Any) -> Any:
         module = azure.keyvault.secrets.aio if self.flavor.is_async else azure.keyvault.secrets
-        client = module.SecretClient(vault_url=vault_url, credential=credential, verify_challenge_resource=False,
-                                     connection_verify=self.emu.ca_bundle_path)
+        client = module.SecretClient(
+            vault_url=vault_url,
+            credential=credential,
+            verify_challenge_resource=False,
+            connection_verify=self.emu.ca_bundle_path,
+        )
         self._clients.append(client)
         return client
 
@@ -74,7 +85,9 @@ def vaults(flavor: Any, emulator: Emulator) -> Iterator[Vaults]:
 
 
 def _vault_log(emulator: Emulator) -> list[tuple[str, int | None, bool]]:
-    return [(r.method, r.status, "Authorization" in r.headers) for r in emulator.requests if r.route == "keyvault"]
+    return [
+        (r.method, r.status, "Authorization" in r.headers) for r in emulator.requests if r.route == "keyvault"
+    ]
 
 
 def _token_requests(emulator: Emulator) -> list[Any]:
@@ -91,8 +104,13 @@ def test_set_and_get_secret(vaults: Vaults, emulator: Emulator) -> None:
     assert second.properties.content_type == "text/plain"
     assert second.id.startswith(emulator.keyvault_url + "/secrets/database-password/")
     # Key Vault's protocol: a bodiless request elicits the challenge, then one token serves every request.
-    assert _vault_log(emulator) == [("PUT", 401, False), ("PUT", 200, True), ("PUT", 200, True),
-                                    ("GET", 200, True), ("GET", 200, True)]
+    assert _vault_log(emulator) == [
+        ("PUT", 401, False),
+        ("PUT", 200, True),
+        ("PUT", 200, True),
+        ("GET", 200, True),
+        ("GET", 200, True),
+    ]
     [token_request] = _token_requests(emulator)
     assert token_request.path == f"/{emulator.tenant_id}/oauth2/v2.0/token"
     assert token_request.form["scope"] == VAULT_SCOPE
@@ -112,9 +130,13 @@ def test_challenge_for_another_tenant_is_refused_by_default(vaults: Vaults, emul
 
 
 @pytest.mark.parametrize("allowed", ["other", "*"])
-def test_additionally_allowed_tenants_follow_the_challenge(vaults: Vaults, emulator: Emulator, allowed: str) -> None:
+def test_additionally_allowed_tenants_follow_the_challenge(
+    vaults: Vaults, emulator: Emulator, allowed: str
+) -> None:
     tenants = [emulator.other_tenant_id if allowed == "other" else "*"]
-    client = vaults.client(emulator.keyvault_other_tenant_url, vaults.credential(additionally_allowed_tenants=tenants))
+    client = vaults.client(
+        emulator.keyvault_other_tenant_url, vaults.credential(additionally_allowed_tenants=tenants)
+    )
     vaults.run(client.set_secret("cross-tenant", "value"))
     assert vaults.run(client.get_secret("cross-tenant")).value == "value"
     [token_request] = _token_requests(emulator)
@@ -144,17 +166,28 @@ def test_scope_shaped_challenge(vaults: Vaults, emulator: Emulator) -> None:
     assert token_request.form["scope"] == VAULT_SCOPE
 
 
-def test_default_credential_reads_allowed_tenants_from_environment(emulator: Emulator,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_credential_reads_allowed_tenants_from_environment(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST"):
         monkeypatch.setenv(name, emulator.env()[name])
     monkeypatch.setenv("AZURE_ADDITIONALLY_ALLOWED_TENANTS", emulator.other_tenant_id)
     credential = azidentity.DefaultAzureCredential(
-        connection_verify=emulator.ca_bundle_path, exclude_managed_identity_credential=True,
-        exclude_cli_credential=True, exclude_powershell_credential=True, exclude_developer_cli_credential=True)
-    with credential, azure.keyvault.secrets.SecretClient(
-            emulator.keyvault_other_tenant_url, credential, verify_challenge_resource=False,
-            connection_verify=emulator.ca_bundle_path) as client:
+        connection_verify=emulator.ca_bundle_path,
+        exclude_managed_identity_credential=True,
+        exclude_cli_credential=True,
+        exclude_powershell_credential=True,
+        exclude_developer_cli_credential=True,
+    )
+    with (
+        credential,
+        azure.keyvault.secrets.SecretClient(
+            emulator.keyvault_other_tenant_url,
+            credential,
+            verify_challenge_resource=False,
+            connection_verify=emulator.ca_bundle_path,
+        ) as client,
+    ):
         client.set_secret("from-dac", "value")
         assert client.get_secret("from-dac").value == "value"
     assert [r.path for r in _token_requests(emulator)] == [f"/{emulator.other_tenant_id}/oauth2/v2.0/token"]
@@ -173,11 +206,22 @@ class _IgnoresTenant:
 def test_vault_rejects_a_token_from_the_wrong_tenant(emulator: Emulator) -> None:
     """The endpoint checks what Key Vault checks, so the tests above prove something."""
     app = emulator.apps["secret"]
-    inner = azidentity.ClientSecretCredential(emulator.tenant_id, app.client_id, app.secret,
-                                              authority=emulator.base_url, connection_verify=emulator.ca_bundle_path)
-    with inner, azure.keyvault.secrets.SecretClient(
-            emulator.keyvault_other_tenant_url, _IgnoresTenant(inner), verify_challenge_resource=False,
-            connection_verify=emulator.ca_bundle_path) as client:
+    inner = azidentity.ClientSecretCredential(
+        emulator.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
+    )
+    with (
+        inner,
+        azure.keyvault.secrets.SecretClient(
+            emulator.keyvault_other_tenant_url,
+            _IgnoresTenant(inner),
+            verify_challenge_resource=False,
+            connection_verify=emulator.ca_bundle_path,
+        ) as client,
+    ):
         with pytest.raises(ClientAuthenticationError) as caught:
             client.get_secret("anything")
     assert "AKV10032" in str(caught.value)
@@ -187,14 +231,24 @@ def test_endpoint_answers_like_key_vault(emulator: Emulator) -> None:
     """Errors as Key Vault shapes them: missing secret, bad api-version, a token for another audience."""
     app = emulator.apps["secret"]
     url = f"{emulator.keyvault_url}/secrets/absent"
-    with azidentity.ClientSecretCredential(emulator.tenant_id, app.client_id, app.secret, authority=emulator.base_url,
-                                           connection_verify=emulator.ca_bundle_path) as credential:
+    with azidentity.ClientSecretCredential(
+        emulator.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
+    ) as credential:
         vault_token = credential.get_token(VAULT_SCOPE).token
         storage_token = credential.get_token("https://storage.azure.com/.default").token
 
     def get(token: str, api_version: str = API_VERSION) -> requests.Response:
-        return requests.get(url, params={"api-version": api_version}, headers={"Authorization": f"Bearer {token}"},
-                            verify=emulator.ca_bundle_path, timeout=10)
+        return requests.get(
+            url,
+            params={"api-version": api_version},
+            headers={"Authorization": f"Bearer {token}"},
+            verify=emulator.ca_bundle_path,
+            timeout=10,
+        )
 
     missing = get(vault_token)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "SecretNotFound"
@@ -204,11 +258,21 @@ def test_endpoint_answers_like_key_vault(emulator: Emulator) -> None:
     assert "AKV10022" in wrong_audience.json()["error"]["message"]
     assert wrong_audience.headers["WWW-Authenticate"].startswith("Bearer authorization=")
     with pytest.raises(ResourceNotFoundError):
-        with azidentity.ClientSecretCredential(emulator.tenant_id, app.client_id, app.secret,
-                                               authority=emulator.base_url,
-                                               connection_verify=emulator.ca_bundle_path) as credential, \
-                azure.keyvault.secrets.SecretClient(emulator.keyvault_url, credential, verify_challenge_resource=False,
-                                                    connection_verify=emulator.ca_bundle_path) as client:
+        with (
+            azidentity.ClientSecretCredential(
+                emulator.tenant_id,
+                app.client_id,
+                app.secret,
+                authority=emulator.base_url,
+                connection_verify=emulator.ca_bundle_path,
+            ) as credential,
+            azure.keyvault.secrets.SecretClient(
+                emulator.keyvault_url,
+                credential,
+                verify_challenge_resource=False,
+                connection_verify=emulator.ca_bundle_path,
+            ) as client,
+        ):
             client.get_secret("absent")
 
 
@@ -220,14 +284,26 @@ def test_bearer_token_provider_with_plain_requests(emulator: Emulator) -> None:
     unauthenticated = requests.get(url, params=params, verify=emulator.ca_bundle_path, timeout=10)
     assert unauthenticated.status_code == 401
     assert unauthenticated.headers["WWW-Authenticate"] == (
-        f'Bearer authorization="{emulator.base_url}/{emulator.tenant_id}", resource="https://vault.azure.net"')
-    with azidentity.ClientSecretCredential(emulator.tenant_id, app.client_id, app.secret, authority=emulator.base_url,
-                                           connection_verify=emulator.ca_bundle_path) as credential:
+        f'Bearer authorization="{emulator.base_url}/{emulator.tenant_id}", resource="https://vault.azure.net"'
+    )
+    with azidentity.ClientSecretCredential(
+        emulator.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
+    ) as credential:
         token_provider = azidentity.get_bearer_token_provider(credential, VAULT_SCOPE)
         # verify= on each call: requests lets REQUESTS_CA_BUNDLE override a Session's verify attribute.
         headers = {"Authorization": f"Bearer {token_provider()}"}
-        put = requests.put(url, params=params, json={"value": "over plain HTTP"}, headers=headers,
-                           verify=emulator.ca_bundle_path, timeout=10)
+        put = requests.put(
+            url,
+            params=params,
+            json={"value": "over plain HTTP"},
+            headers=headers,
+            verify=emulator.ca_bundle_path,
+            timeout=10,
+        )
         assert put.status_code == 200, put.text
         headers = {"Authorization": f"Bearer {token_provider()}"}
         got = requests.get(url, params=params, headers=headers, verify=emulator.ca_bundle_path, timeout=10)

@@ -16,8 +16,12 @@ SCOPE = "https://storage.azure.com/.default"
 def make(emu, **kwargs):
     app = emu.apps["secret"]
     return azidentity.ClientSecretCredential(
-        emu.tenant_id, app.client_id, app.secret, authority=emu.base_url,
-        connection_verify=emu.ca_bundle_path, **kwargs,
+        emu.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emu.base_url,
+        connection_verify=emu.ca_bundle_path,
+        **kwargs,
     )
 
 
@@ -35,7 +39,9 @@ def test_info_for_each_token_fetched_and_nothing_on_hits(emulator, events, caplo
     credential = make(emulator)
     token = credential.get_token(SCOPE).token
     credential.get_token(SCOPE)
-    acquired = [r for r in caplog.records if r.levelno == logging.INFO and "acquired a token" in r.getMessage()]
+    acquired = [
+        r for r in caplog.records if r.levelno == logging.INFO and "acquired a token" in r.getMessage()
+    ]
     assert len(acquired) == 1
     assert "ClientSecretCredential" in acquired[0].getMessage() and SCOPE in acquired[0].getMessage()
     kinds = {e for e, _ in events}
@@ -93,8 +99,12 @@ def test_pickle_carries_configuration_but_no_token(emulator):
 def test_pickle_certificate_credential(emulator):
     app = emulator.apps["cert"]
     credential = azidentity.CertificateCredential(
-        emulator.tenant_id, app.client_id, app.cert_pem_encrypted_path, password=app.cert_password,
-        authority=emulator.base_url, connection_verify=emulator.ca_bundle_path,
+        emulator.tenant_id,
+        app.client_id,
+        app.cert_pem_encrypted_path,
+        password=app.cert_password,
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
     )
     clone = pickle.loads(pickle.dumps(credential))
     assert emulator.verify_token(clone.get_token(SCOPE).token)["appid"] == app.client_id
@@ -125,7 +135,10 @@ async def test_bearer_token_provider_async(emulator):
 
     app = emulator.apps["secret"]
     async with azidentity.aio.ClientSecretCredential(
-        emulator.tenant_id, app.client_id, app.secret, authority=emulator.base_url,
+        emulator.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emulator.base_url,
         connection_verify=emulator.ca_bundle_path,
     ) as credential:
         provider = azidentity.aio.get_bearer_token_provider(credential, SCOPE)

@@ -19,8 +19,15 @@ from test_managed_identity_support import (  # noqa: F401 - fresh_mi_cache is an
     requests_to,
 )
 
-ROUTES = {"imds": "imds", "app-service": "app-service", "functions": "app-service", "arc": "arc",
-          "service-fabric": "service-fabric", "cloud-shell": "cloud-shell", "azure-ml": "azure-ml"}
+ROUTES = {
+    "imds": "imds",
+    "app-service": "app-service",
+    "functions": "app-service",
+    "arc": "arc",
+    "service-fabric": "service-fabric",
+    "cloud-shell": "cloud-shell",
+    "azure-ml": "azure-ml",
+}
 
 
 def check_token(emu, token, identity):
@@ -60,16 +67,41 @@ def test_user_assigned_by_object_or_resource_id(flavor, emulator, host, kind):
 @pytest.mark.parametrize(
     ("host", "path", "method", "params", "headers"),
     [
-        ("imds", "/metadata/identity/oauth2/token", "GET", {"api-version": "2018-02-01", "msi_res_id": "R"},
-         {"Metadata": "true"}),
-        ("app-service", "/msi/token", "GET", {"api-version": "2019-08-01", "mi_res_id": "R"},
-         {"X-IDENTITY-HEADER": "identity_header"}),
-        ("arc", "/arc/metadata/identity/oauth2/token", "GET", {"api-version": "2020-06-01", "msi_res_id": "R"},
-         {"Metadata": "true"}),
-        ("azure-ml", "/ml/token", "GET", {"api-version": "2017-09-01", "clientid": "C"},
-         {"secret": "azure_ml_secret"}),
-        ("service-fabric", "/sf/token", "GET", {"api-version": "2019-07-01-preview"},
-         {"Secret": "service_fabric_secret"}),
+        (
+            "imds",
+            "/metadata/identity/oauth2/token",
+            "GET",
+            {"api-version": "2018-02-01", "msi_res_id": "R"},
+            {"Metadata": "true"},
+        ),
+        (
+            "app-service",
+            "/msi/token",
+            "GET",
+            {"api-version": "2019-08-01", "mi_res_id": "R"},
+            {"X-IDENTITY-HEADER": "identity_header"},
+        ),
+        (
+            "arc",
+            "/arc/metadata/identity/oauth2/token",
+            "GET",
+            {"api-version": "2020-06-01", "msi_res_id": "R"},
+            {"Metadata": "true"},
+        ),
+        (
+            "azure-ml",
+            "/ml/token",
+            "GET",
+            {"api-version": "2017-09-01", "clientid": "C"},
+            {"secret": "azure_ml_secret"},
+        ),
+        (
+            "service-fabric",
+            "/sf/token",
+            "GET",
+            {"api-version": "2019-07-01-preview"},
+            {"Secret": "service_fabric_secret"},
+        ),
         ("cloud-shell", "/cloudshell/token", "POST", {}, {"Metadata": "true"}),
     ],
 )
@@ -90,8 +122,11 @@ def test_request_shapes(flavor, emulator, host, path, method, params, headers):
         assert request.form == {"resource": RESOURCE} and "resource" not in request.query
     else:
         assert request.query["resource"] == RESOURCE
-    secrets = {"identity_header": emulator.config.identity_header, "azure_ml_secret": emulator.config.azure_ml_secret,
-               "service_fabric_secret": emulator.config.service_fabric_secret}
+    secrets = {
+        "identity_header": emulator.config.identity_header,
+        "azure_ml_secret": emulator.config.azure_ml_secret,
+        "service_fabric_secret": emulator.config.service_fabric_secret,
+    }
     for name, value in headers.items():
         assert request.headers.get(name) == secrets.get(value, value)
     assert "Authorization" not in request.headers or host == "arc"
@@ -112,6 +147,7 @@ def test_azure_ml_date_string_expiry(flavor, emulator):
 
 
 # -- the process-wide cache ----------------------------------------------------------------------------------
+
 
 def test_two_credentials_share_one_token(flavor, emulator):
     first, second = make(flavor, emulator), make(flavor, emulator)
@@ -168,6 +204,7 @@ def test_a_credential_with_its_own_clock_gets_its_own_cache(flavor, emulator):
 
 
 # -- arguments, logging, repr ------------------------------------------------------------------------------
+
 
 def test_exactly_one_scope(flavor, emulator):
     credential = make(flavor, emulator)
@@ -247,8 +284,12 @@ def test_aks_workload_identity_needs_a_client_id(flavor, emulator):
         flavor.make("ManagedIdentityCredential", _env=env)
     with pytest.raises(ValueError, match="by client ID only"):
         flavor.make("ManagedIdentityCredential", _env=env, identity_config={"object_id": "o"})
-    credential = flavor.make("ManagedIdentityCredential", _env=env, client_id=emulator.apps["workload"].client_id,
-                             connection_verify=emulator.ca_bundle_path)
+    credential = flavor.make(
+        "ManagedIdentityCredential",
+        _env=env,
+        client_id=emulator.apps["workload"].client_id,
+        connection_verify=emulator.ca_bundle_path,
+    )
     assert flavor.get_token(credential, SCOPE).token
 
 

@@ -30,6 +30,7 @@ def assert_row(error, key):
 
 # -- Azure Arc -----------------------------------------------------------------------------------------------
 
+
 def register_arc_keys(emu):
     for path in pathlib.Path(emu.arc_token_dir).glob("*.key"):
         canary.register_secret(path.read_text())
@@ -47,9 +48,13 @@ def test_arc_challenge_flow(flavor, emulator):
 
 def challenge(emu, path: str, **extra):
     """Make the Arc agent name ``path`` in its challenge (once)."""
-    emu.faults.add("arc", status=401, body={"error": "unauthorized_client"},
-                   headers={"WWW-Authenticate": f"Basic realm={path}", **extra},
-                   match=lambda r: "Authorization" not in r.headers)
+    emu.faults.add(
+        "arc",
+        status=401,
+        body={"error": "unauthorized_client"},
+        headers={"WWW-Authenticate": f"Basic realm={path}", **extra},
+        match=lambda r: "Authorization" not in r.headers,
+    )
 
 
 @pytest.fixture
@@ -108,8 +113,12 @@ def test_arc_directory_with_a_symlinked_path_to_itself_is_fine(flavor, emulator,
 
 @pytest.mark.parametrize("header", [None, "Bearer realm=x", "Basic realm="])
 def test_arc_bad_challenge_header(flavor, emulator, header):
-    emulator.faults.add("arc", status=401, body={"error": "unauthorized_client"},
-                        headers={"WWW-Authenticate": header} if header else {})
+    emulator.faults.add(
+        "arc",
+        status=401,
+        body={"error": "unauthorized_client"},
+        headers={"WWW-Authenticate": header} if header else {},
+    )
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(make(flavor, emulator, "arc"), SCOPE)
     assert "WWW-Authenticate" in str(info.value) or "empty" in str(info.value)
@@ -117,8 +126,9 @@ def test_arc_bad_challenge_header(flavor, emulator, header):
 
 
 def test_arc_rejects_the_key(flavor, emulator):
-    emulator.faults.add("arc", status=401, body={"error": "unauthorized_client"},
-                        match=lambda r: "Authorization" in r.headers)
+    emulator.faults.add(
+        "arc", status=401, body={"error": "unauthorized_client"}, match=lambda r: "Authorization" in r.headers
+    )
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(make(flavor, emulator, "arc"), SCOPE)
     register_arc_keys(emulator)
@@ -129,11 +139,17 @@ def test_arc_rejects_the_key(flavor, emulator):
 @pytest.mark.parametrize("kind", ["client_id", "object_id", "resource_id"])
 def test_arc_must_echo_the_user_assigned_identity(flavor, emulator, kind):
     identity = emulator.managed_identities.user[0]
-    body = {"access_token": "opaque-arc-token", "expires_on": str(int(time.time()) + 3600),
-            "client_id": emulator.managed_identities.system.client_id}
+    body = {
+        "access_token": "opaque-arc-token",
+        "expires_on": str(int(time.time()) + 3600),
+        "client_id": emulator.managed_identities.system.client_id,
+    }
     emulator.faults.add("arc", status=200, body=body, match=lambda r: "Authorization" in r.headers)
-    kwargs = {"client_id": identity.client_id} if kind == "client_id" else {
-        "identity_config": {kind: getattr(identity, kind)}}
+    kwargs = (
+        {"client_id": identity.client_id}
+        if kind == "client_id"
+        else {"identity_config": {kind: getattr(identity, kind)}}
+    )
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(make(flavor, emulator, "arc", **kwargs), SCOPE)
     register_arc_keys(emulator)
@@ -162,6 +178,7 @@ def test_arc_default_token_directory_is_the_agents(emulator):
 
 # -- Service Fabric -------------------------------------------------------------------------------------------
 
+
 def sf_env(emu, **overrides):
     env = dict(emu.env("service-fabric"))
     env.update(overrides)
@@ -170,8 +187,9 @@ def sf_env(emu, **overrides):
 
 def test_service_fabric_thumbprint_mismatch(flavor, emulator):
     sleeps = Sleeps()
-    credential = make(flavor, emulator, None, env=sf_env(emulator, IDENTITY_SERVER_THUMBPRINT="ab" * 20),
-                      sleeps=sleeps)
+    credential = make(
+        flavor, emulator, None, env=sf_env(emulator, IDENTITY_SERVER_THUMBPRINT="ab" * 20), sleeps=sleeps
+    )
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(credential, SCOPE)
     assert "does not match IDENTITY_SERVER_THUMBPRINT" in str(info.value)
@@ -181,7 +199,7 @@ def test_service_fabric_thumbprint_mismatch(flavor, emulator):
 
 
 def test_service_fabric_thumbprint_formats(flavor, emulator):
-    spaced = ":".join(emulator.service_fabric_thumbprint[i:i + 2] for i in range(0, 40, 2)).upper()
+    spaced = ":".join(emulator.service_fabric_thumbprint[i : i + 2] for i in range(0, 40, 2)).upper()
     credential = make(flavor, emulator, None, env=sf_env(emulator, IDENTITY_SERVER_THUMBPRINT=spaced))
     emulator.verify_token(flavor.get_token(credential, SCOPE).token)
 
@@ -226,8 +244,11 @@ def test_service_fabric_error_response(flavor, emulator):
 
 # -- App Service, Cloud Shell, Azure ML ---------------------------------------------------------------------
 
+
 def test_app_service_wrong_header(flavor, emulator):
-    credential = make(flavor, emulator, None, env={**emulator.env("app-service"), "IDENTITY_HEADER": "rotated-value"})
+    credential = make(
+        flavor, emulator, None, env={**emulator.env("app-service"), "IDENTITY_HEADER": "rotated-value"}
+    )
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(credential, SCOPE)
     assert "The App Service identity endpoint refused the request (401)" in str(info.value)
@@ -262,8 +283,10 @@ def test_app_service_hang_ends_within_read_timeout(flavor, emulator):
 
 def test_cloud_shell_and_azure_ml_no_response(flavor):
     port = closed_port()
-    for env in ({"MSI_ENDPOINT": f"http://127.0.0.1:{port}/x"},
-                {"MSI_ENDPOINT": f"http://127.0.0.1:{port}/x", "MSI_SECRET": "s3cret-value"}):
+    for env in (
+        {"MSI_ENDPOINT": f"http://127.0.0.1:{port}/x"},
+        {"MSI_ENDPOINT": f"http://127.0.0.1:{port}/x", "MSI_SECRET": "s3cret-value"},
+    ):
         credential = flavor.make("ManagedIdentityCredential", _env=env, _sleep=Sleeps())
         with pytest.raises(AuthenticationFailedError) as info:
             flavor.get_token(credential, SCOPE)

@@ -24,8 +24,10 @@ from test_managed_identity_support import (  # noqa: F401 - fresh_mi_cache is an
     without_metadata,
 )
 
-DOCKER_403 = ("connecting to 169.254.169.254:80: connecting to 169.254.169.254:80: dial tcp 169.254.169.254:80: "
-              "connectex: A socket operation was attempted to an unreachable network.")
+DOCKER_403 = (
+    "connecting to 169.254.169.254:80: connecting to 169.254.169.254:80: dial tcp 169.254.169.254:80: "
+    "connectex: A socket operation was attempted to an unreachable network."
+)
 # Faults carry a body: azure-core's async response can't read an empty body twice (see the report).
 BUSY = {"error": "temporarily_unavailable", "error_description": "try again later"}
 NOT_ASSIGNED = {"error": "invalid_request", "error_description": "Identity not found"}
@@ -43,6 +45,7 @@ def assert_row(error, key):
 
 
 # -- the guide's rows ----------------------------------------------------------------------------------
+
 
 def test_identity_not_assigned_user_assigned_fails(flavor, emulator):
     credential = make(flavor, emulator, client_id="00000000-0000-0000-0000-00000000dead")
@@ -72,8 +75,13 @@ def test_identity_not_assigned_system_assigned(flavor, emulator):
 @pytest.mark.parametrize("status", [502, 504])
 def test_gateway_errors(flavor, emulator, status):
     sleeps = Sleeps()
-    emulator.faults.add("imds", status=status, body="<html><body>Bad Gateway</body></html>",
-                        headers={"Content-Type": "text/html"}, times=None)
+    emulator.faults.add(
+        "imds",
+        status=status,
+        body="<html><body>Bad Gateway</body></html>",
+        headers={"Content-Type": "text/html"},
+        times=None,
+    )
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(make(flavor, emulator, sleeps=sleeps), SCOPE)
     assert "The request failed due to a gateway error" in str(info.value)
@@ -84,12 +92,15 @@ def test_gateway_errors(flavor, emulator, status):
 
 def test_retries_exhausted_shows_last_response(flavor, emulator):
     sleeps = Sleeps()
-    emulator.faults.add("imds", status=500, body={"error": "server_error", "error_description": "boom"}, times=None)
+    emulator.faults.add(
+        "imds", status=500, body={"error": "server_error", "error_description": "boom"}, times=None
+    )
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(make(flavor, emulator, sleeps=sleeps), SCOPE)
     text = str(info.value)
     assert "Multiple attempts failed to obtain a token from the managed identity endpoint." in text.replace(
-        "endpoint (6 attempts over 24.8 s); the last response is shown below", "endpoint.")
+        "endpoint (6 attempts over 24.8 s); the last response is shown below", "endpoint."
+    )
     assert "RESPONSE 500" in text and '"error_description": "boom"' in text
     assert_row(info.value, "mi-retries-exhausted")
     assert emulator.count("imds") == 6
@@ -100,7 +111,9 @@ def test_retry_total_overrides(flavor, emulator):
     sleeps = Sleeps()
     emulator.faults.add("imds", status=503, body=BUSY, times=None)
     with pytest.raises(AuthenticationFailedError):
-        flavor.get_token(make(flavor, emulator, sleeps=sleeps, retry_total=2, retry_backoff_factor=0.1), SCOPE)
+        flavor.get_token(
+            make(flavor, emulator, sleeps=sleeps, retry_total=2, retry_backoff_factor=0.1), SCOPE
+        )
     assert emulator.count("imds") == 3 and sleeps == [0.1, 0.2]
 
 
@@ -143,8 +156,9 @@ def test_retry_after_is_honoured_and_capped(flavor, emulator):
 def test_aks_pod_identity_not_ready(flavor, emulator):
     sleeps = Sleeps()
     body = "no azure identity found for request clientID 1234\n"
-    emulator.faults.add("imds", status=404, body=body, headers={"Retry-After": "2", "Content-Type": "text/plain"},
-                        times=None)
+    emulator.faults.add(
+        "imds", status=404, body=body, headers={"Retry-After": "2", "Content-Type": "text/plain"}, times=None
+    )
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(make(flavor, emulator, sleeps=sleeps, client_id="1234"), SCOPE)
     assert "no azure identity found for request clientID" in str(info.value)
@@ -155,8 +169,13 @@ def test_aks_pod_identity_not_ready(flavor, emulator):
 
 def test_aks_pod_identity_becomes_ready(flavor, emulator):
     sleeps = Sleeps()
-    emulator.faults.add("imds", status=404, body="no azure identity found for request clientID x",
-                        headers={"Retry-After": "1"}, times=2)
+    emulator.faults.add(
+        "imds",
+        status=404,
+        body="no azure identity found for request clientID x",
+        headers={"Retry-After": "1"},
+        times=2,
+    )
     emulator.verify_token(flavor.get_token(make(flavor, emulator, sleeps=sleeps), SCOPE).token)
     assert sleeps == [1, 1]
 
@@ -189,8 +208,12 @@ def test_docker_desktop_answers_the_probe(flavor, emulator):
 
 
 def test_bad_token_response(flavor, emulator):
-    emulator.faults.add("imds", status=200, body={"access_token": "eyJhbGciOi.secretish.part", "expires": 1},
-                        match=with_metadata)
+    emulator.faults.add(
+        "imds",
+        status=200,
+        body={"access_token": "eyJhbGciOi.secretish.part", "expires": 1},
+        match=with_metadata,
+    )
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(make(flavor, emulator), SCOPE)
     text = str(info.value)
@@ -209,6 +232,7 @@ def test_app_service_host_without_identity_endpoint(flavor, emulator):
 
 
 # -- no response, timeouts, resets -------------------------------------------------------------------------
+
 
 def test_nothing_listening_standalone_is_unavailable_at_once(flavor, emulator):
     sleeps = Sleeps()
@@ -263,6 +287,7 @@ def test_connection_reset_every_time_fails(flavor, emulator):
 
 
 # -- the chain probe --------------------------------------------------------------------------------------
+
 
 def test_probe_fails_fast_against_a_closed_port(flavor, emulator):
     sleeps = Sleeps()

@@ -36,26 +36,49 @@ def response(status: int, body: bytes | str = b"{}", headers: dict[str, str] | N
 
 # -- detection -----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("env", "kind"),
     [
         ({}, mi.IMDS),
         ({"IDENTITY_ENDPOINT": "http://a", "IDENTITY_HEADER": "h"}, mi.APP_SERVICE),
-        ({"IDENTITY_ENDPOINT": "https://a", "IDENTITY_HEADER": "h", "IDENTITY_SERVER_THUMBPRINT": "ab" * 20},
-         mi.SERVICE_FABRIC),
+        (
+            {
+                "IDENTITY_ENDPOINT": "https://a",
+                "IDENTITY_HEADER": "h",
+                "IDENTITY_SERVER_THUMBPRINT": "ab" * 20,
+            },
+            mi.SERVICE_FABRIC,
+        ),
         ({"IDENTITY_ENDPOINT": "http://a", "IMDS_ENDPOINT": "http://b"}, mi.ARC),
         ({"MSI_ENDPOINT": "http://a", "MSI_SECRET": "s"}, mi.AZURE_ML),
         ({"MSI_ENDPOINT": "http://a"}, mi.CLOUD_SHELL),
-        ({"AZURE_FEDERATED_TOKEN_FILE": "/f", "AZURE_TENANT_ID": "t", "AZURE_AUTHORITY_HOST": "https://h"},
-         mi.WORKLOAD),
+        (
+            {"AZURE_FEDERATED_TOKEN_FILE": "/f", "AZURE_TENANT_ID": "t", "AZURE_AUTHORITY_HOST": "https://h"},
+            mi.WORKLOAD,
+        ),
         ({"WEBSITE_SITE_NAME": "site"}, mi.NONE),
         ({"WEBSITE_INSTANCE_ID": "abc"}, mi.NONE),
         ({"IDENTITY_ENDPOINT": "http://a"}, mi.NONE),
         # azure-identity's order: IDENTITY_ENDPOINT wins over MSI_ENDPOINT, MSI_ENDPOINT over workload identity.
-        ({"IDENTITY_ENDPOINT": "http://a", "IDENTITY_HEADER": "h", "MSI_ENDPOINT": "http://b", "MSI_SECRET": "s"},
-         mi.APP_SERVICE),
-        ({"MSI_ENDPOINT": "http://a", "AZURE_FEDERATED_TOKEN_FILE": "/f", "AZURE_TENANT_ID": "t",
-          "AZURE_AUTHORITY_HOST": "https://h"}, mi.CLOUD_SHELL),
+        (
+            {
+                "IDENTITY_ENDPOINT": "http://a",
+                "IDENTITY_HEADER": "h",
+                "MSI_ENDPOINT": "http://b",
+                "MSI_SECRET": "s",
+            },
+            mi.APP_SERVICE,
+        ),
+        (
+            {
+                "MSI_ENDPOINT": "http://a",
+                "AZURE_FEDERATED_TOKEN_FILE": "/f",
+                "AZURE_TENANT_ID": "t",
+                "AZURE_AUTHORITY_HOST": "https://h",
+            },
+            mi.CLOUD_SHELL,
+        ),
     ],
 )
 def test_detect(env, kind):
@@ -81,16 +104,26 @@ def test_detect_workload_identity_can_be_excluded():
 
 
 def test_detect_service_fabric_checks_https_and_thumbprint():
-    ok = mi.detect({"IDENTITY_ENDPOINT": "https://a", "IDENTITY_HEADER": "h",
-                    "IDENTITY_SERVER_THUMBPRINT": "AB:" * 19 + "AB"})
+    ok = mi.detect(
+        {
+            "IDENTITY_ENDPOINT": "https://a",
+            "IDENTITY_HEADER": "h",
+            "IDENTITY_SERVER_THUMBPRINT": "AB:" * 19 + "AB",
+        }
+    )
     assert ok.thumbprint == "ab" * 20 and ok.problem is None
-    bad = mi.detect({"IDENTITY_ENDPOINT": "https://a", "IDENTITY_HEADER": "h", "IDENTITY_SERVER_THUMBPRINT": "xyz"})
+    bad = mi.detect(
+        {"IDENTITY_ENDPOINT": "https://a", "IDENTITY_HEADER": "h", "IDENTITY_SERVER_THUMBPRINT": "xyz"}
+    )
     assert bad.problem and "SHA-1" in bad.problem
-    http = mi.detect({"IDENTITY_ENDPOINT": "http://a", "IDENTITY_HEADER": "h", "IDENTITY_SERVER_THUMBPRINT": "ab" * 20})
+    http = mi.detect(
+        {"IDENTITY_ENDPOINT": "http://a", "IDENTITY_HEADER": "h", "IDENTITY_SERVER_THUMBPRINT": "ab" * 20}
+    )
     assert http.problem and "HTTPS" in http.problem
 
 
 # -- identities ------------------------------------------------------------------------------------------
+
 
 def test_identity_from_args():
     assert mi.identity_from_args(None, None) is None
@@ -139,11 +172,15 @@ def test_supported_identities():
             assert mi.unsupported_identity(mi.Source(kind, "http://x"), mi.Identity(ident, "v")) is None
     assert mi.unsupported_identity(mi.Source(mi.AZURE_ML, "http://x"), mi.Identity("client_id", "v")) is None
     assert mi.unsupported_identity(mi.Source(mi.CLOUD_SHELL, "http://x"), None) is None
-    message, _ = mi.unsupported_identity(mi.Source(mi.AZURE_ML, "x"), mi.Identity("object_id", "o")) or ("", "")
+    message, _ = mi.unsupported_identity(mi.Source(mi.AZURE_ML, "x"), mi.Identity("object_id", "o")) or (
+        "",
+        "",
+    )
     assert "Azure ML" in message and "client_id" in message
 
 
 # -- requests --------------------------------------------------------------------------------------------
+
 
 def test_resource_for():
     assert mi.resource_for(("https://vault.azure.net/.default",)) == "https://vault.azure.net"
@@ -160,9 +197,22 @@ def test_resource_for():
     [
         (mi.IMDS, mi.Identity("resource_id", "/r"), "GET", "2018-02-01", "msi_res_id", ("Metadata", "true")),
         (mi.IMDS, mi.Identity("object_id", "o"), "GET", "2018-02-01", "object_id", ("Metadata", "true")),
-        (mi.APP_SERVICE, mi.Identity("resource_id", "/r"), "GET", "2019-08-01", "mi_res_id",
-         ("X-IDENTITY-HEADER", "sec")),
-        (mi.APP_SERVICE, mi.Identity("client_id", "c"), "GET", "2019-08-01", "client_id", ("X-IDENTITY-HEADER", "sec")),
+        (
+            mi.APP_SERVICE,
+            mi.Identity("resource_id", "/r"),
+            "GET",
+            "2019-08-01",
+            "mi_res_id",
+            ("X-IDENTITY-HEADER", "sec"),
+        ),
+        (
+            mi.APP_SERVICE,
+            mi.Identity("client_id", "c"),
+            "GET",
+            "2019-08-01",
+            "client_id",
+            ("X-IDENTITY-HEADER", "sec"),
+        ),
         (mi.ARC, mi.Identity("resource_id", "/r"), "GET", "2020-06-01", "msi_res_id", ("Metadata", "true")),
         (mi.AZURE_ML, mi.Identity("client_id", "c"), "GET", "2017-09-01", "clientid", ("secret", "sec")),
         (mi.SERVICE_FABRIC, None, "GET", "2019-07-01-preview", None, ("Secret", "sec")),
@@ -209,6 +259,7 @@ def test_arc_answer_adds_authorization_and_keeps_the_rest():
 
 # -- responses ---------------------------------------------------------------------------------------------
 
+
 def test_parse_expires_on_forms():
     assert mi.parse_expires_on(1700000000) == 1700000000
     assert mi.parse_expires_on("1700000000") == 1700000000
@@ -216,7 +267,9 @@ def test_parse_expires_on_forms():
     assert mi.parse_expires_on("1/16/2020 5:24:12 AM +00:00") == expected
     assert mi.parse_expires_on("01/16/2020 05:24:12 +00:00") == expected
     assert mi.parse_expires_on("1/16/2020 5:24:12 PM +00:00") == expected + 12 * 3600
-    assert mi.parse_expires_on("1/16/2020 12:00:00 AM +00:00") == calendar.timegm((2020, 1, 16, 0, 0, 0, 0, 0, 0))
+    assert mi.parse_expires_on("1/16/2020 12:00:00 AM +00:00") == calendar.timegm(
+        (2020, 1, 16, 0, 0, 0, 0, 0, 0)
+    )
     assert mi.parse_expires_on("1/16/2020 07:24:12 +02:00") == expected
     for bad in ("soon", "13/40/2020 5:24:12 +00:00", True, None, "1/16/2020 13:24:12 PM +00:00"):
         with pytest.raises(ValueError):
@@ -224,11 +277,15 @@ def test_parse_expires_on_forms():
 
 
 def test_parse_token_variants():
-    token, _ = mi.parse_token(response(200, json.dumps({"access_token": "t", "expires_on": str(int(NOW + 3600))})), NOW)
+    token, _ = mi.parse_token(
+        response(200, json.dumps({"access_token": "t", "expires_on": str(int(NOW + 3600))})), NOW
+    )
     assert token.token == "t" and token.expires_on == NOW + 3600 and token.refresh_on is None
     token, _ = mi.parse_token(response(200, '{"access_token": "t", "expires_in": "86400"}'), NOW)
     assert token.expires_on == NOW + 86400 and token.refresh_on == NOW + 43200  # half of a long life
-    token, _ = mi.parse_token(response(200, '{"access_token": "t", "expires_in": 7200, "refresh_in": 600}'), NOW)
+    token, _ = mi.parse_token(
+        response(200, '{"access_token": "t", "expires_in": 7200, "refresh_in": 600}'), NOW
+    )
     assert token.refresh_on == NOW + 600
     date = time.strftime("%m/%d/%Y %I:%M:%S %p +00:00", time.gmtime(NOW + 3600))
     token, _ = mi.parse_token(response(200, json.dumps({"access_token": "t", "expires_on": date})), NOW)
@@ -252,8 +309,11 @@ def test_parse_token_problems(body, text):
 
 
 def test_not_imds_reason():
-    docker = response(403, "connecting to 169.254.169.254:80: ... A socket operation was attempted to an "
-                           "unreachable network.", {"Content-Type": "text/plain"})
+    docker = response(
+        403,
+        "connecting to 169.254.169.254:80: ... A socket operation was attempted to an unreachable network.",
+        {"Content-Type": "text/plain"},
+    )
     assert "Docker" in (mi.not_imds_reason(docker) or "")
     assert "Docker" in (mi.not_imds_reason(docker, probe=True) or "")
     html = response(200, "<html><body>proxy</body></html>", {"Content-Type": "text/html"})
@@ -266,13 +326,17 @@ def test_not_imds_reason():
 
 
 def test_message_of_reads_each_host_shape():
-    assert mi.message_of(response(400, '{"error": "x", "error_description": "Identity not found"}')) == "Identity not found"
+    assert (
+        mi.message_of(response(400, '{"error": "x", "error_description": "Identity not found"}'))
+        == "Identity not found"
+    )
     assert mi.message_of(response(400, '{"statusCode": 400, "message": "bad"}')) == "bad"
     assert mi.message_of(response(400, '{"error": {"code": "c", "message": "sf"}}')) == "sf"
     assert mi.message_of(response(400, "plain")) == ""
 
 
 # -- retries ---------------------------------------------------------------------------------------------
+
 
 def test_backoff_sequence_and_bounds():
     policy = RetryPolicy()
@@ -344,14 +408,21 @@ def test_410_budget_is_off_when_the_user_sets_retry_total():
 
 
 def test_retry_after_is_honoured_and_capped():
-    _, _, sleeps = run(send(REQ, imds_policy(), lambda: NOW),
-                       [response(429, headers={"Retry-After": "7"}), response(429, headers={"Retry-After": "3600"}),
-                        response(200)])
+    _, _, sleeps = run(
+        send(REQ, imds_policy(), lambda: NOW),
+        [
+            response(429, headers={"Retry-After": "7"}),
+            response(429, headers={"Retry-After": "3600"}),
+            response(200),
+        ],
+    )
     assert sleeps == [7, 60]
 
 
 def test_retry_total_zero_disables_retries():
-    _, requests, sleeps = run(send(REQ, RetryPolicy(0, IMDS_STATUSES, gone_budget=70), lambda: NOW), [response(410)])
+    _, requests, sleeps = run(
+        send(REQ, RetryPolicy(0, IMDS_STATUSES, gone_budget=70), lambda: NOW), [response(410)]
+    )
     assert requests == 1 and sleeps == []
 
 
@@ -379,10 +450,14 @@ def test_transport_failures_are_retried_and_reported():
 
 def test_connect_failure_ends_at_once_unless_the_endpoint_answered_before():
     assert connect_failed(refused()) and not connect_failed(TransportError(REQ, "reset"))
-    outcome, requests, sleeps = run(send(REQ, imds_policy(), lambda: NOW, retry_connect_failures=False), [refused()])
+    outcome, requests, sleeps = run(
+        send(REQ, imds_policy(), lambda: NOW, retry_connect_failures=False), [refused()]
+    )
     assert requests == 1 and sleeps == []
-    outcome, requests, sleeps = run(send(REQ, imds_policy(), lambda: NOW, retry_connect_failures=False),
-                                    [response(500), refused(), response(200)])
+    outcome, requests, sleeps = run(
+        send(REQ, imds_policy(), lambda: NOW, retry_connect_failures=False),
+        [response(500), refused(), response(200)],
+    )
     assert requests == 3 and outcome.response.status == 200 and outcome.answered
 
 
@@ -397,10 +472,20 @@ def test_certificate_rejections_are_not_retried():
 
 # -- Azure Arc ----------------------------------------------------------------------------------------------
 
+
 def test_arc_challenge_parsing():
-    assert arc.challenge_path(response(401, headers={"WWW-Authenticate": "Basic realm=/d/a.key"})) == "/d/a.key"
-    assert arc.challenge_path(response(401, headers={"www-authenticate": 'basic REALM="/d/a.key"'})) == "/d/a.key"
-    for header, text in ((None, "Did not receive a value"), ("Bearer x", "correct value"), ("Basic realm=", "empty")):
+    assert (
+        arc.challenge_path(response(401, headers={"WWW-Authenticate": "Basic realm=/d/a.key"})) == "/d/a.key"
+    )
+    assert (
+        arc.challenge_path(response(401, headers={"www-authenticate": 'basic REALM="/d/a.key"'}))
+        == "/d/a.key"
+    )
+    for header, text in (
+        (None, "Did not receive a value"),
+        ("Bearer x", "correct value"),
+        ("Basic realm=", "empty"),
+    ):
         with pytest.raises(arc.KeyFileProblem, match=text):
             arc.challenge_path(response(401, headers={"WWW-Authenticate": header} if header else {}))
 
@@ -456,19 +541,24 @@ def test_arc_identity_echo():
 
 # -- the credential's flow, stepped without I/O ------------------------------------------------------------
 
+
 def test_credential_flow_steps_probe_then_token_request():
     import json as _json
 
     from azidentity import ManagedIdentityCredential
     from azidentity._credential import TokenRequest
 
-    credential = ManagedIdentityCredential(_env={"AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:1"},
-                                           _probe=True, _clock=lambda: NOW)
+    credential = ManagedIdentityCredential(
+        _env={"AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:1"}, _probe=True, _clock=lambda: NOW
+    )
     flow = credential._flow(TokenRequest(("https://vault.azure.net/.default",)))
     probe = next(flow)
     assert isinstance(probe, HttpRequest) and "Metadata" not in probe.headers and probe.read_timeout == 1.0
     request = flow.send(response(400, '{"error": "bad_request_102"}'))  # any IMDS answer: present
-    assert dict(request.headers)["Metadata"] == "true" and dict(request.params)["resource"] == "https://vault.azure.net"
+    assert (
+        dict(request.headers)["Metadata"] == "true"
+        and dict(request.params)["resource"] == "https://vault.azure.net"
+    )
     assert flow.send(response(503, "{}")) == Sleep(0.8)
     assert flow.send(None) == request
     body = _json.dumps({"access_token": "tok", "expires_in": "3600", "token_type": "Bearer"})

@@ -64,14 +64,25 @@ def in_chain() -> Iterator[None]:
         IN_CHAIN.reset(token)
 
 
-def make(flavor: Any, emu: Any, host: str | None = "imds", *, env: dict[str, str] | None = None,
-         sleeps: Sleeps | None = None, **kwargs: Any) -> Any:
+def make(
+    flavor: Any,
+    emu: Any,
+    host: str | None = "imds",
+    *,
+    env: dict[str, str] | None = None,
+    sleeps: Sleeps | None = None,
+    **kwargs: Any,
+) -> Any:
     """A ManagedIdentityCredential of ``flavor`` pointed at ``emu``'s ``host``."""
     environment = dict(emu.env(host)) if host else {}
     environment.update(env or {})
     kwargs.setdefault("_arc_token_dir", emu.arc_token_dir)
-    return flavor.make("ManagedIdentityCredential", _env=environment, _sleep=sleeps if sleeps is not None else Sleeps(),
-                       **kwargs)
+    return flavor.make(
+        "ManagedIdentityCredential",
+        _env=environment,
+        _sleep=sleeps if sleeps is not None else Sleeps(),
+        **kwargs,
+    )
 
 
 def requests_to(emu: Any, route: str) -> list[Any]:

@@ -52,65 +52,105 @@ class Difference:
 
 
 DIFFERENCES = (
-    Difference("VisualStudioCodeCredential, SharedTokenCacheCredential",
-               "Not built: the VS Code extension's sign-in and MSAL's shared cache are deprecated or "
-               "Windows-centric; DefaultAzureCredential accepts their keywords and ignores them.",
-               ("missing VisualStudioCodeCredential", "missing SharedTokenCacheCredential")),
-    Difference("AuthenticationFailedError",
-               "An extra exception: a credential tried and was refused (a chain stops). It subclasses "
-               "ClientAuthenticationError, which azure-identity raises in that case, so existing handlers work.",
-               ("added azidentity.AuthenticationFailedError",)),
-    Difference("ClientCertificateCredential",
-               "An alias subclass of CertificateCredential under the name other Azure SDKs use.",
-               ("added azidentity.ClientCertificateCredential", "added azidentity.aio.ClientCertificateCredential")),
-    Difference("Async DeviceCodeCredential, InteractiveBrowserCredential, UsernamePasswordCredential",
-               "azure-identity has these only in sync form; the same flow drives both here, so async comes free.",
-               ("added azidentity.aio.DeviceCodeCredential", "added azidentity.aio.InteractiveBrowserCredential",
-                "added azidentity.aio.UsernamePasswordCredential")),
-    Difference("cache_tokens on the CLI credentials",
-               "Opt-in caching of az / azd / pwsh tokens until their refresh point (off by default, as in "
-               "azure-identity: the signed-in account can change between calls).",
-               ("AzureCliCredential.__init__ added cache_tokens", "AzurePowerShellCredential.__init__ added cache_tokens",
-                "AzureDeveloperCliCredential.__init__ added cache_tokens")),
-    Difference("enable_cae in get_token's signature",
-               "azure-identity reads enable_cae from **kwargs; azidentity names it (same default, False).",
-               ("*.get_token added enable_cae",)),
-    Difference("send_certificate_chain on async OnBehalfOfCredential",
-               "azure-identity declares it on the sync class only; azidentity declares and honours it on both.",
-               ("OnBehalfOfCredential.__init__ added send_certificate_chain",)),
-    Difference("Facts on the exceptions",
-               "CredentialUnavailableError and AuthenticationRequiredError take keyword-only credential, "
-               "mitigation_key and http_response and expose credential, status_code, oauth_error, error_code, "
-               "mitigation, troubleshooting_anchor ... as attributes.",
-               ("CredentialUnavailableError.__init__ added credential",
-                "CredentialUnavailableError.__init__ added mitigation_key",
-                "CredentialUnavailableError.__init__ added http_response")),
+    Difference(
+        "VisualStudioCodeCredential, SharedTokenCacheCredential",
+        "Not built: the VS Code extension's sign-in and MSAL's shared cache are deprecated or "
+        "Windows-centric; DefaultAzureCredential accepts their keywords and ignores them.",
+        ("missing VisualStudioCodeCredential", "missing SharedTokenCacheCredential"),
+    ),
+    Difference(
+        "AuthenticationFailedError",
+        "An extra exception: a credential tried and was refused (a chain stops). It subclasses "
+        "ClientAuthenticationError, which azure-identity raises in that case, so existing handlers work.",
+        ("added azidentity.AuthenticationFailedError",),
+    ),
+    Difference(
+        "ClientCertificateCredential",
+        "An alias subclass of CertificateCredential under the name other Azure SDKs use.",
+        ("added azidentity.ClientCertificateCredential", "added azidentity.aio.ClientCertificateCredential"),
+    ),
+    Difference(
+        "Async DeviceCodeCredential, InteractiveBrowserCredential, UsernamePasswordCredential",
+        "azure-identity has these only in sync form; the same flow drives both here, so async comes free.",
+        (
+            "added azidentity.aio.DeviceCodeCredential",
+            "added azidentity.aio.InteractiveBrowserCredential",
+            "added azidentity.aio.UsernamePasswordCredential",
+        ),
+    ),
+    Difference(
+        "cache_tokens on the CLI credentials",
+        "Opt-in caching of az / azd / pwsh tokens until their refresh point (off by default, as in "
+        "azure-identity: the signed-in account can change between calls).",
+        (
+            "AzureCliCredential.__init__ added cache_tokens",
+            "AzurePowerShellCredential.__init__ added cache_tokens",
+            "AzureDeveloperCliCredential.__init__ added cache_tokens",
+        ),
+    ),
+    Difference(
+        "enable_cae in get_token's signature",
+        "azure-identity reads enable_cae from **kwargs; azidentity names it (same default, False).",
+        ("*.get_token added enable_cae",),
+    ),
+    Difference(
+        "send_certificate_chain on async OnBehalfOfCredential",
+        "azure-identity declares it on the sync class only; azidentity declares and honours it on both.",
+        ("OnBehalfOfCredential.__init__ added send_certificate_chain",),
+    ),
+    Difference(
+        "Facts on the exceptions",
+        "CredentialUnavailableError and AuthenticationRequiredError take keyword-only credential, "
+        "mitigation_key and http_response and expose credential, status_code, oauth_error, error_code, "
+        "mitigation, troubleshooting_anchor ... as attributes.",
+        (
+            "CredentialUnavailableError.__init__ added credential",
+            "CredentialUnavailableError.__init__ added mitigation_key",
+            "CredentialUnavailableError.__init__ added http_response",
+        ),
+    ),
     # Behaviour, not signatures: listed so the README table and this file stay one list.
-    Difference("probe_timeout of ManagedIdentityCredential",
-               "A keyword (and managed_identity_probe_timeout on DefaultAzureCredential) for the one-shot "
-               "IMDS probe, default 1 s; azure-identity's is fixed."),
-    Difference("IMDS probe with AZURE_POD_IDENTITY_AUTHORITY_HOST",
-               "azidentity probes IMDS inside DefaultAzureCredential even when the IMDS address is overridden; "
-               "azure-identity skips the probe then (and waits for the full request)."),
-    Difference("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN",
-               "Parsed as a boolean (true/1/yes/on, false/0/no/off); azure-identity treats any non-empty "
-               "value, \"false\" included, as true."),
-    Difference("azd token expiry",
-               "azd prints expiresOn in UTC (a trailing Z); azidentity reads it as UTC, azure-identity as "
-               "local time (wrong by the UTC offset)."),
-    Difference("Persistent token cache",
-               "TokenCachePersistenceOptions has the same signature, but the cache is azidentity's own "
-               "AES-GCM file with its key in the OS secret store (keyring), not MSAL's msal.cache: the two "
-               "libraries do not share cached tokens."),
-    Difference("Managed identity token cache",
-               "Per process (keyed by endpoint, identity and scope), not per credential instance."),
-    Difference("Mixing the libraries' chains",
-               "azure-identity's ChainedTokenCredential continues only past its own CredentialUnavailableError, "
-               "so an azidentity credential that is unavailable stops it: do not put azidentity credentials "
-               "in azure-identity's chains."),
-    Difference("Error text",
-               "Messages follow the troubleshooting guide's layout (credential, request, response, "
-               "mitigation, TROUBLESHOOTING.md anchor); code that parses azure-identity's text may need changes."),
+    Difference(
+        "probe_timeout of ManagedIdentityCredential",
+        "A keyword (and managed_identity_probe_timeout on DefaultAzureCredential) for the one-shot "
+        "IMDS probe, default 1 s; azure-identity's is fixed.",
+    ),
+    Difference(
+        "IMDS probe with AZURE_POD_IDENTITY_AUTHORITY_HOST",
+        "azidentity probes IMDS inside DefaultAzureCredential even when the IMDS address is overridden; "
+        "azure-identity skips the probe then (and waits for the full request).",
+    ),
+    Difference(
+        "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN",
+        "Parsed as a boolean (true/1/yes/on, false/0/no/off); azure-identity treats any non-empty "
+        'value, "false" included, as true.',
+    ),
+    Difference(
+        "azd token expiry",
+        "azd prints expiresOn in UTC (a trailing Z); azidentity reads it as UTC, azure-identity as "
+        "local time (wrong by the UTC offset).",
+    ),
+    Difference(
+        "Persistent token cache",
+        "TokenCachePersistenceOptions has the same signature, but the cache is azidentity's own "
+        "AES-GCM file with its key in the OS secret store (keyring), not MSAL's msal.cache: the two "
+        "libraries do not share cached tokens.",
+    ),
+    Difference(
+        "Managed identity token cache",
+        "Per process (keyed by endpoint, identity and scope), not per credential instance.",
+    ),
+    Difference(
+        "Mixing the libraries' chains",
+        "azure-identity's ChainedTokenCredential continues only past its own CredentialUnavailableError, "
+        "so an azidentity credential that is unavailable stops it: do not put azidentity credentials "
+        "in azure-identity's chains.",
+    ),
+    Difference(
+        "Error text",
+        "Messages follow the troubleshooting guide's layout (credential, request, response, "
+        "mitigation, TROUBLESHOOTING.md anchor); code that parses azure-identity's text may need changes.",
+    ),
 )
 
 INTEROP_BUG = "interop: ChainedTokenCredential stops on azure.identity.CredentialUnavailableError"
@@ -226,8 +266,10 @@ def differences(theirs_module: str, ours_module: str, name: str) -> list[str]:
         if not callable(t_member) or isinstance(t_static, property):
             continue
         if inspect.iscoroutinefunction(t_member) != inspect.iscoroutinefunction(o_member):
-            diffs.append(f"{qual} coroutine: {inspect.iscoroutinefunction(t_member)} vs "
-                         f"{inspect.iscoroutinefunction(o_member)}")
+            diffs.append(
+                f"{qual} coroutine: {inspect.iscoroutinefunction(t_member)} vs "
+                f"{inspect.iscoroutinefunction(o_member)}"
+            )
         if member not in _CONTEXT:
             diffs += _compare_parameters(qual, t_member, o_member)
     return diffs
@@ -243,7 +285,8 @@ def _check(found: list[str]) -> None:
     unexplained = [d for d in found if not _explained(d) and d not in KNOWN_BUGS]
     assert not unexplained, (
         "Differences from azure-identity that are neither in DIFFERENCES (and README) nor in KNOWN_BUGS:\n  "
-        + "\n  ".join(unexplained))
+        + "\n  ".join(unexplained)
+    )
     bugs = [d for d in found if d in KNOWN_BUGS]
     if bugs:
         pytest.xfail("known bugs (reported): " + "; ".join(bugs))
@@ -256,14 +299,20 @@ def test_same_public_api(theirs_module: str, ours_module: str, name: str) -> Non
 
 @pytest.mark.parametrize(("theirs_module", "ours_module"), PAIRS)
 def test_no_unexplained_additions(theirs_module: str, ours_module: str) -> None:
-    added = _public_names(importlib.import_module(ours_module)) - _public_names(importlib.import_module(theirs_module))
+    added = _public_names(importlib.import_module(ours_module)) - _public_names(
+        importlib.import_module(theirs_module)
+    )
     _check([f"added {ours_module}.{name}" for name in sorted(added)])
 
 
 def test_known_bugs_are_still_observed() -> None:
     """A KNOWN_BUGS entry nobody observes any more must be removed (its fix landed)."""
-    observed = {d for t, o in PAIRS for name in _public_names(importlib.import_module(t))
-                for d in differences(t, o, name)}
+    observed = {
+        d
+        for t, o in PAIRS
+        for name in _public_names(importlib.import_module(t))
+        for d in differences(t, o, name)
+    }
     if not _chain_continues_past_azure_identity_unavailable():
         observed.add(INTEROP_BUG)
     stale = sorted(set(KNOWN_BUGS) - observed)
@@ -303,25 +352,46 @@ def _documented_keywords() -> Iterator[Any]:
 def certificates(emulator_session: Emulator) -> dict[str, Any]:
     app = emulator_session.apps["cert"]
     assert app.cert_pem_path and app.cert_pem_encrypted_path
-    return {"plain": Path(app.cert_pem_path).read_bytes(), "encrypted": Path(app.cert_pem_encrypted_path).read_bytes(),
-            "password": app.cert_password}
+    return {
+        "plain": Path(app.cert_pem_path).read_bytes(),
+        "encrypted": Path(app.cert_pem_encrypted_path).read_bytes(),
+        "password": app.cert_password,
+    }
 
 
 def _arguments(name: str, keyword: str, certs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
     values: dict[str, Any] = {
-        "authority": "https://login.microsoftonline.com", "tenant_id": GUID, "client_id": GUID, "subscription": "sub",
-        "process_timeout": 5, "additionally_allowed_tenants": ["*"], "disable_instance_discovery": True,
+        "authority": "https://login.microsoftonline.com",
+        "tenant_id": GUID,
+        "client_id": GUID,
+        "subscription": "sub",
+        "process_timeout": 5,
+        "additionally_allowed_tenants": ["*"],
+        "disable_instance_discovery": True,
         "cache_persistence_options": azidentity.TokenCachePersistenceOptions(name="azidentity-parity"),
-        "certificate_data": certs["plain"], "password": certs["password"], "send_certificate_chain": True,
-        "enable_support_logging": True, "timeout": 5, "prompt_callback": lambda *a: None,
-        "disable_automatic_authentication": True, "login_hint": "user@example.test",
-        "redirect_uri": "http://localhost:8400", "identity_config": {"object_id": GUID},
-        "token_file_path": "/nonexistent/token", "enable_azure_proxy": True, "service_connection_id": "sc",
-        "system_access_token": "t", "client_secret": "s", "client_certificate": certs["plain"],
-        "client_assertion_func": lambda: "assertion", "user_assertion": "a", "require_envvar": False,
+        "certificate_data": certs["plain"],
+        "password": certs["password"],
+        "send_certificate_chain": True,
+        "enable_support_logging": True,
+        "timeout": 5,
+        "prompt_callback": lambda *a: None,
+        "disable_automatic_authentication": True,
+        "login_hint": "user@example.test",
+        "redirect_uri": "http://localhost:8400",
+        "identity_config": {"object_id": GUID},
+        "token_file_path": "/nonexistent/token",
+        "enable_azure_proxy": True,
+        "service_connection_id": "sc",
+        "system_access_token": "t",
+        "client_secret": "s",
+        "client_certificate": certs["plain"],
+        "client_assertion_func": lambda: "assertion",
+        "user_assertion": "a",
+        "require_envvar": False,
         "shared_cache_username": "user@example.test",
-        "authentication_record": azidentity.AuthenticationRecord(GUID, GUID, "login.microsoftonline.com",
-                                                                 f"{GUID}.{GUID}", "user@example.test"),
+        "authentication_record": azidentity.AuthenticationRecord(
+            GUID, GUID, "login.microsoftonline.com", f"{GUID}.{GUID}", "user@example.test"
+        ),
     }
     base: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
         "CertificateCredential": ((GUID, GUID), {"certificate_data": certs["plain"]}),
@@ -329,18 +399,28 @@ def _arguments(name: str, keyword: str, certs: dict[str, Any]) -> tuple[tuple[An
         "ClientAssertionCredential": ((GUID, GUID, lambda: "assertion"), {}),
         "UsernamePasswordCredential": ((GUID, "user@example.test", "p"), {}),
         "OnBehalfOfCredential": ((GUID, GUID), {"client_secret": "s", "user_assertion": "a"}),
-        "AzurePipelinesCredential": ((), {"tenant_id": GUID, "client_id": GUID, "service_connection_id": "sc",
-                                          "system_access_token": "t"}),
-        "WorkloadIdentityCredential": ((), {"tenant_id": GUID, "client_id": GUID,
-                                            "token_file_path": "/nonexistent/token"}),
+        "AzurePipelinesCredential": (
+            (),
+            {"tenant_id": GUID, "client_id": GUID, "service_connection_id": "sc", "system_access_token": "t"},
+        ),
+        "WorkloadIdentityCredential": (
+            (),
+            {"tenant_id": GUID, "client_id": GUID, "token_file_path": "/nonexistent/token"},
+        ),
         "AuthorizationCodeCredential": ((GUID, GUID, "code", "http://localhost:8400"), {}),
     }
     args, kwargs = base.get(name, ((), {}))
     kwargs = dict(kwargs)
     if keyword == "password":  # a password goes with an encrypted key
-        kwargs["certificate_data" if name == "CertificateCredential" else "client_certificate"] = certs["encrypted"]
-    if name == "OnBehalfOfCredential" and keyword in ("client_certificate", "client_assertion_func", "password",
-                                                      "send_certificate_chain"):
+        kwargs["certificate_data" if name == "CertificateCredential" else "client_certificate"] = certs[
+            "encrypted"
+        ]
+    if name == "OnBehalfOfCredential" and keyword in (
+        "client_certificate",
+        "client_assertion_func",
+        "password",
+        "send_certificate_chain",
+    ):
         kwargs.pop("client_secret")
         if keyword == "send_certificate_chain":
             kwargs["client_certificate"] = certs["plain"]
@@ -366,8 +446,9 @@ def _leftover_keywords(obj: Any, seen: set[int] | None = None, depth: int = 0) -
 
 @pytest.mark.filterwarnings("ignore:UsernamePasswordCredential is deprecated:DeprecationWarning")
 @pytest.mark.parametrize(("ours_module", "name", "keyword"), list(_documented_keywords()))
-def test_documented_keywords_are_consumed(ours_module: str, name: str, keyword: str, certificates: dict[str, Any],
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_documented_keywords_are_consumed(
+    ours_module: str, name: str, keyword: str, certificates: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A keyword azure-identity documents must be handled by our constructor, not handed to azure-core."""
     cls = _resolve(importlib.import_module(ours_module), name)
     if cls is None:
@@ -384,7 +465,9 @@ def test_documented_keywords_are_consumed(ours_module: str, name: str, keyword: 
     credential = cls(*args, **kwargs)
     try:
         leftovers = _leftover_keywords(credential)
-        assert keyword not in leftovers, f"{name} does not handle {keyword!r}: it reaches azure-core's pipeline"
+        assert keyword not in leftovers, (
+            f"{name} does not handle {keyword!r}: it reaches azure-core's pipeline"
+        )
     finally:
         closing = credential.close() if hasattr(credential, "close") else None
         if inspect.isawaitable(closing):
@@ -397,12 +480,18 @@ def test_documented_keywords_are_consumed(ours_module: str, name: str, keyword: 
 @pytest.mark.parametrize("name", ["CredentialUnavailableError", "AuthenticationRequiredError"])
 def test_exception_hierarchy(name: str) -> None:
     theirs, ours = getattr(azure.identity, name), getattr(azidentity, name)
-    ours_mro = {(c.__module__.split(".")[0] == "azidentity", c.__name__) for c in ours.__mro__} | set(ours.__mro__)
+    ours_mro = {(c.__module__.split(".")[0] == "azidentity", c.__name__) for c in ours.__mro__} | set(
+        ours.__mro__
+    )
     for base in theirs.__mro__:
         if base.__module__.startswith("azure.identity"):
-            assert (True, base.__name__) in ours_mro, f"azidentity.{name} should derive from azidentity.{base.__name__}"
+            assert (True, base.__name__) in ours_mro, (
+                f"azidentity.{name} should derive from azidentity.{base.__name__}"
+            )
         else:
-            assert base in ours.__mro__, f"azidentity.{name} should derive from {base.__module__}.{base.__name__}"
+            assert base in ours.__mro__, (
+                f"azidentity.{name} should derive from {base.__module__}.{base.__name__}"
+            )
 
 
 def test_authentication_failed_error_is_what_azure_identity_raises() -> None:
@@ -425,7 +514,9 @@ def test_authentication_record_round_trips_between_the_libraries() -> None:
     ours = azidentity.AuthenticationRecord(*values)
     theirs = azure.identity.AuthenticationRecord.deserialize(ours.serialize())
     assert tuple(getattr(theirs, f) for f in fields) == values
-    back = azidentity.AuthenticationRecord.deserialize(azure.identity.AuthenticationRecord(*values).serialize())
+    back = azidentity.AuthenticationRecord.deserialize(
+        azure.identity.AuthenticationRecord(*values).serialize()
+    )
     assert tuple(getattr(back, f) for f in fields) == values
 
 

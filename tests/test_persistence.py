@@ -43,7 +43,9 @@ def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Any:
     except ImportError as error:
         missing.append(f"the Python package {error.name}")
     if missing:
-        reason = f"the Secret Service tests need {', '.join(missing)} (apt-get install gnome-keyring dbus-daemon)"
+        reason = (
+            f"the Secret Service tests need {', '.join(missing)} (apt-get install gnome-keyring dbus-daemon)"
+        )
         if os.environ.get("CI"):
             pytest.fail(reason + "; CI installs them and never skips these tests")
         pytest.skip(reason)
@@ -110,18 +112,32 @@ def options(name: str = "test.cache", **kwargs: Any) -> TokenCachePersistenceOpt
     return TokenCachePersistenceOptions(name=name, **kwargs)
 
 
-def credential(emu: Any, name: str = "test.cache", module: Any = azidentity, app: str = "secret",
-               **kwargs: Any) -> Any:
+def credential(
+    emu: Any, name: str = "test.cache", module: Any = azidentity, app: str = "secret", **kwargs: Any
+) -> Any:
     a = emu.apps[app]
     kwargs.setdefault("cache_persistence_options", options(name))
-    return module.ClientSecretCredential(emu.tenant_id, a.client_id, a.secret, authority=emu.base_url,
-                                         connection_verify=emu.ca_bundle_path, **kwargs)
+    return module.ClientSecretCredential(
+        emu.tenant_id,
+        a.client_id,
+        a.secret,
+        authority=emu.base_url,
+        connection_verify=emu.ca_bundle_path,
+        **kwargs,
+    )
 
 
 def token_args(emu: Any, name: str, app: str = "secret") -> dict[str, Any]:
     a = emu.apps[app]
-    return {"tenant_id": emu.tenant_id, "client_id": a.client_id, "secret": a.secret, "authority": emu.base_url,
-            "ca": emu.ca_bundle_path, "name": name, "scope": SCOPE}
+    return {
+        "tenant_id": emu.tenant_id,
+        "client_id": a.client_id,
+        "secret": a.secret,
+        "authority": emu.base_url,
+        "ca": emu.ca_bundle_path,
+        "name": name,
+        "scope": SCOPE,
+    }
 
 
 def mode(path: Path) -> int:
@@ -151,8 +167,10 @@ def test_options_signature_repr_and_pickle() -> None:
 
 
 def test_importing_the_store_loads_neither_keyring_nor_cryptography() -> None:
-    code = ("import sys, azidentity; azidentity.TokenCachePersistenceOptions; import azidentity._persistence;"
-            "print([m for m in ('keyring', 'secretstorage', 'cryptography', 'json') if m in sys.modules])")
+    code = (
+        "import sys, azidentity; azidentity.TokenCachePersistenceOptions; import azidentity._persistence;"
+        "print([m for m in ('keyring', 'secretstorage', 'cryptography', 'json') if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -175,8 +193,9 @@ def test_encrypted_at_rest_with_owner_only_modes(keyring_on: Path, emulator: Any
     assert len(keyring.get_password("azidentity", "test.cache") or "") == 44
 
 
-def test_second_process_gets_a_cache_hit_with_zero_requests(keyring_on: Path, emulator: Any,
-                                                            secret_canary: Any) -> None:
+def test_second_process_gets_a_cache_hit_with_zero_requests(
+    keyring_on: Path, emulator: Any, secret_canary: Any
+) -> None:
     with credential(emulator) as cred:
         token = cred.get_token(SCOPE).token
     assert emulator.count("token") == 1
@@ -191,7 +210,9 @@ def test_pickled_credential_carries_its_options_not_the_store(keyring_on: Path, 
     cred = credential(emulator)
     token = cred.get_token(SCOPE).token
     data = pickle.dumps(cred)
-    assert token.encode() not in data and b"PersistentStore" not in data and b"PersistentTokenCache" not in data
+    assert (
+        token.encode() not in data and b"PersistentStore" not in data and b"PersistentTokenCache" not in data
+    )
     copy = pickle.loads(data)
     assert repr(copy._cache_persistence_options) == repr(options())
     assert type(copy._cache).__name__ == "PersistentTokenCache" and len(copy._cache) == 0
@@ -229,9 +250,11 @@ def test_cae_and_non_cae_tokens_live_in_separate_files(keyring_on: Path, emulato
     assert emulator.count("token") == 2
     nocae_store = persistence.open_store(options(), cae=False)
     cae_store = persistence.open_store(options(), cae=True)
-    assert nocae_store.path.endswith("test.cache.nocae.json.enc") and cae_store.path.endswith("test.cache.cae.json.enc")
-    (nocae_key, nocae_value), = nocae_store.items(SECTION).items()
-    (cae_key, cae_value), = cae_store.items(SECTION).items()
+    assert nocae_store.path.endswith("test.cache.nocae.json.enc") and cae_store.path.endswith(
+        "test.cache.cae.json.enc"
+    )
+    ((nocae_key, nocae_value),) = nocae_store.items(SECTION).items()
+    ((cae_key, cae_value),) = cae_store.items(SECTION).items()
     assert nocae_value["token"] == plain and nocae_key.endswith("False)")
     assert cae_value["token"] == cae and cae_key.endswith("True)")
     assert cae_key.startswith(f"ClientSecretCredential|{emulator.base_url}|{emulator.tenant_id}|")
@@ -251,7 +274,9 @@ def test_credentials_with_other_identities_do_not_share_tokens(keyring_on: Path,
     assert emulator.count("token") == 3
 
 
-def test_expired_tokens_are_never_served_from_the_file_and_are_pruned(keyring_on: Path, emulator: Any) -> None:
+def test_expired_tokens_are_never_served_from_the_file_and_are_pruned(
+    keyring_on: Path, emulator: Any
+) -> None:
     with credential(emulator) as cred:
         info = cred.get_token_info(SCOPE)
     later = [float(info.expires_on + 1)]
@@ -263,13 +288,16 @@ def test_expired_tokens_are_never_served_from_the_file_and_are_pruned(keyring_on
 
 
 def test_a_fresher_token_written_by_another_process_replaces_one_due_for_refresh(
-        keyring_on: Path, emulator: Any) -> None:
+    keyring_on: Path, emulator: Any
+) -> None:
     import time
 
     now = [time.time()]
     first = credential(emulator, _clock=lambda: now[0])
     info = first.get_token_info(SCOPE)
-    now[0] = (info.refresh_on or info.expires_on - 300) + 1.0  # the first credential's token is due for refresh
+    now[0] = (
+        info.refresh_on or info.expires_on - 300
+    ) + 1.0  # the first credential's token is due for refresh
     with credential(emulator, _clock=lambda: now[0]) as second:  # "another process" refreshes it
         refreshed = second.get_token(SCOPE).token
     assert refreshed != info.token and emulator.count("token") == 2
@@ -305,14 +333,19 @@ def test_directory_with_loose_permissions_is_tightened(keyring_on: Path) -> None
     assert mode(keyring_on) == 0o700
 
 
-@pytest.mark.parametrize("content", [
-    b"garbage \x00\xff not a cache",
-    b'{"format": "azidentity-cache", "version": 1, "sections": {}}',  # plaintext where ciphertext belongs
-    b"AZIDENTITY-CACHE/1 AES-256-GCM\n" + b"\x01" * 40,  # right header, wrong ciphertext
-    b"AZIDENTITY-CACHE/1 AES-256-GCM\n",  # truncated
-], ids=["garbage", "foreign", "tampered", "truncated"])
-def test_corrupt_or_foreign_file_is_moved_aside(keyring_on: Path, emulator: Any, content: bytes,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"garbage \x00\xff not a cache",
+        b'{"format": "azidentity-cache", "version": 1, "sections": {}}',  # plaintext where ciphertext belongs
+        b"AZIDENTITY-CACHE/1 AES-256-GCM\n" + b"\x01" * 40,  # right header, wrong ciphertext
+        b"AZIDENTITY-CACHE/1 AES-256-GCM\n",  # truncated
+    ],
+    ids=["garbage", "foreign", "tampered", "truncated"],
+)
+def test_corrupt_or_foreign_file_is_moved_aside(
+    keyring_on: Path, emulator: Any, content: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
     keyring_on.mkdir(mode=0o700)
     path = keyring_on / "test.cache.nocae.json.enc"
     path.write_bytes(content)
@@ -340,7 +373,9 @@ def test_oversized_file_is_moved_aside(keyring_on: Path, caplog: pytest.LogCaptu
     assert any("larger than" in w for w in warnings_of(caplog))
 
 
-def test_a_replaced_key_moves_the_undecryptable_file_aside(keyring_on: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_replaced_key_moves_the_undecryptable_file_aside(
+    keyring_on: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     import keyring
 
     store = persistence.open_store(options(name="rotated.cache"), cae=False)
@@ -359,11 +394,17 @@ def test_a_replaced_key_moves_the_undecryptable_file_aside(keyring_on: Path, cap
 def test_processes_writing_at_once_lose_nothing(keyring_on: Path) -> None:
     workers, count = 8, 50
     env = dict(os.environ)
-    processes = [persistence_worker.start("put", {"name": "stress.cache", "worker": w, "count": count,
-                                                   "section": "stress"}, env) for w in range(workers)]
+    processes = [
+        persistence_worker.start(
+            "put", {"name": "stress.cache", "worker": w, "count": count, "section": "stress"}, env
+        )
+        for w in range(workers)
+    ]
     try:
         for p in processes:  # every worker has opened the store (keyring, key) before any writes
-            assert p.stdout is not None and p.stdout.readline().strip() == "ready", p.stderr and p.stderr.read()
+            assert p.stdout is not None and p.stdout.readline().strip() == "ready", (
+                p.stderr and p.stderr.read()
+            )
         for p in processes:
             assert p.stdin is not None
             p.stdin.write("go\n")
@@ -381,8 +422,11 @@ def test_processes_writing_at_once_lose_nothing(keyring_on: Path) -> None:
     store = persistence.open_store(options(name="stress.cache"), cae=False)
     entries = store.items("stress")
     assert len(entries) == workers * count
-    assert all(entries[f"w{w}-{i}"] == {"worker": w, "i": i, "pad": "x" * 64}
-               for w in range(workers) for i in range(count))
+    assert all(
+        entries[f"w{w}-{i}"] == {"worker": w, "i": i, "pad": "x" * 64}
+        for w in range(workers)
+        for i in range(count)
+    )
     assert not list(keyring_on.glob("*.tmp")) and not list(keyring_on.glob("*.corrupt-*"))
 
 
@@ -391,12 +435,16 @@ def test_no_secret_service_says_persistent_storage_isnt_available(tmp_path: Path
     """In a fresh process whose D-Bus session address names a dead socket."""
     mp, directory = cache_home
     env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path / 'dead-bus'}"}
-    out = persistence_worker.run("open", {"name": "none.cache", "tenant_id": TENANT, "client_id": CLIENT}, env)
+    out = persistence_worker.run(
+        "open", {"name": "none.cache", "tenant_id": TENANT, "client_id": CLIENT}, env
+    )
     row = ROWS["cache-unavailable"]
     for attempt in (out["strict"], out["credential"]):
         assert attempt["type"] == "CredentialUnavailableError"
         text = attempt["text"]
-        assert text.startswith("persistent storage isn't available due to error \"keyring found no usable secret store")
+        assert text.startswith(
+            "persistent storage isn't available due to error \"keyring found no usable secret store"
+        )
         assert "D-Bus session bus" in text.split("\n")[0]
         assert f"Mitigation: {row.mitigation}" in text
         assert "Troubleshooting: TROUBLESHOOTING.md#persistent-token-cache" in text
@@ -413,8 +461,9 @@ def test_no_secret_service_says_persistent_storage_isnt_available(tmp_path: Path
     assert not list(directory.glob("*.enc"))
 
 
-def test_unencrypted_storage_when_allowed(keyring_off: Path, emulator: Any,
-                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_unencrypted_storage_when_allowed(
+    keyring_off: Path, emulator: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING, "azidentity")
     relaxed = options(allow_unencrypted_storage=True)
     with pytest.raises(CredentialUnavailableError, match="^persistent storage isn't available"):
@@ -431,7 +480,11 @@ def test_unencrypted_storage_when_allowed(keyring_off: Path, emulator: Any,
 
 
 def test_default_azure_credential_survives_an_unavailable_cache(keyring_off: Path) -> None:
-    env = {"AZURE_TENANT_ID": TENANT, "AZURE_CLIENT_ID": CLIENT, "AZURE_CLIENT_SECRET": "not-a-real-secret-value"}
+    env = {
+        "AZURE_TENANT_ID": TENANT,
+        "AZURE_CLIENT_ID": CLIENT,
+        "AZURE_CLIENT_SECRET": "not-a-real-secret-value",
+    }
     dac = azidentity.DefaultAzureCredential(cache_persistence_options=options(), _env=env)
     (entry,) = [e for e in dac._plan if e.key == "environment"]
     assert "persistent storage isn't available" in (entry.construction_error or "")
@@ -441,7 +494,9 @@ def test_keyring_not_installed(cache_home: Any, monkeypatch: Any) -> None:
     monkeypatch.setitem(sys.modules, "keyring", None)
     with pytest.raises(CredentialUnavailableError) as caught:
         persistence.open_store(options(), cae=False)
-    assert str(caught.value).startswith("persistent storage isn't available due to error \"the keyring package")
+    assert str(caught.value).startswith(
+        "persistent storage isn't available due to error \"the keyring package"
+    )
     assert caught.value.mitigation == ROWS["cache-keyring-missing"].mitigation
     assert "azidentity[cache]" in str(caught.value)
     assert not persistence.open_store(options(allow_unencrypted_storage=True), cae=False).encrypted

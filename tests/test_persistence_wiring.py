@@ -20,11 +20,13 @@ def options(tmp_path, monkeypatch):
 def test_environment_credential_persists_through_its_inner_credential(emulator, options, monkeypatch):
     for name, value in emulator.env().items():
         monkeypatch.setenv(name, value)
-    first = azidentity.EnvironmentCredential(connection_verify=emulator.ca_bundle_path,
-                                             cache_persistence_options=options)
+    first = azidentity.EnvironmentCredential(
+        connection_verify=emulator.ca_bundle_path, cache_persistence_options=options
+    )
     token = first.get_token(SCOPE).token
-    second = azidentity.EnvironmentCredential(connection_verify=emulator.ca_bundle_path,
-                                              cache_persistence_options=options)
+    second = azidentity.EnvironmentCredential(
+        connection_verify=emulator.ca_bundle_path, cache_persistence_options=options
+    )
     assert second.get_token(SCOPE).token == token
     assert emulator.count("token") == 1
 

@@ -44,17 +44,35 @@ def closed_port() -> int:
 def entra(flavor: Any, emu: Any, sleeps: Sleeps, **kwargs: Any) -> Any:
     app = emu.apps["secret"]
     kwargs.setdefault("authority", emu.base_url)
-    return flavor.make("ClientSecretCredential", emu.tenant_id, app.client_id, app.secret,
-                       connection_verify=emu.ca_bundle_path, _sleep=sleeps, **kwargs)
+    return flavor.make(
+        "ClientSecretCredential",
+        emu.tenant_id,
+        app.client_id,
+        app.secret,
+        connection_verify=emu.ca_bundle_path,
+        _sleep=sleeps,
+        **kwargs,
+    )
 
 
-def managed(flavor: Any, emu: Any, sleeps: Sleeps, host: str = "imds", env: dict[str, str] | None = None,
-            **kwargs: Any) -> Any:
+def managed(
+    flavor: Any,
+    emu: Any,
+    sleeps: Sleeps,
+    host: str = "imds",
+    env: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> Any:
     import canary
 
     canary.SECRETS.discard(emu.arc_token_dir)
-    return flavor.make("ManagedIdentityCredential", _env={**emu.env(host), **(env or {})}, _sleep=sleeps,
-                       _arc_token_dir=emu.arc_token_dir, **kwargs)
+    return flavor.make(
+        "ManagedIdentityCredential",
+        _env={**emu.env(host), **(env or {})},
+        _sleep=sleeps,
+        _arc_token_dir=emu.arc_token_dir,
+        **kwargs,
+    )
 
 
 def timed(flavor: Any, credential: Any, scope: str = SCOPE) -> tuple[Any, float]:
@@ -83,16 +101,22 @@ def in_chain(flavor: Any, emu: Any, member: Any, scope: str = SCOPE) -> tuple[An
 
 # -- connection refused -------------------------------------------------------------------------------
 
+
 def test_entra_connection_refused(flavor: Any, emulator: Any) -> None:
     sleeps = Sleeps()
-    credential = entra(flavor, emulator, sleeps, authority=f"https://127.0.0.1:{closed_port()}", retry_total=3)
+    credential = entra(
+        flavor, emulator, sleeps, authority=f"https://127.0.0.1:{closed_port()}", retry_total=3
+    )
     error, elapsed = timed(flavor, credential)
     assert isinstance(error, AuthenticationFailedError), error
     assert "no response" in str(error)
     # Three retries (azure-core's first backoff is 0 s), their waits recorded, not slept.
     assert len(sleeps) == 2 and elapsed < MARGIN
-    outcome, fallback_calls = in_chain(flavor, emulator, entra(flavor, emulator, Sleeps(), retry_total=0,
-                                                                authority=f"https://127.0.0.1:{closed_port()}"))
+    outcome, fallback_calls = in_chain(
+        flavor,
+        emulator,
+        entra(flavor, emulator, Sleeps(), retry_total=0, authority=f"https://127.0.0.1:{closed_port()}"),
+    )
     assert isinstance(outcome, AuthenticationFailedError) and fallback_calls == 0  # a failure stops the chain
 
 
@@ -107,13 +131,17 @@ def test_imds_connection_refused_is_unavailable_in_a_chain(flavor: Any, emulator
 
 # -- resets -------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("target", ["entra", "imds"])
 def test_reset_before_the_response(flavor: Any, emulator: Any, target: str) -> None:
     sleeps = Sleeps()
     route = "token" if target == "entra" else "imds"
     emulator.faults.add(route, reset=True, times=None)
-    credential = (entra(flavor, emulator, sleeps, retry_total=2) if target == "entra"
-                  else managed(flavor, emulator, sleeps, retry_total=2))
+    credential = (
+        entra(flavor, emulator, sleeps, retry_total=2)
+        if target == "entra"
+        else managed(flavor, emulator, sleeps, retry_total=2)
+    )
     error, elapsed = timed(flavor, credential, SCOPE if target == "entra" else MI_SCOPE)
     assert isinstance(error, AuthenticationFailedError), error
     # aiohttp resends an idempotent GET once when a reused connection drops: at most twice the attempts.
@@ -128,8 +156,11 @@ def test_reset_in_the_middle_of_the_body(flavor: Any, fresh_emulator: Any, targe
     sleeps = Sleeps()
     route = "token" if target == "entra" else "imds"
     emu.faults.add(route, slow_body=0.4, times=None)
-    credential = (entra(flavor, emu, sleeps, retry_total=1) if target == "entra"
-                  else managed(flavor, emu, sleeps, retry_total=1))
+    credential = (
+        entra(flavor, emu, sleeps, retry_total=1)
+        if target == "entra"
+        else managed(flavor, emu, sleeps, retry_total=1)
+    )
     stopper = threading.Timer(0.5, emu.stop)  # after the headers and a chunk of the body
     stopper.start()
     try:
@@ -143,8 +174,10 @@ def test_reset_in_the_middle_of_the_body(flavor: Any, fresh_emulator: Any, targe
 
 # -- slow headers, slow bodies, hangs (read timeouts) ------------------------------------------------------
 
-@pytest.mark.parametrize("fault", [{"delay": 3}, {"hang": True}, {"slow_body": 2}], ids=["slow-headers", "hang",
-                                                                                         "slow-body"])
+
+@pytest.mark.parametrize(
+    "fault", [{"delay": 3}, {"hang": True}, {"slow_body": 2}], ids=["slow-headers", "hang", "slow-body"]
+)
 def test_entra_read_timeouts_are_bounded(flavor: Any, emulator: Any, fault: dict[str, Any]) -> None:
     sleeps = Sleeps()
     emulator.faults.add("token", times=None, **fault)
@@ -164,7 +197,9 @@ def test_a_slow_body_within_the_read_timeout_completes(flavor: Any, emulator: An
 
 
 @pytest.mark.parametrize("fault", [{"hang": True}, {"slow_body": 2}], ids=["hang", "slow-body"])
-def test_managed_identity_read_timeouts_are_bounded(flavor: Any, emulator: Any, fault: dict[str, Any]) -> None:
+def test_managed_identity_read_timeouts_are_bounded(
+    flavor: Any, emulator: Any, fault: dict[str, Any]
+) -> None:
     sleeps = Sleeps()
     emulator.faults.add("app-service", times=None, **fault)
     credential = managed(flavor, emulator, sleeps, "app-service", read_timeout=0.3, retry_total=1)
@@ -186,6 +221,7 @@ def test_imds_probe_hang_is_unavailable_within_the_probe_timeout(flavor: Any, em
 
 
 # -- 5xx storms ----------------------------------------------------------------------------------------
+
 
 def test_entra_5xx_storm(flavor: Any, emulator: Any) -> None:
     sleeps = Sleeps()
@@ -222,6 +258,7 @@ def test_managed_identity_5xx_storm(flavor: Any, emulator: Any, host: str) -> No
 
 
 # -- 429 with huge or malformed Retry-After ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("value", ["999999", "Fri, 31 Dec 9999 23:59:59 GMT"])
 def test_entra_huge_retry_after_is_capped(flavor: Any, emulator: Any, value: str) -> None:
@@ -270,7 +307,9 @@ BAD_BODIES = {
     "expires-0": {"token_type": "Bearer", "expires_in": 0, "access_token": "eyJ0eXAi.e30.c2ln"},
     "expires-negative": {"token_type": "Bearer", "expires_in": -3600, "access_token": "eyJ0eXAi.e30.c2ln"},
     "expires-absurd": {"token_type": "Bearer", "expires_in": 10**30, "access_token": "eyJ0eXAi.e30.c2ln"},
-    "expires-huge-int": '{"token_type": "Bearer", "expires_in": ' + "9" * 400 + ', "access_token": "eyJ0eXAi.e30.c2ln"}',
+    "expires-huge-int": '{"token_type": "Bearer", "expires_in": '
+    + "9" * 400
+    + ', "access_token": "eyJ0eXAi.e30.c2ln"}',
     "deeply-nested": "[" * 100_000,
     "nested-object": {"access_token": {"a": [[[[[]]]]]}, "expires_in": 3600},
 }
@@ -283,7 +322,7 @@ def test_entra_unusable_token_responses(flavor: Any, emulator: Any, case: str) -
     assert isinstance(error, AuthenticationFailedError), error
     text = str(error)
     assert "ClientSecretCredential authentication failed" in text
-    assert ("expires_in" in text or "unexpected response" in text or "access_token" in text), text
+    assert "expires_in" in text or "unexpected response" in text or "access_token" in text, text
     outcome, fallback_calls = in_chain(flavor, emulator, entra(flavor, emulator, Sleeps()))
     assert isinstance(outcome, AuthenticationFailedError) and fallback_calls == 0
 
@@ -310,7 +349,9 @@ def test_managed_identity_unusable_token_responses(flavor: Any, emulator: Any, c
 def test_oversized_body_is_cut_and_reported(flavor: Any, emulator: Any) -> None:
     from azidentity._pipeline import MAX_BODY
 
-    emulator.faults.add("token", status=200, body=b'{"access_token": "' + b"x" * (20 * 1024 * 1024) + b'"}', times=None)
+    emulator.faults.add(
+        "token", status=200, body=b'{"access_token": "' + b"x" * (20 * 1024 * 1024) + b'"}', times=None
+    )
     error, _ = timed(flavor, entra(flavor, emulator, Sleeps()))
     assert isinstance(error, AuthenticationFailedError)
     assert "larger than 1048576 bytes" in str(error)
@@ -325,8 +366,13 @@ def test_a_gzip_bomb_is_cut_too(flavor: Any, emulator: Any) -> None:
     import gzip
 
     bomb = gzip.compress(b" " * (100 * 1024 * 1024))  # 100 KiB that decompress to 100 MiB
-    emulator.faults.add("token", status=200, body=bomb, headers={"Content-Encoding": "gzip",
-                                                                 "Content-Type": "application/json"}, times=None)
+    emulator.faults.add(
+        "token",
+        status=200,
+        body=bomb,
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        times=None,
+    )
     # The default sync transport (http.client) asks for no compression and decompresses nothing; the
     # transports that decompress (requests, aiohttp) are the ones a bomb could blow up.
     extra = {}
@@ -340,6 +386,7 @@ def test_a_gzip_bomb_is_cut_too(flavor: Any, emulator: Any) -> None:
 
 
 # -- clock skew and expired tokens ----------------------------------------------------------------------------
+
 
 class Clock:
     def __init__(self, offset: float = 0.0) -> None:
@@ -369,8 +416,11 @@ def test_clock_skew(flavor: Any, emulator: Any, skew: float) -> None:
 def test_the_cache_never_serves_an_expired_token(flavor: Any, emulator: Any, target: str) -> None:
     clock = Clock()
     route, scope = ("token", SCOPE) if target == "entra" else ("imds", MI_SCOPE)
-    credential = (entra(flavor, emulator, Sleeps(), _clock=clock, retry_total=0) if target == "entra"
-                  else managed(flavor, emulator, Sleeps(), _clock=clock, retry_total=0))
+    credential = (
+        entra(flavor, emulator, Sleeps(), _clock=clock, retry_total=0)
+        if target == "entra"
+        else managed(flavor, emulator, Sleeps(), _clock=clock, retry_total=0)
+    )
     first = flavor.get_token(credential, scope)
     assert flavor.get_token(credential, scope).token == first.token and emulator.count(route) == 1
     emulator.faults.add(route, status=503, body=BUSY, times=None)
@@ -386,13 +436,17 @@ def test_the_cache_never_serves_an_expired_token(flavor: Any, emulator: Any, tar
 
 # -- developer tools that hang or flood, inside a chain ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("behaviour", ["hang", "flood"])
-def test_cli_tool_hang_or_flood_in_a_chain(flavor: Any, emulator: Any, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch, behaviour: str) -> None:
+def test_cli_tool_hang_or_flood_in_a_chain(
+    flavor: Any, emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, behaviour: str
+) -> None:
     """A hang is a timeout (unavailable: the chain moves on); a flood is a tool that ran and failed
     (killed after 1 MiB of output: the chain stops, as for any failing tool outside DefaultAzureCredential)."""
     script = tmp_path / "az"
-    script.write_text("#!/bin/sh\nexec sleep 60\n" if behaviour == "hang" else "#!/bin/sh\nexec yes aaaaaaaaaaaaaaaa\n")
+    script.write_text(
+        "#!/bin/sh\nexec sleep 60\n" if behaviour == "hang" else "#!/bin/sh\nexec yes aaaaaaaaaaaaaaaa\n"
+    )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}")
     member = flavor.make("AzureCliCredential", process_timeout=1)
@@ -408,7 +462,9 @@ def test_cli_tool_hang_or_flood_in_a_chain(flavor: Any, emulator: Any, tmp_path:
     assert elapsed < 1 + MARGIN
 
 
-def test_cli_tool_timeout_standalone_is_unavailable(flavor: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_tool_timeout_standalone_is_unavailable(
+    flavor: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     script = tmp_path / "azd"
     script.write_text("#!/bin/sh\nexec sleep 60\n")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)

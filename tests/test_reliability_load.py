@@ -57,8 +57,9 @@ def _requests_per_scope(emu: Any, route: str, field: str) -> collections.Counter
     return counts
 
 
-def _check(emu: Any, route: str, field: str, received: dict[str, set[str]], errors: list[str],
-           scopes: list[str]) -> None:
+def _check(
+    emu: Any, route: str, field: str, received: dict[str, set[str]], errors: list[str], scopes: list[str]
+) -> None:
     assert not errors, errors[:5]
     counts = _requests_per_scope(emu, route, field)
     for scope in scopes:
@@ -69,7 +70,9 @@ def _check(emu: Any, route: str, field: str, received: dict[str, set[str]], erro
         assert len(received[scope]) >= 2  # tokens did expire and get refreshed underneath
 
 
-def _sync_round(credential: Any, scopes: list[str], clock: JumpingClock) -> tuple[dict[str, set[str]], list[str]]:
+def _sync_round(
+    credential: Any, scopes: list[str], clock: JumpingClock
+) -> tuple[dict[str, set[str]], list[str]]:
     received: dict[str, set[str]] = collections.defaultdict(set)
     errors: list[str] = []
     lock = threading.Lock()
@@ -116,8 +119,13 @@ def test_threads(emulator: Any, target: str) -> None:
     if target == "entra":
         app = emulator.apps["secret"]
         credential = azidentity.ClientSecretCredential(
-            emulator.tenant_id, app.client_id, app.secret, authority=emulator.base_url,
-            connection_verify=emulator.ca_bundle_path, _clock=clock)
+            emulator.tenant_id,
+            app.client_id,
+            app.secret,
+            authority=emulator.base_url,
+            connection_verify=emulator.ca_bundle_path,
+            _clock=clock,
+        )
         scopes, route, field = SCOPES, "token", "scope"
     else:
         credential = azidentity.ManagedIdentityCredential(_env=emulator.env("imds"), _clock=clock)
@@ -127,8 +135,14 @@ def test_threads(emulator: Any, target: str) -> None:
         if target == "entra":
             _check(emulator, route, field, received, errors, scopes)
         else:
-            _check(emulator, route, field, {s[: -len("/.default")]: v for s, v in received.items()}, errors,
-                   MI_SCOPES)
+            _check(
+                emulator,
+                route,
+                field,
+                {s[: -len("/.default")]: v for s, v in received.items()},
+                errors,
+                MI_SCOPES,
+            )
         # A second round: memory stays flat (caches hold one entry per key, locks are per key).
         tracemalloc.start()
         try:
@@ -140,9 +154,12 @@ def test_threads(emulator: Any, target: str) -> None:
             after = tracemalloc.take_snapshot()
         finally:
             tracemalloc.stop()
-    growth = sum(stat.size_diff for stat in after.compare_to(before, "filename")
-                 if "azidentity/" in (stat.traceback[0].filename if stat.traceback else "")
-                 and "/emulator/" not in stat.traceback[0].filename)
+    growth = sum(
+        stat.size_diff
+        for stat in after.compare_to(before, "filename")
+        if "azidentity/" in (stat.traceback[0].filename if stat.traceback else "")
+        and "/emulator/" not in stat.traceback[0].filename
+    )
     assert growth < 256 * 1024, f"azidentity's memory grew by {growth} bytes over a round"
 
 
@@ -186,8 +203,13 @@ async def test_asyncio_tasks(emulator: Any) -> None:
     clock = JumpingClock()
     app = emulator.apps["secret"]
     async with azidentity.aio.ClientSecretCredential(
-            emulator.tenant_id, app.client_id, app.secret, authority=emulator.base_url,
-            connection_verify=emulator.ca_bundle_path, _clock=clock) as credential:
+        emulator.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
+        _clock=clock,
+    ) as credential:
         received, errors = await _async_round(credential, clock)
         _check(emulator, "token", "scope", received, errors, SCOPES)
         tracemalloc.start()
@@ -200,7 +222,10 @@ async def test_asyncio_tasks(emulator: Any) -> None:
             after = tracemalloc.take_snapshot()
         finally:
             tracemalloc.stop()
-    growth = sum(stat.size_diff for stat in after.compare_to(before, "filename")
-                 if "azidentity/" in (stat.traceback[0].filename if stat.traceback else "")
-                 and "/emulator/" not in stat.traceback[0].filename)
+    growth = sum(
+        stat.size_diff
+        for stat in after.compare_to(before, "filename")
+        if "azidentity/" in (stat.traceback[0].filename if stat.traceback else "")
+        and "/emulator/" not in stat.traceback[0].filename
+    )
     assert growth < 256 * 1024, f"azidentity's memory grew by {growth} bytes over a round"

@@ -21,8 +21,20 @@ import canary
 SCOPE = "https://storage.azure.com/.default"
 MI_SCOPE = "https://management.azure.com/.default"
 # What a pickle of a credential must never name: caches, locks, event loops, sessions, pipelines.
-FORBIDDEN = (b"TokenCache", b"PersistentStore", b"_thread", b"RLock", b"threading", b"asyncio", b"azure.core.pipeline",
-             b"requests.sessions", b"aiohttp", b"SyncIO", b"AsyncIO", b"socket")
+FORBIDDEN = (
+    b"TokenCache",
+    b"PersistentStore",
+    b"_thread",
+    b"RLock",
+    b"threading",
+    b"asyncio",
+    b"azure.core.pipeline",
+    b"requests.sessions",
+    b"aiohttp",
+    b"SyncIO",
+    b"AsyncIO",
+    b"socket",
+)
 
 
 def cert_assertion_factory(path: str, client_id: str, audience: str) -> Any:
@@ -48,8 +60,13 @@ def _user_assertion(emu: Any) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         credential = azidentity.UsernamePasswordCredential(
-            public.client_id, user.username, user.password, tenant_id=emu.tenant_id, authority=emu.base_url,
-            connection_verify=emu.ca_bundle_path)
+            public.client_id,
+            user.username,
+            user.password,
+            tenant_id=emu.tenant_id,
+            authority=emu.base_url,
+            connection_verify=emu.ca_bundle_path,
+        )
     token = credential.get_token(f"api://{emu.apps['api'].client_id}/.default").token
     canary.configuration_token(token)
     return token
@@ -67,41 +84,119 @@ def every_credential(emu: Any, module: Any, tmp_path: Path) -> list[tuple[str, A
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         items = [
-            ("ClientSecretCredential", module.ClientSecretCredential(
-                emu.tenant_id, secret.client_id, secret.secret, **common), SCOPE),
-            ("CertificateCredential", module.CertificateCredential(
-                emu.tenant_id, cert.client_id, cert.cert_pem_encrypted_path, password=cert.cert_password, **common),
-             SCOPE),
-            ("ClientCertificateCredential", module.ClientCertificateCredential(
-                emu.tenant_id, cert.client_id, certificate_data=Path(cert.pfx_path).read_bytes(), **common), SCOPE),
-            ("ClientAssertionCredential", module.ClientAssertionCredential(
-                emu.tenant_id, cert.client_id, cert_assertion_factory(cert.cert_pem_path, cert.client_id, audience),
-                **common), SCOPE),
-            ("OnBehalfOfCredential", module.OnBehalfOfCredential(
-                emu.tenant_id, api.client_id, client_secret=api.secret, user_assertion=_user_assertion(emu),
-                **common), "https://graph.microsoft.com/.default"),
-            ("UsernamePasswordCredential", module.UsernamePasswordCredential(
-                emu.apps["public"].client_id, user.username, user.password, tenant_id=emu.tenant_id, **common), SCOPE),
-            ("WorkloadIdentityCredential", module.WorkloadIdentityCredential(
-                tenant_id=emu.tenant_id, client_id=emu.apps["workload"].client_id, token_file_path=str(token_file),
-                **common), SCOPE),
-            ("AzurePipelinesCredential", module.AzurePipelinesCredential(
-                tenant_id=emu.tenant_id, client_id=emu.apps["pipelines"].client_id,
-                service_connection_id=emu.pipelines_service_connection_id,
-                system_access_token=emu.pipelines_system_access_token, **common), SCOPE),
-            ("EnvironmentCredential", module.EnvironmentCredential(
-                _env=emu.env(), connection_verify=emu.ca_bundle_path), SCOPE),
-            ("ChainedTokenCredential", module.ChainedTokenCredential(
-                module.ManagedIdentityCredential(_env={"WEBSITE_SITE_NAME": "no-identity"}),  # unavailable
-                module.ClientSecretCredential(emu.tenant_id, secret.client_id, secret.secret, **common)), SCOPE),
-            ("DefaultAzureCredential", module.DefaultAzureCredential(
-                _env=emu.env(), connection_verify=emu.ca_bundle_path, exclude_managed_identity_credential=True,
-                exclude_workload_identity_credential=True), SCOPE),
+            (
+                "ClientSecretCredential",
+                module.ClientSecretCredential(emu.tenant_id, secret.client_id, secret.secret, **common),
+                SCOPE,
+            ),
+            (
+                "CertificateCredential",
+                module.CertificateCredential(
+                    emu.tenant_id,
+                    cert.client_id,
+                    cert.cert_pem_encrypted_path,
+                    password=cert.cert_password,
+                    **common,
+                ),
+                SCOPE,
+            ),
+            (
+                "ClientCertificateCredential",
+                module.ClientCertificateCredential(
+                    emu.tenant_id, cert.client_id, certificate_data=Path(cert.pfx_path).read_bytes(), **common
+                ),
+                SCOPE,
+            ),
+            (
+                "ClientAssertionCredential",
+                module.ClientAssertionCredential(
+                    emu.tenant_id,
+                    cert.client_id,
+                    cert_assertion_factory(cert.cert_pem_path, cert.client_id, audience),
+                    **common,
+                ),
+                SCOPE,
+            ),
+            (
+                "OnBehalfOfCredential",
+                module.OnBehalfOfCredential(
+                    emu.tenant_id,
+                    api.client_id,
+                    client_secret=api.secret,
+                    user_assertion=_user_assertion(emu),
+                    **common,
+                ),
+                "https://graph.microsoft.com/.default",
+            ),
+            (
+                "UsernamePasswordCredential",
+                module.UsernamePasswordCredential(
+                    emu.apps["public"].client_id,
+                    user.username,
+                    user.password,
+                    tenant_id=emu.tenant_id,
+                    **common,
+                ),
+                SCOPE,
+            ),
+            (
+                "WorkloadIdentityCredential",
+                module.WorkloadIdentityCredential(
+                    tenant_id=emu.tenant_id,
+                    client_id=emu.apps["workload"].client_id,
+                    token_file_path=str(token_file),
+                    **common,
+                ),
+                SCOPE,
+            ),
+            (
+                "AzurePipelinesCredential",
+                module.AzurePipelinesCredential(
+                    tenant_id=emu.tenant_id,
+                    client_id=emu.apps["pipelines"].client_id,
+                    service_connection_id=emu.pipelines_service_connection_id,
+                    system_access_token=emu.pipelines_system_access_token,
+                    **common,
+                ),
+                SCOPE,
+            ),
+            (
+                "EnvironmentCredential",
+                module.EnvironmentCredential(_env=emu.env(), connection_verify=emu.ca_bundle_path),
+                SCOPE,
+            ),
+            (
+                "ChainedTokenCredential",
+                module.ChainedTokenCredential(
+                    module.ManagedIdentityCredential(
+                        _env={"WEBSITE_SITE_NAME": "no-identity"}
+                    ),  # unavailable
+                    module.ClientSecretCredential(emu.tenant_id, secret.client_id, secret.secret, **common),
+                ),
+                SCOPE,
+            ),
+            (
+                "DefaultAzureCredential",
+                module.DefaultAzureCredential(
+                    _env=emu.env(),
+                    connection_verify=emu.ca_bundle_path,
+                    exclude_managed_identity_credential=True,
+                    exclude_workload_identity_credential=True,
+                ),
+                SCOPE,
+            ),
         ]
     for host in ("imds", "app-service", "arc", "cloud-shell", "azure-ml", "service-fabric"):
         extra = {} if host == "service-fabric" else {"connection_verify": emu.ca_bundle_path}
-        items.append((f"ManagedIdentityCredential[{host}]", module.ManagedIdentityCredential(
-            _env=emu.env(host), _arc_token_dir=emu.arc_token_dir, **extra), MI_SCOPE))
+        items.append(
+            (
+                f"ManagedIdentityCredential[{host}]",
+                module.ManagedIdentityCredential(
+                    _env=emu.env(host), _arc_token_dir=emu.arc_token_dir, **extra
+                ),
+                MI_SCOPE,
+            )
+        )
     return items
 
 
@@ -110,7 +205,11 @@ def _run(value: Any) -> Any:
 
 
 def _get(credential: Any, scope: str) -> Any:
-    if isinstance(credential, (azidentity.aio.ChainedTokenCredential,)) or type(credential).__module__ == "azidentity.aio":
+    if (
+        isinstance(credential, (azidentity.aio.ChainedTokenCredential,))
+        or type(credential).__module__ == "azidentity.aio"
+    ):
+
         async def go() -> Any:
             try:
                 return await credential.get_token(scope)
@@ -128,8 +227,9 @@ def pipeline_env(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
-def test_every_credential_round_trips_and_works(emulator: Any, tmp_path: Path, pipeline_env: None,
-                                                is_async: bool) -> None:
+def test_every_credential_round_trips_and_works(
+    emulator: Any, tmp_path: Path, pipeline_env: None, is_async: bool
+) -> None:
     from azidentity._credentials import managed_identity
 
     module = azidentity.aio if is_async else azidentity
@@ -162,11 +262,15 @@ def test_spawned_child_process_gets_tokens(emulator: Any, tmp_path: Path, pipeli
         for name, credential, scope in every_credential(emulator, module, tmp_path):
             if name in ("AzurePipelinesCredential", "OnBehalfOfCredential") and is_async:
                 continue  # the pipeline variable is in this process's environment only once; one flavour is enough
-            jobs.append((f"{name}[{'async' if is_async else 'sync'}]", pickle.dumps(credential), scope, is_async))
+            jobs.append(
+                (f"{name}[{'async' if is_async else 'sync'}]", pickle.dumps(credential), scope, is_async)
+            )
     context = multiprocessing.get_context("spawn")
     os.environ["SYSTEM_OIDCREQUESTURI"] = emulator.pipelines_oidc_url  # inherited by the child
     with context.Pool(2) as pool:
-        pending = [(name, pool.apply_async(_child, (data, scope, is_async))) for name, data, scope, is_async in jobs]
+        pending = [
+            (name, pool.apply_async(_child, (data, scope, is_async))) for name, data, scope, is_async in jobs
+        ]
         for name, result in pending:
             token, expires_on = result.get(timeout=90)
             canary.register_token(token)
@@ -185,9 +289,13 @@ def test_user_credential_pickle_has_no_refresh_token(emulator: Any) -> None:
     code = get_code(emulator, canary=canary)
     for module in (azidentity, azidentity.aio):
         credential = module.AuthorizationCodeCredential(
-            emulator.tenant_id, emulator.apps["public"].client_id, code if module is azidentity else
-            get_code(emulator, canary=canary), REDIRECT_URI, authority=emulator.base_url,
-            connection_verify=emulator.ca_bundle_path)
+            emulator.tenant_id,
+            emulator.apps["public"].client_id,
+            code if module is azidentity else get_code(emulator, canary=canary),
+            REDIRECT_URI,
+            authority=emulator.base_url,
+            connection_verify=emulator.ca_bundle_path,
+        )
         token = _get(credential, USER_SCOPE).token
         register_refresh_tokens(emulator, canary)
         data = pickle.dumps(credential)
@@ -201,16 +309,26 @@ def test_user_credential_pickle_has_no_refresh_token(emulator: Any) -> None:
 def _lambda_cases() -> list[tuple[str, Any]]:
     cases: list[tuple[str, Any]] = [
         ("ClientAssertionCredential", lambda m: m.ClientAssertionCredential("t", "c", lambda: "x")),
-        ("OnBehalfOfCredential", lambda m: m.OnBehalfOfCredential(
-            "t", "c", client_assertion_func=lambda: "x", user_assertion="u")),
-        ("ClientSecretCredential (raw_request_hook)", lambda m: m.ClientSecretCredential(
-            "t", "c", "s", raw_request_hook=lambda request: None)),
-        ("ManagedIdentityCredential (raw_response_hook)", lambda m: m.ManagedIdentityCredential(
-            _env={}, raw_response_hook=lambda response: None)),
+        (
+            "OnBehalfOfCredential",
+            lambda m: m.OnBehalfOfCredential("t", "c", client_assertion_func=lambda: "x", user_assertion="u"),
+        ),
+        (
+            "ClientSecretCredential (raw_request_hook)",
+            lambda m: m.ClientSecretCredential("t", "c", "s", raw_request_hook=lambda request: None),
+        ),
+        (
+            "ManagedIdentityCredential (raw_response_hook)",
+            lambda m: m.ManagedIdentityCredential(_env={}, raw_response_hook=lambda response: None),
+        ),
     ]
     if hasattr(azidentity, "DeviceCodeCredential"):
-        cases.append(("DeviceCodeCredential (prompt_callback)", lambda m: m.DeviceCodeCredential(
-            prompt_callback=lambda uri, code, expires: None)))
+        cases.append(
+            (
+                "DeviceCodeCredential (prompt_callback)",
+                lambda m: m.DeviceCodeCredential(prompt_callback=lambda uri, code, expires: None),
+            )
+        )
     return cases
 
 

@@ -57,8 +57,12 @@ from azidentity._token import Token
 
 # AZIDENTITY_HYPOTHESIS_EXAMPLES=2000 (make fuzz does) searches longer than the suite's default.
 _EXAMPLES = int(os.environ.get("AZIDENTITY_HYPOTHESIS_EXAMPLES", "100"))
-PROFILE = settings(max_examples=_EXAMPLES, deadline=None, database=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROFILE = settings(
+    max_examples=_EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 FEW = settings(PROFILE, max_examples=max(_EXAMPLES * 2 // 5, 10))
 DOCUMENTED = (CredentialUnavailableError, AuthenticationFailedError)
 SCOPE = "https://management.azure.com/.default"
@@ -67,30 +71,70 @@ MAX_STEPS = 300  # no flow may take more effects than this (retries are bounded)
 # -- strategies ---------------------------------------------------------------------------------------
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**20), max_value=10**20),
-    st.integers(min_value=10**300, max_value=10**400), st.floats(allow_nan=True, allow_infinity=True),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.integers(min_value=10**300, max_value=10**400),
+    st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=20),
 )
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
-                           | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
-numberish = st.one_of(
-    st.integers(min_value=-10**6, max_value=10**8), st.integers(min_value=10**15, max_value=10**400),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12), st.none(), st.booleans(), json_values,
-    st.sampled_from(["3600", " 3599 ", "1e999", "NaN", "-1", "0", "86400.5", "99" * 300,
-                     "12/31/2030 11:59:59 PM +00:00", "1/1/0001 0:00:00", "13/45/2030 25:61:61 PM",
-                     "2/29/2023 1:00:00 AM", "1/1/9999 11:59:59 PM -23:59"]),
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
 )
-token_fields = st.fixed_dictionaries({}, optional={
-    "access_token": st.one_of(st.just("eyJ0eXAiOiJKV1QifQ.e30.c2ln"), st.text(max_size=8), json_values),
-    "expires_in": numberish, "expires_on": numberish, "refresh_in": numberish, "ext_expires_in": numberish,
-    "token_type": st.one_of(st.just("Bearer"), json_values),
-    "error": st.one_of(st.sampled_from(["invalid_client", "invalid_grant", "invalid_request"]), json_values),
-    "error_description": st.one_of(st.text(max_size=60), st.just("AADSTS7000215: Invalid client secret.\r\nTrace"),
-                                   json_values),
-    "error_codes": st.one_of(st.lists(st.integers(min_value=-2**70, max_value=2**70), max_size=3), json_values),
-    "correlation_id": json_values, "trace_id": json_values, "timestamp": json_values,
-    "message": json_values, "client_id": json_values, "msi_res_id": json_values,
-})
+numberish = st.one_of(
+    st.integers(min_value=-(10**6), max_value=10**8),
+    st.integers(min_value=10**15, max_value=10**400),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.none(),
+    st.booleans(),
+    json_values,
+    st.sampled_from(
+        [
+            "3600",
+            " 3599 ",
+            "1e999",
+            "NaN",
+            "-1",
+            "0",
+            "86400.5",
+            "99" * 300,
+            "12/31/2030 11:59:59 PM +00:00",
+            "1/1/0001 0:00:00",
+            "13/45/2030 25:61:61 PM",
+            "2/29/2023 1:00:00 AM",
+            "1/1/9999 11:59:59 PM -23:59",
+        ]
+    ),
+)
+token_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "access_token": st.one_of(st.just("eyJ0eXAiOiJKV1QifQ.e30.c2ln"), st.text(max_size=8), json_values),
+        "expires_in": numberish,
+        "expires_on": numberish,
+        "refresh_in": numberish,
+        "ext_expires_in": numberish,
+        "token_type": st.one_of(st.just("Bearer"), json_values),
+        "error": st.one_of(
+            st.sampled_from(["invalid_client", "invalid_grant", "invalid_request"]), json_values
+        ),
+        "error_description": st.one_of(
+            st.text(max_size=60), st.just("AADSTS7000215: Invalid client secret.\r\nTrace"), json_values
+        ),
+        "error_codes": st.one_of(
+            st.lists(st.integers(min_value=-(2**70), max_value=2**70), max_size=3), json_values
+        ),
+        "correlation_id": json_values,
+        "trace_id": json_values,
+        "timestamp": json_values,
+        "message": json_values,
+        "client_id": json_values,
+        "msi_res_id": json_values,
+    },
+)
 
 
 def _deep(n: int) -> bytes:
@@ -103,22 +147,61 @@ bodies = st.one_of(
     st.binary(max_size=120),
     st.text(max_size=120).map(str.encode),
     st.integers(min_value=1, max_value=200_000).map(_deep),
-    st.sampled_from([b"", b"<html><body>proxy</body></html>", b"{", b'{"access_token": "x", "expires_in": 36',
-                     b"no azure identity found for request clientID", b"\xff\xfe{}"]),
+    st.sampled_from(
+        [
+            b"",
+            b"<html><body>proxy</body></html>",
+            b"{",
+            b'{"access_token": "x", "expires_in": 36',
+            b"no azure identity found for request clientID",
+            b"\xff\xfe{}",
+        ]
+    ),
 )
 header_values = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["0", "1", "60", "999999", "1e999", "inf", "-inf", "nan", "NaN", "-5", "Tue, 29 Feb 2000 00:00:00 GMT",
-                     "Fri, 31 Dec 9999 23:59:59 GMT", "application/json", "text/html", 'Basic realm="/nonexistent/a.key"',
-                     "Basic realm=", "Bearer realm=x"]),
+    st.sampled_from(
+        [
+            "0",
+            "1",
+            "60",
+            "999999",
+            "1e999",
+            "inf",
+            "-inf",
+            "nan",
+            "NaN",
+            "-5",
+            "Tue, 29 Feb 2000 00:00:00 GMT",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+            "application/json",
+            "text/html",
+            'Basic realm="/nonexistent/a.key"',
+            "Basic realm=",
+            "Bearer realm=x",
+        ]
+    ),
 )
 headers = st.dictionaries(
-    st.sampled_from(["Retry-After", "retry-after-ms", "x-ms-retry-after-ms", "Content-Type", "WWW-Authenticate",
-                     "Location", "x-vss-e2eid", "x-msedge-ref"]),
-    header_values, max_size=4,
+    st.sampled_from(
+        [
+            "Retry-After",
+            "retry-after-ms",
+            "x-ms-retry-after-ms",
+            "Content-Type",
+            "WWW-Authenticate",
+            "Location",
+            "x-vss-e2eid",
+            "x-msedge-ref",
+        ]
+    ),
+    header_values,
+    max_size=4,
 )
-statuses = st.one_of(st.sampled_from([200, 200, 200, 400, 401, 403, 404, 410, 429, 500, 502, 503, 504, 302]),
-                     st.integers(min_value=100, max_value=599))
+statuses = st.one_of(
+    st.sampled_from([200, 200, 200, 400, 401, 403, 404, 410, 429, 500, 502, 503, 504, 302]),
+    st.integers(min_value=100, max_value=599),
+)
 responses = st.tuples(statuses, headers, bodies, st.booleans())  # (..., truncated)
 # An answer is a response or "no response" (a transport error; timeout or refused).
 answers = st.one_of(responses, st.sampled_from(["timeout", "refused", "reset"]))
@@ -126,8 +209,9 @@ answers = st.one_of(responses, st.sampled_from(["timeout", "refused", "reset"]))
 
 def _answer(request: HttpRequest, answer: Any) -> HttpResponse | TransportError:
     if isinstance(answer, str):
-        error = TransportError(request, f"{request.method} {request.url_without_query}: {answer}",
-                               timeout=answer == "timeout")
+        error = TransportError(
+            request, f"{request.method} {request.url_without_query}: {answer}", timeout=answer == "timeout"
+        )
         if answer == "refused":
             error.__cause__ = ConnectionRefusedError(111, "Connection refused")
         return error
@@ -156,8 +240,9 @@ def drive(flow: Any, answers: list[Any]) -> Any:
     raise AssertionError(f"the flow took more than {MAX_STEPS} effects: its retries are not bounded")
 
 
-def check_outcome(run: Any, credential: str, now: float, translate: Any = None,
-                  latest: float = 366 * 24 * 3600) -> Any:
+def check_outcome(
+    run: Any, credential: str, now: float, translate: Any = None, latest: float = 366 * 24 * 3600
+) -> Any:
     """``run()`` returns a sane token or raises a documented error that names the credential.
 
     ``translate``: the credential's ``_translate``, which ``get_token`` applies to a flow's escaping
@@ -192,31 +277,44 @@ def chain(enabled: bool) -> Any:
 
 # -- Entra ID token responses -------------------------------------------------------------------------
 
+
 @PROFILE
 @given(answer=answers)
 def test_entra_token_response(answer: Any) -> None:
-    credential = azidentity.ClientSecretCredential("tenant", "client", "not-a-real-secret-value",
-                                                   authority="https://127.0.0.1:1")
+    credential = azidentity.ClientSecretCredential(
+        "tenant", "client", "not-a-real-secret-value", authority="https://127.0.0.1:1"
+    )
     now = time.time()
-    outcome = check_outcome(lambda: drive(credential._flow(TokenRequest((SCOPE,))), [answer]),
-                            "ClientSecretCredential", now, credential._translate)
+    outcome = check_outcome(
+        lambda: drive(credential._flow(TokenRequest((SCOPE,))), [answer]),
+        "ClientSecretCredential",
+        now,
+        credential._translate,
+    )
     if isinstance(answer, tuple) and answer[0] == 200 and isinstance(outcome, AuthenticationFailedError):
         # A 200 without a token says which part is wrong.
-        assert any(word in str(outcome) for word in ("access_token", "expires_in", "unexpected response")), str(outcome)
+        assert any(word in str(outcome) for word in ("access_token", "expires_in", "unexpected response")), (
+            str(outcome)
+        )
 
 
 @PROFILE
 @given(status=statuses, hdrs=headers, body=bodies, truncated=st.booleans())
 def test_entra_parser_directly(status: int, hdrs: dict[str, str], body: bytes, truncated: bool) -> None:
     now = 1_700_000_000.0
-    response = HttpResponse(status, Headers(hdrs), body, HttpRequest("POST", "https://h/t/oauth2/v2.0/token"),
-                            truncated=truncated)
+    response = HttpResponse(
+        status, Headers(hdrs), body, HttpRequest("POST", "https://h/t/oauth2/v2.0/token"), truncated=truncated
+    )
     check_outcome(lambda: entra.parse_token_response(response, credential="X", now=now)[0], "X", now)
 
 
 @PROFILE
-@given(claims=st.one_of(st.text(max_size=60), json_values.map(json.dumps), st.integers(1, 100_000).map(
-    lambda n: "[" * n)), cae=st.booleans())
+@given(
+    claims=st.one_of(
+        st.text(max_size=60), json_values.map(json.dumps), st.integers(1, 100_000).map(lambda n: "[" * n)
+    ),
+    cae=st.booleans(),
+)
 def test_claims_challenges(claims: str, cae: bool) -> None:
     try:
         merged = entra.merge_claims(claims, cae)
@@ -225,38 +323,65 @@ def test_claims_challenges(claims: str, cae: bool) -> None:
         return
     if cae:
         assert json.loads(merged or "{}")["access_token"]["xms_cc"] == {"values": ["CP1"]} or isinstance(
-            json.loads(merged or "{}").get("access_token"), (list, str, int, float, bool, type(None)))
+            json.loads(merged or "{}").get("access_token"), (list, str, int, float, bool, type(None))
+        )
 
 
 # -- Azure Pipelines and workload identity (a federated assertion, then Entra) -------------------------
+
 
 @FEW
 @given(oidc=answers, token=answers)
 def test_pipelines_responses(oidc: Any, token: Any) -> None:
     credential = azidentity.AzurePipelinesCredential(
-        tenant_id="tenant", client_id="client", service_connection_id="connection",
-        system_access_token="not-a-real-system-token", authority="https://127.0.0.1:1")
+        tenant_id="tenant",
+        client_id="client",
+        service_connection_id="connection",
+        system_access_token="not-a-real-system-token",
+        authority="https://127.0.0.1:1",
+    )
     with mock.patch.dict(os.environ, {"SYSTEM_OIDCREQUESTURI": "https://127.0.0.1:1/oidc"}):
-        check_outcome(lambda: drive(credential._flow(TokenRequest((SCOPE,))), [oidc, token]),
-                      "AzurePipelinesCredential", time.time(), credential._translate)
+        check_outcome(
+            lambda: drive(credential._flow(TokenRequest((SCOPE,))), [oidc, token]),
+            "AzurePipelinesCredential",
+            time.time(),
+            credential._translate,
+        )
 
 
 @FEW
-@given(assertion=st.one_of(st.text(max_size=80), st.builds(
-    lambda h, p: f"{h}.{base64.urlsafe_b64encode(p).decode()}.sig", st.text(max_size=10),
-    st.one_of(json_values.map(lambda v: json.dumps(v).encode()), st.binary(max_size=40),
-              st.integers(1, 50_000).map(_deep)))), answer=answers)
+@given(
+    assertion=st.one_of(
+        st.text(max_size=80),
+        st.builds(
+            lambda h, p: f"{h}.{base64.urlsafe_b64encode(p).decode()}.sig",
+            st.text(max_size=10),
+            st.one_of(
+                json_values.map(lambda v: json.dumps(v).encode()),
+                st.binary(max_size=40),
+                st.integers(1, 50_000).map(_deep),
+            ),
+        ),
+    ),
+    answer=answers,
+)
 def test_workload_identity_assertions_and_responses(assertion: str, answer: Any) -> None:
     federated.unverified_claims(assertion)  # never raises
     assert federated.describe(assertion, "the token file")
-    with tempfile.NamedTemporaryFile("w", suffix=".jwt", delete=False, encoding="utf-8",
-                                     errors="surrogatepass") as file:
+    with tempfile.NamedTemporaryFile(
+        "w", suffix=".jwt", delete=False, encoding="utf-8", errors="surrogatepass"
+    ) as file:
         file.write(assertion)
     try:
         credential = azidentity.WorkloadIdentityCredential(
-            tenant_id="tenant", client_id="client", token_file_path=file.name, authority="https://127.0.0.1:1")
-        check_outcome(lambda: drive(credential._flow(TokenRequest((SCOPE,))), [answer]),
-                      "WorkloadIdentityCredential", time.time(), credential._translate)
+            tenant_id="tenant", client_id="client", token_file_path=file.name, authority="https://127.0.0.1:1"
+        )
+        check_outcome(
+            lambda: drive(credential._flow(TokenRequest((SCOPE,))), [answer]),
+            "WorkloadIdentityCredential",
+            time.time(),
+            credential._translate,
+        )
     finally:
         os.unlink(file.name)
 
@@ -268,43 +393,82 @@ with open(os.path.join(_ARC_DIR, "good.key"), "w") as _key:
     _key.write("0123456789abcdef")
 HOST_ENV = {
     "imds": {"AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:1"},
-    "app-service": {"IDENTITY_ENDPOINT": "http://127.0.0.1:1/msi/token", "IDENTITY_HEADER": "not-a-real-header"},
+    "app-service": {
+        "IDENTITY_ENDPOINT": "http://127.0.0.1:1/msi/token",
+        "IDENTITY_HEADER": "not-a-real-header",
+    },
     "arc": {"IDENTITY_ENDPOINT": "http://127.0.0.1:1/arc", "IMDS_ENDPOINT": "http://127.0.0.1:1"},
-    "service-fabric": {"IDENTITY_ENDPOINT": "https://127.0.0.1:1/sf", "IDENTITY_HEADER": "not-a-real-sf-secret",
-                       "IDENTITY_SERVER_THUMBPRINT": "ab" * 20},
+    "service-fabric": {
+        "IDENTITY_ENDPOINT": "https://127.0.0.1:1/sf",
+        "IDENTITY_HEADER": "not-a-real-sf-secret",
+        "IDENTITY_SERVER_THUMBPRINT": "ab" * 20,
+    },
     "cloud-shell": {"MSI_ENDPOINT": "http://127.0.0.1:1/cs"},
     "azure-ml": {"MSI_ENDPOINT": "http://127.0.0.1:1/ml", "MSI_SECRET": "not-a-real-ml-secret"},
 }
 arc_challenges = st.tuples(
     st.just(401),
-    st.fixed_dictionaries({"WWW-Authenticate": st.one_of(
-        st.sampled_from([f"Basic realm={os.path.join(_ARC_DIR, 'good.key')}",
-                         f'Basic realm="{os.path.join(_ARC_DIR, "good.key")}"',
-                         f"Basic realm={os.path.join(_ARC_DIR, '..', 'good.key')}",
-                         f"Basic realm={_ARC_DIR}/missing.key", "Basic realm=/etc/passwd", "Basic realm=relative.key",
-                         "Basic realm=/etc/shadow.key", "Basic realm=\x00.key", "Basic", "Digest realm=x"]),
-        st.text(max_size=40))}),
-    st.just(b"{}"), st.just(False))
+    st.fixed_dictionaries(
+        {
+            "WWW-Authenticate": st.one_of(
+                st.sampled_from(
+                    [
+                        f"Basic realm={os.path.join(_ARC_DIR, 'good.key')}",
+                        f'Basic realm="{os.path.join(_ARC_DIR, "good.key")}"',
+                        f"Basic realm={os.path.join(_ARC_DIR, '..', 'good.key')}",
+                        f"Basic realm={_ARC_DIR}/missing.key",
+                        "Basic realm=/etc/passwd",
+                        "Basic realm=relative.key",
+                        "Basic realm=/etc/shadow.key",
+                        "Basic realm=\x00.key",
+                        "Basic",
+                        "Digest realm=x",
+                    ]
+                ),
+                st.text(max_size=40),
+            )
+        }
+    ),
+    st.just(b"{}"),
+    st.just(False),
+)
 
 
 @PROFILE
-@given(host=st.sampled_from(sorted(HOST_ENV)), first=st.one_of(answers, arc_challenges),
-       rest=st.lists(answers, min_size=1, max_size=4), in_chain=st.booleans(),
-       identity=st.sampled_from([None, {"client_id": "11111111-1111-1111-1111-111111111111"},
-                                 {"object_id": "o"}, {"resource_id": "/subscriptions/x"}]))
-def test_managed_identity_host_responses(host: str, first: Any, rest: list[Any], in_chain: bool,
-                                         identity: dict[str, str] | None) -> None:
-    credential = azidentity.ManagedIdentityCredential(_env=HOST_ENV[host], identity_config=identity,
-                                                      _arc_token_dir=_ARC_DIR)
+@given(
+    host=st.sampled_from(sorted(HOST_ENV)),
+    first=st.one_of(answers, arc_challenges),
+    rest=st.lists(answers, min_size=1, max_size=4),
+    in_chain=st.booleans(),
+    identity=st.sampled_from(
+        [
+            None,
+            {"client_id": "11111111-1111-1111-1111-111111111111"},
+            {"object_id": "o"},
+            {"resource_id": "/subscriptions/x"},
+        ]
+    ),
+)
+def test_managed_identity_host_responses(
+    host: str, first: Any, rest: list[Any], in_chain: bool, identity: dict[str, str] | None
+) -> None:
+    credential = azidentity.ManagedIdentityCredential(
+        _env=HOST_ENV[host], identity_config=identity, _arc_token_dir=_ARC_DIR
+    )
     now = time.time()
     with chain(in_chain):
-        check_outcome(lambda: drive(credential._flow(TokenRequest((SCOPE,))), [first, *rest]),
-                      "ManagedIdentityCredential", now)
+        check_outcome(
+            lambda: drive(credential._flow(TokenRequest((SCOPE,))), [first, *rest]),
+            "ManagedIdentityCredential",
+            now,
+        )
 
 
 @PROFILE
 @given(status=statuses, hdrs=headers, body=bodies, truncated=st.booleans())
-def test_managed_identity_token_parser(status: int, hdrs: dict[str, str], body: bytes, truncated: bool) -> None:
+def test_managed_identity_token_parser(
+    status: int, hdrs: dict[str, str], body: bytes, truncated: bool
+) -> None:
     now = 1_700_000_000.0
     response = HttpResponse(status, Headers(hdrs), body, HttpRequest("GET", "http://h/"), truncated=truncated)
     try:
@@ -329,9 +493,14 @@ def test_expires_on_formats(value: Any) -> None:
 
 
 @PROFILE
-@given(sequence=st.lists(st.one_of(st.tuples(st.sampled_from([200, 404, 410, 429, 500, 503, 400]), headers),
-                                   st.just("error")), min_size=1, max_size=30),
-       imds=st.booleans())
+@given(
+    sequence=st.lists(
+        st.one_of(st.tuples(st.sampled_from([200, 404, 410, 429, 500, 503, 400]), headers), st.just("error")),
+        min_size=1,
+        max_size=30,
+    ),
+    imds=st.booleans(),
+)
 def test_managed_identity_retries_are_bounded(sequence: list[Any], imds: bool) -> None:
     policy = RetryPolicy(statuses=IMDS_STATUSES, gone_budget=70.0) if imds else RetryPolicy(3, OTHER_STATUSES)
     request = HttpRequest("GET", "http://127.0.0.1:1/")
@@ -381,9 +550,15 @@ def test_retry_after_values(value: str, name: str) -> None:
 
 # -- Azure Arc's challenge ----------------------------------------------------------------------------
 
+
 @PROFILE
-@given(header=st.one_of(header_values, st.builds(lambda p: f"Basic realm={p}", st.text(max_size=60)),
-                        st.builds(lambda p: f"Basic realm={_ARC_DIR}/{p}", st.text(max_size=30))))
+@given(
+    header=st.one_of(
+        header_values,
+        st.builds(lambda p: f"Basic realm={p}", st.text(max_size=60)),
+        st.builds(lambda p: f"Basic realm={_ARC_DIR}/{p}", st.text(max_size=30)),
+    )
+)
 def test_arc_challenges(header: str) -> None:
     response = HttpResponse(401, Headers({"WWW-Authenticate": header}), b"", HttpRequest("GET", "http://h"))
     try:
@@ -397,31 +572,74 @@ def test_arc_challenges(header: str) -> None:
 
 # -- developer tools' output ----------------------------------------------------------------------------
 
-az_like = st.fixed_dictionaries({}, optional={
-    "accessToken": st.one_of(st.just("tok-" + "a" * 20), json_values),
-    "expires_on": numberish, "expiresOn": st.one_of(numberish, st.sampled_from(
-        ["2099-01-31 17:05:09.123456", "2024-13-45 99:99:99", "0001-01-01 00:00:00", "2099-01-31T22:05:09Z",
-         "2099-01-31T22:05:09+01:00", "2099-02-30T00:00:00Z"])),
-    "token": st.one_of(st.just("tok-" + "b" * 20), json_values), "tokenType": json_values,
-})
-stdouts = st.one_of(
-    az_like.map(json.dumps), json_values.map(json.dumps), st.text(max_size=200),
-    st.builds(lambda t, e: f"WARNING: x\nazsdk%{t}%{e}\n", st.text(max_size=10), st.one_of(
-        st.integers(min_value=-10, max_value=10**400).map(str), st.text(max_size=10))),
-    st.integers(1, 100_000).map(lambda n: "[" * n), st.just("NO_AZ_ACCOUNT_MODULE"),
+az_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "accessToken": st.one_of(st.just("tok-" + "a" * 20), json_values),
+        "expires_on": numberish,
+        "expiresOn": st.one_of(
+            numberish,
+            st.sampled_from(
+                [
+                    "2099-01-31 17:05:09.123456",
+                    "2024-13-45 99:99:99",
+                    "0001-01-01 00:00:00",
+                    "2099-01-31T22:05:09Z",
+                    "2099-01-31T22:05:09+01:00",
+                    "2099-02-30T00:00:00Z",
+                ]
+            ),
+        ),
+        "token": st.one_of(st.just("tok-" + "b" * 20), json_values),
+        "tokenType": json_values,
+    },
 )
-stderrs = st.one_of(st.text(max_size=200), st.sampled_from([
-    "ERROR: Please run 'az login' to setup account.", "ERROR: AADSTS50076: MFA",
-    '{"type":"consoleMessage","data":{"message":"not logged in, run `azd auth login` to login"}}',
-    '{"error": "fetching token: not logged in, run `azd auth login`"}', "Run Connect-AzAccount to login.",
-    "AuthorizationManager check failed.", "'az' is not recognized", "Line |\n   3 | x\n     | ~~~\n     | boom",
-    "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2lnbmF0dXJl leaked",
-]), st.integers(1, 50_000).map(lambda n: "{" * n))
+stdouts = st.one_of(
+    az_like.map(json.dumps),
+    json_values.map(json.dumps),
+    st.text(max_size=200),
+    st.builds(
+        lambda t, e: f"WARNING: x\nazsdk%{t}%{e}\n",
+        st.text(max_size=10),
+        st.one_of(st.integers(min_value=-10, max_value=10**400).map(str), st.text(max_size=10)),
+    ),
+    st.integers(1, 100_000).map(lambda n: "[" * n),
+    st.just("NO_AZ_ACCOUNT_MODULE"),
+)
+stderrs = st.one_of(
+    st.text(max_size=200),
+    st.sampled_from(
+        [
+            "ERROR: Please run 'az login' to setup account.",
+            "ERROR: AADSTS50076: MFA",
+            '{"type":"consoleMessage","data":{"message":"not logged in, run `azd auth login` to login"}}',
+            '{"error": "fetching token: not logged in, run `azd auth login`"}',
+            "Run Connect-AzAccount to login.",
+            "AuthorizationManager check failed.",
+            "'az' is not recognized",
+            "Line |\n   3 | x\n     | ~~~\n     | boom",
+            "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2lnbmF0dXJl leaked",
+        ]
+    ),
+    st.integers(1, 50_000).map(lambda n: "{" * n),
+)
 process_results = st.builds(
-    ProcessResult, returncode=st.sampled_from([0, 0, 0, 1, 2, 127, -9]), stdout=stdouts, stderr=stderrs,
-    duration=st.just(0.1), timed_out=st.booleans().map(lambda b: b and False), not_found=st.just(False),
-) | st.builds(ProcessResult, returncode=st.just(-1), stdout=st.just(""), stderr=st.just(""), duration=st.just(10.0),
-              timed_out=st.just(True), not_found=st.booleans())
+    ProcessResult,
+    returncode=st.sampled_from([0, 0, 0, 1, 2, 127, -9]),
+    stdout=stdouts,
+    stderr=stderrs,
+    duration=st.just(0.1),
+    timed_out=st.booleans().map(lambda b: b and False),
+    not_found=st.just(False),
+) | st.builds(
+    ProcessResult,
+    returncode=st.just(-1),
+    stdout=st.just(""),
+    stderr=st.just(""),
+    duration=st.just(10.0),
+    timed_out=st.just(True),
+    not_found=st.booleans(),
+)
 
 
 @PROFILE
@@ -430,8 +648,12 @@ def test_developer_tool_output(result: ProcessResult, tool: str) -> None:
     parse = {"az": azure_cli.parse, "azd": azure_developer_cli.parse, "pwsh": azure_powershell.parse}[tool]
     now = time.time()
     # A tool's expiry is not bounded by a lifetime (its tokens are not cached by default), only by time.
-    outcome = check_outcome(lambda: parse(result, credential=f"{tool}-credential", timeout=10, now=now),
-                            f"{tool}-credential", now, latest=2**53)
+    outcome = check_outcome(
+        lambda: parse(result, credential=f"{tool}-credential", timeout=10, now=now),
+        f"{tool}-credential",
+        now,
+        latest=2**53,
+    )
     if isinstance(outcome, Exception):
         assert "eyJ0eXAiOiJKV1Qi" not in str(outcome)  # token-shaped output is redacted
 
@@ -446,6 +668,7 @@ def test_redaction_and_scrubbing_never_fail(text: str) -> None:
 
 # -- certificates ------------------------------------------------------------------------------------------
 
+
 class _Material(dict[str, bytes]):
     def __repr__(self) -> str:  # a failing example must not print key material
         return "<the emulator's certificate material>"
@@ -455,15 +678,19 @@ class _Material(dict[str, bytes]):
 def pems(emulator_session: Any) -> dict[str, bytes]:
     app = emulator_session.apps["cert"]
     read = lambda path: open(path, "rb").read()  # noqa: E731
-    return _Material(pem=read(app.cert_pem_path), encrypted=read(app.cert_pem_encrypted_path),
-                     pfx=read(app.pfx_path), password=(app.cert_password or "").encode())
+    return _Material(
+        pem=read(app.cert_pem_path),
+        encrypted=read(app.cert_pem_encrypted_path),
+        pfx=read(app.pfx_path),
+        password=(app.cert_password or "").encode(),
+    )
 
 
 def _mutate(data: bytes, where: int, byte: int, cut: int) -> bytes:
     if not data:
         return data
     i = where % len(data)
-    mutated = data[:i] + bytes([byte]) + data[i + 1:]
+    mutated = data[:i] + bytes([byte]) + data[i + 1 :]
     return mutated[: max(1, len(mutated) - cut)]
 
 
@@ -474,15 +701,33 @@ def test_certificate_input(pems: dict[str, bytes], data: Any) -> None:
     if kind == "random":
         blob = data.draw(st.binary(max_size=300))
     elif kind == "blocks":
-        names = st.sampled_from(["CERTIFICATE", "PRIVATE KEY", "RSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY",
-                                 "EC PRIVATE KEY", "X509 CERTIFICATE", "PUBLIC KEY"])
+        names = st.sampled_from(
+            [
+                "CERTIFICATE",
+                "PRIVATE KEY",
+                "RSA PRIVATE KEY",
+                "ENCRYPTED PRIVATE KEY",
+                "EC PRIVATE KEY",
+                "X509 CERTIFICATE",
+                "PUBLIC KEY",
+            ]
+        )
         blocks = data.draw(st.lists(st.tuples(names, st.binary(max_size=80)), max_size=4))
-        blob = b"\n".join(b"-----BEGIN %s-----\n%s\n-----END %s-----" % (n.encode(), base64.encodebytes(b), n.encode())
-                          for n, b in blocks) or b"-----BEGIN"
+        blob = (
+            b"\n".join(
+                b"-----BEGIN %s-----\n%s\n-----END %s-----" % (n.encode(), base64.encodebytes(b), n.encode())
+                for n, b in blocks
+            )
+            or b"-----BEGIN"
+        )
     else:
         original = pems[kind]
-        blob = _mutate(original, data.draw(st.integers(0, 10**6)), data.draw(st.integers(0, 255)),
-                       data.draw(st.integers(0, 64)))
+        blob = _mutate(
+            original,
+            data.draw(st.integers(0, 10**6)),
+            data.draw(st.integers(0, 255)),
+            data.draw(st.integers(0, 64)),
+        )
         if data.draw(st.booleans()):
             blob = original  # unmutated: loads with the right password
     password = data.draw(st.sampled_from([None, "", "wrong-password", pems["password"]]))
@@ -500,17 +745,28 @@ _CACHE_DIR = tempfile.mkdtemp(prefix="azidentity-reliability-cache-")
 
 
 @PROFILE
-@given(content=st.one_of(
-    st.binary(max_size=200),
-    json_values.map(lambda v: json.dumps(v).encode()),
-    st.fixed_dictionaries({"format": st.one_of(st.just("azidentity-cache"), json_values),
-                           "version": st.one_of(st.just(1), json_values),
-                           "sections": st.one_of(st.dictionaries(st.sampled_from(["access_tokens", "x"]),
-                                                                 st.dictionaries(st.text(max_size=5), json_values,
-                                                                                 max_size=3), max_size=2),
-                                                 json_values)}).map(lambda d: json.dumps(d).encode()),
-    st.integers(1, 100_000).map(_deep),
-), encrypted=st.booleans())
+@given(
+    content=st.one_of(
+        st.binary(max_size=200),
+        json_values.map(lambda v: json.dumps(v).encode()),
+        st.fixed_dictionaries(
+            {
+                "format": st.one_of(st.just("azidentity-cache"), json_values),
+                "version": st.one_of(st.just(1), json_values),
+                "sections": st.one_of(
+                    st.dictionaries(
+                        st.sampled_from(["access_tokens", "x"]),
+                        st.dictionaries(st.text(max_size=5), json_values, max_size=3),
+                        max_size=2,
+                    ),
+                    json_values,
+                ),
+            }
+        ).map(lambda d: json.dumps(d).encode()),
+        st.integers(1, 100_000).map(_deep),
+    ),
+    encrypted=st.booleans(),
+)
 def test_persistent_cache_files(content: bytes, encrypted: bool) -> None:
     from azidentity import _persistence as p
     from azidentity._persistent_token_cache import _token_from
@@ -525,7 +781,9 @@ def test_persistent_cache_files(content: bytes, encrypted: bool) -> None:
     for value in entries.values():
         token = _token_from(value)
         assert token is None or isinstance(token.expires_on, int)
-    store.put("access_tokens", "k", {"token": "t", "expires_on": 1, "refresh_on": None, "token_type": "Bearer"})
+    store.put(
+        "access_tokens", "k", {"token": "t", "expires_on": 1, "refresh_on": None, "token_type": "Bearer"}
+    )
     assert store.get("access_tokens", "k") is not None
     for name in os.listdir(_CACHE_DIR):
         if ".corrupt-" in name:
@@ -533,8 +791,19 @@ def test_persistent_cache_files(content: bytes, encrypted: bool) -> None:
 
 
 @PROFILE
-@given(value=st.one_of(json_values, st.fixed_dictionaries(
-    {"token": json_values, "expires_on": numberish, "refresh_on": numberish, "token_type": json_values})))
+@given(
+    value=st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {
+                "token": json_values,
+                "expires_on": numberish,
+                "refresh_on": numberish,
+                "token_type": json_values,
+            }
+        ),
+    )
+)
 def test_persistent_token_entries(value: Any) -> None:
     from azidentity._persistent_token_cache import _token_from, _unexpired
 
@@ -546,10 +815,14 @@ def test_persistent_token_entries(value: Any) -> None:
 
 # -- AuthenticationRecord -------------------------------------------------------------------------------------
 
-record_fields = st.fixed_dictionaries({}, optional={
-    k: st.one_of(st.text(max_size=20), json_values)
-    for k in ("authority", "clientId", "homeAccountId", "tenantId", "username")
-} | {"version": st.one_of(st.just("1.0"), json_values)})
+record_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        k: st.one_of(st.text(max_size=20), json_values)
+        for k in ("authority", "clientId", "homeAccountId", "tenantId", "username")
+    }
+    | {"version": st.one_of(st.just("1.0"), json_values)},
+)
 
 
 def _check_record(data: Any) -> None:
@@ -564,8 +837,9 @@ def _check_record(data: Any) -> None:
 
 
 @PROFILE
-@given(data=st.one_of(record_fields.map(json.dumps),
-                      st.text(max_size=100), st.binary(max_size=100), json_values))
+@given(
+    data=st.one_of(record_fields.map(json.dumps), st.text(max_size=100), st.binary(max_size=100), json_values)
+)
 def test_authentication_record_deserialize(data: Any) -> None:
     _check_record(data)
 
@@ -581,21 +855,43 @@ _ENV_DIR = tempfile.mkdtemp(prefix="azidentity-reliability-env-")
 with open(os.path.join(_ENV_DIR, "garbage.pem"), "wb") as _f:
     _f.write(b"-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n")
 ENV_SECRETS = ("AZURE_CLIENT_SECRET", "AZURE_PASSWORD", "AZURE_CLIENT_CERTIFICATE_PASSWORD")
-env_text = st.one_of(st.text(max_size=30), st.sampled_from(["", " ", "common", "adfs", "..", "-x", "a/b", "t?x#y",
-                                                            "72f988bf-86f1-41af-91ab-2d7cd011db47"]))
+env_text = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(
+        ["", " ", "common", "adfs", "..", "-x", "a/b", "t?x#y", "72f988bf-86f1-41af-91ab-2d7cd011db47"]
+    ),
+)
 env_values = {
-    "AZURE_TENANT_ID": env_text, "AZURE_CLIENT_ID": env_text,
+    "AZURE_TENANT_ID": env_text,
+    "AZURE_CLIENT_ID": env_text,
     # Secrets are arbitrary text behind a marker, so that a leak check can't match template words.
     "AZURE_CLIENT_SECRET": st.one_of(st.just(""), st.text(max_size=30).map(lambda t: "S3cr3t!" + t)),
     "AZURE_CLIENT_CERTIFICATE_PATH": st.sampled_from(
-        ["", "/nonexistent.pem", _ENV_DIR, os.path.join(_ENV_DIR, "garbage.pem"), "/dev/null", "/dev/zero"]),
-    "AZURE_CLIENT_CERTIFICATE_PASSWORD": st.one_of(st.just(""), st.text(max_size=20).map(lambda t: "Pa55!" + t)),
-    "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN": st.one_of(st.text(max_size=6), st.sampled_from(["true", "0", "yes"])),
+        ["", "/nonexistent.pem", _ENV_DIR, os.path.join(_ENV_DIR, "garbage.pem"), "/dev/null", "/dev/zero"]
+    ),
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD": st.one_of(
+        st.just(""), st.text(max_size=20).map(lambda t: "Pa55!" + t)
+    ),
+    "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN": st.one_of(
+        st.text(max_size=6), st.sampled_from(["true", "0", "yes"])
+    ),
     "AZURE_USERNAME": env_text,
     "AZURE_PASSWORD": st.one_of(st.just(""), st.text(max_size=30).map(lambda t: "Pa55w0rd!" + t)),
-    "AZURE_AUTHORITY_HOST": st.one_of(st.text(max_size=30), st.sampled_from(
-        ["https://login.microsoftonline.us", "http://insecure", "https://user@host", "https://h#f", "https:///x",
-         "login.microsoftonline.com", "https://h:99999", "https://[::1]"])),
+    "AZURE_AUTHORITY_HOST": st.one_of(
+        st.text(max_size=30),
+        st.sampled_from(
+            [
+                "https://login.microsoftonline.us",
+                "http://insecure",
+                "https://user@host",
+                "https://h#f",
+                "https:///x",
+                "login.microsoftonline.com",
+                "https://h:99999",
+                "https://[::1]",
+            ]
+        ),
+    ),
     "AZURE_ADDITIONALLY_ALLOWED_TENANTS": st.text(max_size=30),
 }
 environments = st.fixed_dictionaries({}, optional=env_values)
@@ -633,8 +929,11 @@ def test_environment_configurations(env: dict[str, str], is_async: bool) -> None
 
 # -- tenants, scopes, authorities --------------------------------------------------------------------------------
 
-tenant_texts = st.one_of(st.text(max_size=40), st.text(alphabet="abc.-/?#%@:\\ \t\n0123456789", max_size=12),
-                         st.sampled_from([".", "..", "...", "-", "a..b", "%2e%2e", "contoso.onmicrosoft.com"]))
+tenant_texts = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet="abc.-/?#%@:\\ \t\n0123456789", max_size=12),
+    st.sampled_from([".", "..", "...", "-", "a..b", "%2e%2e", "contoso.onmicrosoft.com"]),
+)
 
 
 @PROFILE
@@ -652,8 +951,11 @@ def test_tenant_ids(tenant: Any) -> None:
 
 
 @PROFILE
-@given(default=st.sampled_from(["tenant-a", "organizations", "adfs", ""]), requested=st.one_of(st.none(), tenant_texts),
-       allowed=st.lists(st.sampled_from(["*", "tenant-b", "x"]), max_size=2))
+@given(
+    default=st.sampled_from(["tenant-a", "organizations", "adfs", ""]),
+    requested=st.one_of(st.none(), tenant_texts),
+    allowed=st.lists(st.sampled_from(["*", "tenant-b", "x"]), max_size=2),
+)
 def test_tenant_resolution(default: str, requested: str | None, allowed: list[str]) -> None:
     try:
         tenant = resolve_tenant(default, requested, allowed, "X", env={})
@@ -691,11 +993,31 @@ def test_scopes(scopes: list[Any]) -> None:
 
 
 @PROFILE
-@given(authority=st.one_of(st.text(max_size=40), st.builds(lambda s, r: f"{s}://{r}", st.sampled_from(
-    ["https", "http", "HTTPS", "ftp", "javascript", ""]), st.text(max_size=30)), st.sampled_from(
-    ["https://user:pw@login.microsoftonline.com", "https://login.microsoftonline.com#x", "https://a?b=c",
-     "https://evil.com\\@login.microsoftonline.com", "https://[::1", "https://h:0", "https://h:65536",
-     "https://h/%2e%2e/x", "file:///etc/passwd"]), st.integers(), st.none()))
+@given(
+    authority=st.one_of(
+        st.text(max_size=40),
+        st.builds(
+            lambda s, r: f"{s}://{r}",
+            st.sampled_from(["https", "http", "HTTPS", "ftp", "javascript", ""]),
+            st.text(max_size=30),
+        ),
+        st.sampled_from(
+            [
+                "https://user:pw@login.microsoftonline.com",
+                "https://login.microsoftonline.com#x",
+                "https://a?b=c",
+                "https://evil.com\\@login.microsoftonline.com",
+                "https://[::1",
+                "https://h:0",
+                "https://h:65536",
+                "https://h/%2e%2e/x",
+                "file:///etc/passwd",
+            ]
+        ),
+        st.integers(),
+        st.none(),
+    )
+)
 def test_authorities(authority: Any) -> None:
     try:
         value = normalize_authority(authority, env={})

@@ -13,8 +13,13 @@ SCOPE = "https://vault.azure.net/.default"
 def make(flavor, emu, **kwargs):
     app = emu.apps["secret"]
     return flavor.make(
-        "ClientSecretCredential", emu.tenant_id, app.client_id, app.secret,
-        authority=emu.base_url, connection_verify=emu.ca_bundle_path, **kwargs,
+        "ClientSecretCredential",
+        emu.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emu.base_url,
+        connection_verify=emu.ca_bundle_path,
+        **kwargs,
     )
 
 
@@ -76,8 +81,13 @@ def test_authority_normalization(value, expected):
 
 @pytest.mark.parametrize(
     "value",
-    ["http://login.microsoftonline.com", "https://user:pw@login.microsoftonline.com",
-     "https://login.microsoftonline.com/#frag", "https://login.microsoftonline.com?x=1", "ftp://x"],
+    [
+        "http://login.microsoftonline.com",
+        "https://user:pw@login.microsoftonline.com",
+        "https://login.microsoftonline.com/#frag",
+        "https://login.microsoftonline.com?x=1",
+        "ftp://x",
+    ],
 )
 def test_bad_authorities_refused(value):
     with pytest.raises(ValueError, match="invalid authority"):

@@ -24,10 +24,19 @@ def closed_port() -> int:
 def run(tmp_path, env, *args, check_canary=True):
     empty = tmp_path / "empty-bin"
     empty.mkdir(exist_ok=True)
-    base = {"HOME": str(tmp_path), "PATH": str(empty), "LANG": "C.UTF-8",
-            "AZURE_POD_IDENTITY_AUTHORITY_HOST": f"http://127.0.0.1:{closed_port()}"}
-    done = subprocess.run([sys.executable, "-m", "azidentity", "token", *args], env={**base, **env},
-                          capture_output=True, text=True, timeout=TIMEOUT)
+    base = {
+        "HOME": str(tmp_path),
+        "PATH": str(empty),
+        "LANG": "C.UTF-8",
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST": f"http://127.0.0.1:{closed_port()}",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "azidentity", "token", *args],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     if check_canary:
         canary.check_output("azidentity token", done.stdout + done.stderr)
     return done

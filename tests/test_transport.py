@@ -49,7 +49,9 @@ class ConnectProxy:
         lines = head.decode().split("\r\n")
         target = lines[0].split()[1]
         self.connects.append(target)
-        self.auth += [line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("proxy-authorization")]
+        self.auth += [
+            line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("proxy-authorization")
+        ]
         host, port = target.rsplit(":", 1)
         upstream = socket.create_connection((host, int(port)), timeout=5)
         client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -78,8 +80,14 @@ def proxy():
 
 def make(emu, **kwargs):
     app = emu.apps["secret"]
-    return azidentity.ClientSecretCredential(emu.tenant_id, app.client_id, app.secret, authority=emu.base_url,
-                                             connection_verify=emu.ca_bundle_path, **kwargs)
+    return azidentity.ClientSecretCredential(
+        emu.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emu.base_url,
+        connection_verify=emu.ca_bundle_path,
+        **kwargs,
+    )
 
 
 def test_https_through_a_proxy_from_the_environment(emulator, proxy, monkeypatch):

@@ -37,8 +37,10 @@ def token_file(tmp_path: Path, emulator: Any) -> Path:
 
 def make(flavor: Any, emulator: Any, token_file: Path | str, **kwargs: Any) -> Any:
     options: dict[str, Any] = {
-        "tenant_id": emulator.tenant_id, "client_id": emulator.apps["workload"].client_id,
-        "token_file_path": str(token_file), "authority": emulator.authority,
+        "tenant_id": emulator.tenant_id,
+        "client_id": emulator.apps["workload"].client_id,
+        "token_file_path": str(token_file),
+        "authority": emulator.authority,
         "connection_verify": emulator.ca_bundle_path,
     }
     options.update(kwargs)
@@ -57,8 +59,9 @@ def test_token_for_the_service_account(flavor: Any, emulator: Any, token_file: P
     assert assertions_sent(emulator) == [token_file.read_text()]
 
 
-def test_configuration_from_the_environment(flavor: Any, emulator: Any, token_file: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_configuration_from_the_environment(
+    flavor: Any, emulator: Any, token_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # What the AKS workload identity webhook injects into the pod.
     monkeypatch.setenv("AZURE_TENANT_ID", emulator.tenant_id)
     monkeypatch.setenv("AZURE_CLIENT_ID", emulator.apps["workload"].client_id)
@@ -86,15 +89,21 @@ def test_rotated_token_file_is_read_again(flavor: Any, emulator: Any, token_file
     assert assertions_sent(emulator) == [first, second]
 
 
-@pytest.mark.parametrize(("missing", "named"), [
-    ({"client_id"}, ["no client ID specified"]),
-    ({"tenant_id"}, ["no tenant ID specified"]),
-    ({"token_file_path"}, ["no token file specified"]),
-    ({"client_id", "tenant_id", "token_file_path"},
-     ["no client ID specified", "no tenant ID specified", "no token file specified"]),
-])
-def test_incomplete_configuration_names_what_is_missing(missing: set[str], named: list[str], flavor: Any,
-                                                        emulator: Any, token_file: Path) -> None:
+@pytest.mark.parametrize(
+    ("missing", "named"),
+    [
+        ({"client_id"}, ["no client ID specified"]),
+        ({"tenant_id"}, ["no tenant ID specified"]),
+        ({"token_file_path"}, ["no token file specified"]),
+        (
+            {"client_id", "tenant_id", "token_file_path"},
+            ["no client ID specified", "no tenant ID specified", "no token file specified"],
+        ),
+    ],
+)
+def test_incomplete_configuration_names_what_is_missing(
+    missing: set[str], named: list[str], flavor: Any, emulator: Any, token_file: Path
+) -> None:
     kwargs = {name: None for name in missing}
     with pytest.raises(ValueError) as info:
         make(flavor, emulator, token_file, **kwargs)
@@ -136,13 +145,19 @@ def _unsigned_jwt(claims: dict[str, Any]) -> str:
     return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
 
 
-@pytest.mark.parametrize(("case", "code"), [("subject", "AADSTS700213"), ("issuer", "AADSTS70021"),
-                                            ("audience", "AADSTS700212")])
-def test_no_matching_federated_credential_shows_the_assertions_claims(case: str, code: str, flavor: Any,
-                                                                     emulator: Any, token_file: Path) -> None:
+@pytest.mark.parametrize(
+    ("case", "code"), [("subject", "AADSTS700213"), ("issuer", "AADSTS70021"), ("audience", "AADSTS700212")]
+)
+def test_no_matching_federated_credential_shows_the_assertions_claims(
+    case: str, code: str, flavor: Any, emulator: Any, token_file: Path
+) -> None:
     if case == "subject":
         assertion = emulator.issue_service_account_token(subject="system:serviceaccount:prod:other")
-        iss, sub, aud = emulator.oidc_issuer_url, "system:serviceaccount:prod:other", "api://AzureADTokenExchange"
+        iss, sub, aud = (
+            emulator.oidc_issuer_url,
+            "system:serviceaccount:prod:other",
+            "api://AzureADTokenExchange",
+        )
     elif case == "audience":
         assertion = emulator.issue_service_account_token(audience="api://SomethingElse")
         iss, sub, aud = emulator.oidc_issuer_url, SUBJECT, "api://SomethingElse"
@@ -155,7 +170,11 @@ def test_no_matching_federated_credential_shows_the_assertions_claims(case: str,
     error = info.value
     assert error.error_code == code and error.status_code == 400
     text = str(error)
-    assert f"issuer (iss) '{iss}'" in text and f"subject (sub) '{sub}'" in text and f"audience (aud) '{aud}'" in text
+    assert (
+        f"issuer (iss) '{iss}'" in text
+        and f"subject (sub) '{sub}'" in text
+        and f"audience (aud) '{aud}'" in text
+    )
     assert str(token_file) in text
     assert error.mitigation == ROWS[code].mitigation
     assert assertion not in text and assertion.split(".")[2] not in text
@@ -164,7 +183,9 @@ def test_no_matching_federated_credential_shows_the_assertions_claims(case: str,
 def test_other_entra_errors_are_unchanged(flavor: Any, emulator: Any, token_file: Path) -> None:
     # The app exists but has no federated credentials for this issuer -- or the client ID is wrong.
     with pytest.raises(AuthenticationFailedError) as info:
-        flavor.get_token(make(flavor, emulator, token_file, client_id="00000000-0000-0000-0000-000000000001"), SCOPE)
+        flavor.get_token(
+            make(flavor, emulator, token_file, client_id="00000000-0000-0000-0000-000000000001"), SCOPE
+        )
     assert info.value.error_code == "AADSTS700016"
     assert "issuer (iss)" not in str(info.value)
 

@@ -40,7 +40,9 @@ class AuthenticationRecord:
 
     __slots__ = ("_tenant_id", "_client_id", "_authority", "_home_account_id", "_username")
 
-    def __init__(self, tenant_id: str, client_id: str, authority: str, home_account_id: str, username: str) -> None:
+    def __init__(
+        self, tenant_id: str, client_id: str, authority: str, home_account_id: str, username: str
+    ) -> None:
         self._tenant_id = tenant_id
         self._client_id = client_id
         self._authority = authority
@@ -90,22 +92,32 @@ class AuthenticationRecord:
             try:
                 data = bytes(data).decode("utf-8")
             except UnicodeDecodeError as error:
-                raise ValueError(f"Can't deserialize an AuthenticationRecord: the data is not UTF-8 text ({error})") from None
+                raise ValueError(
+                    f"Can't deserialize an AuthenticationRecord: the data is not UTF-8 text ({error})"
+                ) from None
         if not isinstance(data, str):
-            raise ValueError(f"Can't deserialize an AuthenticationRecord from {type(data).__name__}; expected a JSON string")
+            raise ValueError(
+                f"Can't deserialize an AuthenticationRecord from {type(data).__name__}; expected a JSON string"
+            )
         from ._protocol.effects import parse_json
 
         try:
             deserialized: Any = parse_json(data)  # ValueError only, also for absurdly nested input
         except ValueError as error:
-            raise ValueError(f"Can't deserialize an AuthenticationRecord: the data is not JSON ({error})") from None
+            raise ValueError(
+                f"Can't deserialize an AuthenticationRecord: the data is not JSON ({error})"
+            ) from None
         if not isinstance(deserialized, dict):
             raise ValueError(
                 f"Can't deserialize an AuthenticationRecord: expected a JSON object, got {type(deserialized).__name__}"
             )
         version = deserialized.get("version")
-        if not isinstance(version, str) or version not in SUPPORTED_VERSIONS:  # an unhashable version must not TypeError
-            raise ValueError(f'Unexpected version "{version}". This package supports these versions: {SUPPORTED_VERSIONS}')
+        if (
+            not isinstance(version, str) or version not in SUPPORTED_VERSIONS
+        ):  # an unhashable version must not TypeError
+            raise ValueError(
+                f'Unexpected version "{version}". This package supports these versions: {SUPPORTED_VERSIONS}'
+            )
         values: dict[str, str] = {}
         for key, attribute in _FIELDS:
             if key not in deserialized:

@@ -22,8 +22,12 @@ TENANT_HELP = (
 
 def validate_tenant_id(tenant_id: str) -> None:
     """Tenant IDs go into URL paths: allow only letters, digits, '-' and '.'."""
-    if (not isinstance(tenant_id, str) or not tenant_id or not _TENANT_CHARS.issuperset(tenant_id)
-            or not tenant_id.strip(".")):  # "." and ".." are path segments that climb out of the tenant
+    if (
+        not isinstance(tenant_id, str)
+        or not tenant_id
+        or not _TENANT_CHARS.issuperset(tenant_id)
+        or not tenant_id.strip(".")
+    ):  # "." and ".." are path segments that climb out of the tenant
         raise ValueError(f"{TENANT_HELP} (got {tenant_id!r})")
 
 
@@ -33,9 +37,15 @@ def normalize_authority(authority: str | None, env: Mapping[str, str] | None = N
     Returns a base URL without trailing slash, e.g. ``https://login.microsoftonline.com``.
     """
     env = os.environ if env is None else env
-    value = authority or env.get(EnvironmentVariables.AZURE_AUTHORITY_HOST) or AzureAuthorityHosts.AZURE_PUBLIC_CLOUD
+    value = (
+        authority
+        or env.get(EnvironmentVariables.AZURE_AUTHORITY_HOST)
+        or AzureAuthorityHosts.AZURE_PUBLIC_CLOUD
+    )
     if not isinstance(value, str):
-        raise TypeError(f"authority must be a string such as 'login.microsoftonline.com', got {type(value).__name__}")
+        raise TypeError(
+            f"authority must be a string such as 'login.microsoftonline.com', got {type(value).__name__}"
+        )
     value = value.strip().rstrip("/")
     if "://" not in value:
         value = "https://" + value
@@ -89,9 +99,13 @@ def resolve_tenant(
     env = os.environ if env is None else env
     if default_tenant == "adfs" or env.get(EnvironmentVariables.AZURE_IDENTITY_DISABLE_MULTITENANTAUTH):
         log.emit(
-            log.EVENT_AUTHENTICATION, log.INFO, "%s ignores the requested tenant %s and uses its configured tenant %s "
+            log.EVENT_AUTHENTICATION,
+            log.INFO,
+            "%s ignores the requested tenant %s and uses its configured tenant %s "
             "(AZURE_IDENTITY_DISABLE_MULTITENANTAUTH is set or the tenant is adfs)",
-            credential, requested, default_tenant,
+            credential,
+            requested,
+            default_tenant,
         )
         return default_tenant
     validate_tenant_id(requested)
@@ -99,7 +113,13 @@ def resolve_tenant(
         return requested
     allowed = list(additionally_allowed_tenants)
     if "*" in allowed or requested in allowed:
-        log.emit(log.EVENT_AUTHENTICATION, log.INFO, "%s acquires a token for tenant %s (allowed by additionally_allowed_tenants)", credential, requested)
+        log.emit(
+            log.EVENT_AUTHENTICATION,
+            log.INFO,
+            "%s acquires a token for tenant %s (allowed by additionally_allowed_tenants)",
+            credential,
+            requested,
+        )
         return requested
     if not allowed and default_tenant == "organizations":
         return requested
@@ -108,7 +128,7 @@ def resolve_tenant(
     raise AuthenticationFailedError(
         f"The current credential is not configured to acquire tokens for tenant {requested}. "
         f"It is configured for tenant {default_tenant}. To enable acquiring tokens for this tenant add it to "
-        f"the additionally_allowed_tenants when creating the credential, or add \"*\" to "
+        f'the additionally_allowed_tenants when creating the credential, or add "*" to '
         f"additionally_allowed_tenants to allow acquiring tokens for any tenant.",
         credential=credential,
         mitigation_key="tenant-not-allowed",

@@ -44,7 +44,9 @@ class CacheEntry:
         )
         self.access_token = AccessToken(token.token, token.expires_on)
         self.expires_on = token.expires_on
-        self.refresh_at = token.refresh_on if token.refresh_on is not None else token.expires_on - REFRESH_OFFSET
+        self.refresh_at = (
+            token.refresh_on if token.refresh_on is not None else token.expires_on - REFRESH_OFFSET
+        )
         self.last_attempt = now
 
 

@@ -43,8 +43,13 @@ class TokenRequest:
 
     __slots__ = ("scopes", "claims", "tenant_id", "enable_cae")
 
-    def __init__(self, scopes: tuple[str, ...], claims: str | None = None, tenant_id: str | None = None,
-                 enable_cae: bool = False) -> None:
+    def __init__(
+        self,
+        scopes: tuple[str, ...],
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+    ) -> None:
         self.scopes = scopes
         self.claims = claims
         self.tenant_id = tenant_id
@@ -98,7 +103,10 @@ class CredentialBase:
         override it.
         """
         parts = [type(self).__name__]
-        parts += [str(getattr(self, name, None) or "") for name in ("_authority", "_tenant_id", "_client_id", "_username")]
+        parts += [
+            str(getattr(self, name, None) or "")
+            for name in ("_authority", "_tenant_id", "_client_id", "_username")
+        ]
         assertion = getattr(self, "_user_assertion", None)
         if assertion:  # on-behalf-of: one user's tokens must never be served for another's assertion
             import hashlib
@@ -124,8 +132,14 @@ class CredentialBase:
         """Checks that need no I/O and raise ValueError for bad arguments."""
 
     # -- shared acquisition logic --------------------------------------------------------------
-    def _request(self, method: str, scopes: tuple[str, ...], claims: str | None, tenant_id: str | None,
-                 enable_cae: bool) -> TokenRequest:
+    def _request(
+        self,
+        method: str,
+        scopes: tuple[str, ...],
+        claims: str | None,
+        tenant_id: str | None,
+        enable_cae: bool,
+    ) -> TokenRequest:
         if not scopes:
             raise ValueError(f'"{method}" requires at least one scope')
         for scope in scopes:
@@ -135,11 +149,16 @@ class CredentialBase:
         self._validate(request)
         return request
 
-    def _request_from_options(self, scopes: tuple[str, ...], options: TokenRequestOptions | None) -> TokenRequest:
+    def _request_from_options(
+        self, scopes: tuple[str, ...], options: TokenRequestOptions | None
+    ) -> TokenRequest:
         if not options:
             return self._request("get_token_info", scopes, None, None, False)
         return self._request(
-            "get_token_info", scopes, options.get("claims"), options.get("tenant_id"),
+            "get_token_info",
+            scopes,
+            options.get("claims"),
+            options.get("tenant_id"),
             bool(options.get("enable_cae", False)),
         )
 
@@ -148,16 +167,24 @@ class CredentialBase:
         key = self._cache_key(request)
         if request.claims:
             return key, None
-        if (self._stable_keys and request.tenant_id is None and not request.enable_cae
-                and len(self._fast_keys) < 256):
+        if (
+            self._stable_keys
+            and request.tenant_id is None
+            and not request.enable_cae
+            and len(self._fast_keys) < 256
+        ):
             self._fast_keys[request.scopes] = key
         return key, self._cache.lookup(key)
 
     def _on_success(self, request: TokenRequest, key: Hashable, token: Token) -> CacheEntry:
         entry = self._cache.store(key, token)
         log.emit(
-            log.EVENT_AUTHENTICATION, log.INFO, "%s acquired a token for scopes %s (expires %s)",
-            self._name, " ".join(request.scopes), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(token.expires_on)),
+            log.EVENT_AUTHENTICATION,
+            log.INFO,
+            "%s acquired a token for scopes %s (expires %s)",
+            self._name,
+            " ".join(request.scopes),
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(token.expires_on)),
         )
         return entry
 
@@ -167,9 +194,12 @@ class CredentialBase:
         translated = self._translate(error)
         if entry is not None:
             log.emit(
-                log.EVENT_AUTHENTICATION, log.WARNING,
+                log.EVENT_AUTHENTICATION,
+                log.WARNING,
                 "%s could not refresh a token for scopes %s; serving the cached token until it expires: %s",
-                self._name, " ".join(request.scopes), str(translated).split("\n", 1)[0],
+                self._name,
+                " ".join(request.scopes),
+                str(translated).split("\n", 1)[0],
             )
             return entry
         if translated is error:
@@ -188,7 +218,8 @@ class CredentialBase:
         if isinstance(error, TransportError):
             return AuthenticationFailedError(
                 f"no response from {error.request.url_without_query}: {error.message}",
-                credential=self._name, mitigation_key="network",
+                credential=self._name,
+                mitigation_key="network",
             )
         return AuthenticationFailedError(
             f"unexpected error: {type(error).__name__}: {error}", credential=self._name
@@ -197,7 +228,9 @@ class CredentialBase:
     # -- representation and pickling -------------------------------------------------------------
     def __repr__(self) -> str:
         fields = " ".join(f"{name}={getattr(self, '_' + name, None)!r}" for name in self._repr_fields)
-        return f"<{type(self).__module__.split('._')[0]}.{type(self).__name__}{' ' + fields if fields else ''}>"
+        return (
+            f"<{type(self).__module__.split('._')[0]}.{type(self).__name__}{' ' + fields if fields else ''}>"
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if k not in self._transient and k != "_fast_keys"}
@@ -217,7 +250,9 @@ def _check_callables(credential: str, state: dict[str, Any]) -> None:
     import pickle
 
     items = list(state.items())
-    items += [(f"{key} (pipeline keyword)", value) for key, value in (state.get("_pipeline_kwargs") or {}).items()]
+    items += [
+        (f"{key} (pipeline keyword)", value) for key, value in (state.get("_pipeline_kwargs") or {}).items()
+    ]
     for name, value in items:
         if not callable(value) or isinstance(value, (type, CredentialBase)):
             continue
@@ -243,7 +278,11 @@ class SyncCredential(CredentialBase):
         return self._io  # type: ignore[no-any-return]
 
     def get_token(
-        self, *scopes: str, claims: str | None = None, tenant_id: str | None = None, enable_cae: bool = False,
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
         **kwargs: Any,
     ) -> AccessToken:
         if not (claims or tenant_id or enable_cae):
@@ -309,7 +348,7 @@ class AsyncCredential(CredentialBase):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.__name__.startswith("Async") and cls.__name__ != "AsyncCredential":
-            cls.__name__ = cls.__qualname__ = cls.__name__[len("Async"):]
+            cls.__name__ = cls.__qualname__ = cls.__name__[len("Async") :]
             cls.__module__ = "azidentity.aio"
 
     def _async_io(self) -> AsyncIO:
@@ -320,7 +359,11 @@ class AsyncCredential(CredentialBase):
         return self._io  # type: ignore[no-any-return]
 
     async def get_token(
-        self, *scopes: str, claims: str | None = None, tenant_id: str | None = None, enable_cae: bool = False,
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
         **kwargs: Any,
     ) -> AccessToken:
         if not (claims or tenant_id or enable_cae):
@@ -335,7 +378,9 @@ class AsyncCredential(CredentialBase):
             entry = await self._acquire(request, key)
         return entry.access_token
 
-    async def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
+    async def get_token_info(
+        self, *scopes: str, options: TokenRequestOptions | None = None
+    ) -> AccessTokenInfo:
         if not options:
             fast = self._fast_keys.get(scopes)
             if fast is not None:

@@ -72,9 +72,10 @@ def _response(request: HttpRequest, raw: Any, body: bytes) -> HttpResponse:
 def _transport_error(request: HttpRequest, error: Exception) -> TransportError:
     from azure.core.exceptions import ServiceRequestTimeoutError, ServiceResponseTimeoutError
 
-    timeout = isinstance(error, (ServiceRequestTimeoutError, ServiceResponseTimeoutError)) or "timed out" in str(
-        error
-    ).lower()
+    timeout = (
+        isinstance(error, (ServiceRequestTimeoutError, ServiceResponseTimeoutError))
+        or "timed out" in str(error).lower()
+    )
     message = f"{request.method} {request.url_without_query}: {type(error).__name__}: {error}"
     return TransportError(request, message, timeout=timeout)
 
@@ -149,7 +150,9 @@ class SyncIO:
         if pipeline is None:
             from ._pipeline import build_sync
 
-            pipeline = self._pipelines[direct] = build_sync(self._kwargs, direct=direct, sleep=self._injected_sleep)
+            pipeline = self._pipelines[direct] = build_sync(
+                self._kwargs, direct=direct, sleep=self._injected_sleep
+            )
         return pipeline
 
     def http(self, request: HttpRequest) -> HttpResponse:
@@ -166,15 +169,21 @@ class SyncIO:
         start = time.perf_counter()
         try:
             process = subprocess.Popen(
-                list(effect.argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=dict(effect.env) if effect.env is not None else None, cwd=effect.cwd or _safe_cwd(),
+                list(effect.argv),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=dict(effect.env) if effect.env is not None else None,
+                cwd=effect.cwd or _safe_cwd(),
                 start_new_session=_NEW_SESSION,
             )
         except OSError as error:
             return ProcessResult(127, "", str(error), time.perf_counter() - start, not_found=True)
         out, err = _Sink(process), _Sink(process)
-        pumps = [threading.Thread(target=_pump, args=(process.stdout, out), daemon=True),
-                 threading.Thread(target=_pump, args=(process.stderr, err), daemon=True)]
+        pumps = [
+            threading.Thread(target=_pump, args=(process.stdout, out), daemon=True),
+            threading.Thread(target=_pump, args=(process.stderr, err), daemon=True),
+        ]
         for pump in pumps:
             pump.start()
         timed_out = False
@@ -190,7 +199,9 @@ class SyncIO:
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
-        return ProcessResult(returncode, out.text(), err.text(), time.perf_counter() - start, timed_out=timed_out)
+        return ProcessResult(
+            returncode, out.text(), err.text(), time.perf_counter() - start, timed_out=timed_out
+        )
 
     def close(self) -> None:
         for pipeline in self._pipelines.values():
@@ -243,7 +254,9 @@ class AsyncIO:
         from azure.core.exceptions import AzureError, ResponseNotReadError
 
         try:
-            result = await self._pipeline(request.bypass_proxy).run(_core_request(request), **_run_options(request))
+            result = await self._pipeline(request.bypass_proxy).run(
+                _core_request(request), **_run_options(request)
+            )
             raw = result.http_response
             try:
                 body = raw.content  # loaded by the pipeline (stream=False)
@@ -269,9 +282,13 @@ class AsyncIO:
         start = time.perf_counter()
         try:
             process = await asyncio.create_subprocess_exec(
-                *effect.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, env=dict(effect.env) if effect.env is not None else None,
-                cwd=effect.cwd or _safe_cwd(), start_new_session=_NEW_SESSION,
+                *effect.argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=dict(effect.env) if effect.env is not None else None,
+                cwd=effect.cwd or _safe_cwd(),
+                start_new_session=_NEW_SESSION,
             )
         except OSError as error:
             return ProcessResult(127, "", str(error), time.perf_counter() - start, not_found=True)
@@ -297,7 +314,9 @@ class AsyncIO:
             except asyncio.TimeoutError:
                 pass  # a grandchild outside the process group holds the pipes: abandon them
             returncode = -1
-        return ProcessResult(returncode, out.text(), err.text(), time.perf_counter() - start, timed_out=timed_out)
+        return ProcessResult(
+            returncode, out.text(), err.text(), time.perf_counter() - start, timed_out=timed_out
+        )
 
     async def close(self) -> None:
         for pipeline in self._pipelines.values():

@@ -146,7 +146,10 @@ def format_body(response: HttpResponse) -> str:
     except ValueError:
         text = redact_text(response.text()[: _BODY_LIMIT + _TOKEN_MARGIN])
         if getattr(response, "truncated", False):
-            return text[:_BODY_LIMIT] + f"\n... (the body is larger than {len(response.body)} bytes; only that much was read)"
+            return (
+                text[:_BODY_LIMIT]
+                + f"\n... (the body is larger than {len(response.body)} bytes; only that much was read)"
+            )
         if len(text) > _BODY_LIMIT or len(response.body) > _BODY_LIMIT + _TOKEN_MARGIN:
             text = text[:_BODY_LIMIT] + f"\n... ({len(response.body)} bytes in all)"
         return text

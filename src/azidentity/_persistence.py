@@ -95,18 +95,23 @@ def cache_directory() -> str:
 def _ensure_directory() -> str:
     directory = cache_directory()
     if not os.path.isabs(directory):
-        raise _Unavailable("no home directory to keep the cache in (set XDG_CACHE_HOME or HOME)", "cache-directory")
+        raise _Unavailable(
+            "no home directory to keep the cache in (set XDG_CACHE_HOME or HOME)", "cache-directory"
+        )
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         if os.name == "posix":
             st = os.stat(directory)
             if st.st_uid != os.geteuid():
-                raise _Unavailable(f"the cache directory {directory} belongs to another user", "cache-directory")
+                raise _Unavailable(
+                    f"the cache directory {directory} belongs to another user", "cache-directory"
+                )
             if st.st_mode & 0o077:
                 os.chmod(directory, 0o700)
     except OSError as error:
-        raise _Unavailable(f"can't use the cache directory {directory}: {error.strerror or error}",
-                           "cache-directory") from error
+        raise _Unavailable(
+            f"can't use the cache directory {directory}: {error.strerror or error}", "cache-directory"
+        ) from error
     return directory
 
 
@@ -225,11 +230,15 @@ def _describe(error: BaseException) -> str:
 
 def _no_backend_cause(backend: object) -> str:
     """keyring found nothing usable: say why, for the Secret Service, in the user's terms."""
-    base = f"keyring found no usable secret store (backend {type(backend).__module__}.{type(backend).__name__})"
+    base = (
+        f"keyring found no usable secret store (backend {type(backend).__module__}.{type(backend).__name__})"
+    )
     if not sys.platform.startswith("linux"):
         return base
     if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-        return base + ": DBUS_SESSION_BUS_ADDRESS is not set, so there is no D-Bus session and no Secret Service"
+        return (
+            base + ": DBUS_SESSION_BUS_ADDRESS is not set, so there is no D-Bus session and no Secret Service"
+        )
     try:
         import secretstorage
     except ImportError:
@@ -291,8 +300,13 @@ def _load_key(name: str, lock: _FileLock) -> bytes:
                     value = backend.get_password(SERVICE, name)
                     if value is None:
                         raise _Unavailable(f"the secret store ({where}) did not keep the key it was given")
-                    log.emit(log.EVENT_AUTHENTICATION, log.INFO,
-                             "Created the persistent token cache key for %r in the secret store (%s)", name, where)
+                    log.emit(
+                        log.EVENT_AUTHENTICATION,
+                        log.INFO,
+                        "Created the persistent token cache key for %r in the secret store (%s)",
+                        name,
+                        where,
+                    )
     except _Unavailable:
         raise
     except _LockTimeout as error:
@@ -361,13 +375,20 @@ class PersistentStore:
                     del sections[section]
                 data = self._encode(sections)
                 if len(data) > MAX_FILE_SIZE:
-                    self._warn("the persistent token cache %s would exceed %d bytes; the change was not saved",
-                               self.path, MAX_FILE_SIZE)
+                    self._warn(
+                        "the persistent token cache %s would exceed %d bytes; the change was not saved",
+                        self.path,
+                        MAX_FILE_SIZE,
+                    )
                     return
                 self._write(data)
         except _LockTimeout:
-            self._warn("timed out after %.0f s waiting for the lock on %s; the change was not saved "
-                       "(another process holds it)", LOCK_TIMEOUT, self._lock.path)
+            self._warn(
+                "timed out after %.0f s waiting for the lock on %s; the change was not saved "
+                "(another process holds it)",
+                LOCK_TIMEOUT,
+                self._lock.path,
+            )
         except OSError as error:
             self._warn("could not save the persistent token cache %s: %s", self.path, error)
 
@@ -407,10 +428,12 @@ class PersistentStore:
             from cryptography.exceptions import InvalidTag
 
             try:
-                data = self._cipher.decrypt(data[len(_MAGIC):], self._aad)
+                data = self._cipher.decrypt(data[len(_MAGIC) :], self._aad)
             except InvalidTag:
-                raise _Corrupt("it can't be decrypted with the key in the secret store (the key was replaced, "
-                               "or the file was changed)") from None
+                raise _Corrupt(
+                    "it can't be decrypted with the key in the secret store (the key was replaced, "
+                    "or the file was changed)"
+                ) from None
         try:
             document = json.loads(data)
         except (ValueError, UnicodeDecodeError, RecursionError):
@@ -433,11 +456,20 @@ class PersistentStore:
         try:
             os.replace(self.path, target)
         except OSError as error:
-            self._warn("the persistent token cache %s is unusable (%s) and could not be moved aside (%s); "
-                       "it will be overwritten", self.path, reason, error)
+            self._warn(
+                "the persistent token cache %s is unusable (%s) and could not be moved aside (%s); "
+                "it will be overwritten",
+                self.path,
+                reason,
+                error,
+            )
             return
-        self._warn("the persistent token cache %s was unusable: %s. It was moved to %s and the cache starts empty",
-                   self.path, reason, target)
+        self._warn(
+            "the persistent token cache %s was unusable: %s. It was moved to %s and the cache starts empty",
+            self.path,
+            reason,
+            target,
+        )
 
     # -- writing ---------------------------------------------------------------------------------------
     def _encode(self, sections: Sections) -> bytes:
@@ -452,8 +484,9 @@ class PersistentStore:
     def _write(self, data: bytes) -> None:
         import tempfile
 
-        fd, temporary = tempfile.mkstemp(prefix=os.path.basename(self.path) + ".", suffix=".tmp",
-                                         dir=self._directory)  # 0600
+        fd, temporary = tempfile.mkstemp(
+            prefix=os.path.basename(self.path) + ".", suffix=".tmp", dir=self._directory
+        )  # 0600
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -536,11 +569,16 @@ def open_store(options: Any, *, cae: bool) -> PersistentStore:
                 if lock.path not in _plaintext_warned:
                     _plaintext_warned.add(lock.path)
                     log.emit(
-                        log.EVENT_AUTHENTICATION, log.WARNING,
+                        log.EVENT_AUTHENTICATION,
+                        log.WARNING,
                         "The persistent token cache %r is stored UNENCRYPTED in %s (%s.nocae.json and %s.cae.json, "
                         "readable only by you) because encryption isn't available: %s. "
                         "TokenCachePersistenceOptions(allow_unencrypted_storage=True) permits this.",
-                        name, directory, name, name, problem.cause,
+                        name,
+                        directory,
+                        name,
+                        name,
+                        problem.cause,
                     )
         except _Unavailable as problem:
             from ._errors import CredentialUnavailableError

@@ -18,8 +18,13 @@ def check_name(name: object) -> str:
     """The cache name becomes part of file names: a plain file name, nothing that leaves the directory."""
     if not isinstance(name, str):
         raise TypeError(f"TokenCachePersistenceOptions name must be a string, got {type(name).__name__}")
-    if (not name or name in (".", "..") or len(name) > _MAX_NAME
-            or any(c in name for c in "/\\\0") or not name.isprintable()):
+    if (
+        not name
+        or name in (".", "..")
+        or len(name) > _MAX_NAME
+        or any(c in name for c in "/\\\0")
+        or not name.isprintable()
+    ):
         raise ValueError(
             f"TokenCachePersistenceOptions name {name!r} is not usable: it must be a file name of at most "
             f"{_MAX_NAME} printable characters without '/' or '\\' (for example 'msal.cache' or 'my-app')"
@@ -42,11 +47,15 @@ class TokenCachePersistenceOptions:
         :class:`~azidentity.CredentialUnavailableError`. Default False.
     """
 
-    def __init__(self, *, allow_unencrypted_storage: bool = False, name: str = DEFAULT_NAME, **kwargs: Any) -> None:
+    def __init__(
+        self, *, allow_unencrypted_storage: bool = False, name: str = DEFAULT_NAME, **kwargs: Any
+    ) -> None:
         # Unknown keywords are accepted and ignored, as azure-identity does.
         self.allow_unencrypted_storage = bool(allow_unencrypted_storage)
         self.name = check_name(name)
 
     def __repr__(self) -> str:
-        return (f"TokenCachePersistenceOptions(name={self.name!r}, "
-                f"allow_unencrypted_storage={self.allow_unencrypted_storage})")
+        return (
+            f"TokenCachePersistenceOptions(name={self.name!r}, "
+            f"allow_unencrypted_storage={self.allow_unencrypted_storage})"
+        )

@@ -83,8 +83,12 @@ class PersistentTokenCache(TokenCache):
     def store(self, key: Hashable, token: Token) -> CacheEntry:
         entry = super().store(key, token)
         persistent_key, store = self._locate(key)
-        value = {"token": token.token, "expires_on": token.expires_on, "refresh_on": token.refresh_on,
-                 "token_type": token.token_type}
+        value = {
+            "token": token.token,
+            "expires_on": token.expires_on,
+            "refresh_on": token.refresh_on,
+            "token_type": token.token_type,
+        }
         now = self.clock()
 
         def change(entries: Entries) -> None:
@@ -94,4 +98,3 @@ class PersistentTokenCache(TokenCache):
 
         store.update(ACCESS_TOKENS, change)
         return entry
-

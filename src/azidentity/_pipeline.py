@@ -73,8 +73,13 @@ class EventLogPolicy(SansIOHTTPPolicy[Any, Any]):
         start = request.context.get("azidentity_start", time.perf_counter())
         http = request.http_request
         log.emit(
-            log.EVENT_RESPONSE, logging.DEBUG, "%s %s -> %s (%.0f ms)", http.method,
-            str(http.url).split("?", 1)[0], response.http_response.status_code, (time.perf_counter() - start) * 1000,
+            log.EVENT_RESPONSE,
+            logging.DEBUG,
+            "%s %s -> %s (%.0f ms)",
+            http.method,
+            str(http.url).split("?", 1)[0],
+            response.http_response.status_code,
+            (time.perf_counter() - start) * 1000,
         )
 
 
@@ -99,12 +104,20 @@ class _RetryEvents:
         if not super().increment(settings, response=response, error=error):  # type: ignore[misc]
             return False
         # azure-core passes the request (not a response) for transport errors: then it only backs off.
-        wait = self._wait(settings, response if error is None and hasattr(response, "http_response") else None)
+        wait = self._wait(
+            settings, response if error is None and hasattr(response, "http_response") else None
+        )
         budget = min(RETRY_WAIT_BUDGET, float(settings.get("timeout") or RETRY_WAIT_BUDGET))
         waited = float(settings.get(_WAITED, 0.0))
         if waited + wait > budget:
-            log.emit(log.EVENT_RETRY, logging.DEBUG, "not retrying after %s: waiting %.1f s more would exceed "
-                     "the %.0f s retry budget", status if status is not None else error, wait, budget)
+            log.emit(
+                log.EVENT_RETRY,
+                logging.DEBUG,
+                "not retrying after %s: waiting %.1f s more would exceed the %.0f s retry budget",
+                status if status is not None else error,
+                wait,
+                budget,
+            )
             return False
         settings[_WAITED] = waited + wait
         log.emit(log.EVENT_RETRY, logging.DEBUG, "retrying after %s", status if status is not None else error)
@@ -210,8 +223,9 @@ def _transport_kwargs(kwargs: dict[str, Any], direct: bool) -> dict[str, Any]:
     return out
 
 
-def build_sync(kwargs: dict[str, Any], *, direct: bool = False,
-               sleep: Callable[[float], Any] | None = None) -> Pipeline[Any, Any]:
+def build_sync(
+    kwargs: dict[str, Any], *, direct: bool = False, sleep: Callable[[float], Any] | None = None
+) -> Pipeline[Any, Any]:
     transport = kwargs.get("transport")
     if transport is None:
         # Not RequestsTransport: importing requests costs ~100 ms, a third of a short-lived
@@ -224,8 +238,9 @@ def build_sync(kwargs: dict[str, Any], *, direct: bool = False,
     return Pipeline(transport=transport, policies=_policies(kwargs, retry, direct, BodyLimitPolicy()))
 
 
-def build_async(kwargs: dict[str, Any], *, direct: bool = False,
-                sleep: Callable[[float], Any] | None = None) -> AsyncPipeline[Any, Any]:
+def build_async(
+    kwargs: dict[str, Any], *, direct: bool = False, sleep: Callable[[float], Any] | None = None
+) -> AsyncPipeline[Any, Any]:
     transport = kwargs.get("transport")
     if transport is None:
         try:
@@ -237,4 +252,6 @@ def build_async(kwargs: dict[str, Any], *, direct: bool = False,
         transport = AioHttpTransport(**_transport_kwargs(kwargs, direct))
     retry = _AsyncEventRetryPolicy(**kwargs)
     retry.sleeper = sleep
-    return AsyncPipeline(transport=transport, policies=_policies(kwargs, retry, direct, AsyncBodyLimitPolicy()))
+    return AsyncPipeline(
+        transport=transport, policies=_policies(kwargs, retry, direct, AsyncBodyLimitPolicy())
+    )

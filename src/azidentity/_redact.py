@@ -11,8 +11,18 @@ from typing import Any
 
 SECRET_FIELDS = frozenset(
     {
-        "access_token", "refresh_token", "id_token", "accesstoken", "token", "oidctoken",
-        "client_secret", "client_assertion", "assertion", "password", "code", "device_code",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "accesstoken",
+        "token",
+        "oidctoken",
+        "client_secret",
+        "client_assertion",
+        "assertion",
+        "password",
+        "code",
+        "device_code",
     }
 )
 _JWT = re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*")
@@ -33,7 +43,11 @@ def redact_json(value: Any, _depth: int = 0) -> Any:
         return "..."
     if isinstance(value, dict):
         return {
-            k: ("REDACTED" if isinstance(k, str) and k.lower() in SECRET_FIELDS and v else redact_json(v, _depth + 1))
+            k: (
+                "REDACTED"
+                if isinstance(k, str) and k.lower() in SECRET_FIELDS and v
+                else redact_json(v, _depth + 1)
+            )
             for k, v in value.items()
         }
     if isinstance(value, list):

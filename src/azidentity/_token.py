@@ -10,7 +10,9 @@ LONG_LIVED = 7200
 class Token:
     __slots__ = ("token", "expires_on", "refresh_on", "token_type")
 
-    def __init__(self, token: str, expires_on: int, refresh_on: int | None = None, token_type: str = "Bearer") -> None:
+    def __init__(
+        self, token: str, expires_on: int, refresh_on: int | None = None, token_type: str = "Bearer"
+    ) -> None:
         self.token = token
         self.expires_on = expires_on
         self.refresh_on = refresh_on
@@ -20,8 +22,13 @@ class Token:
         return f"Token(expires_on={self.expires_on}, refresh_on={self.refresh_on})"
 
 
-def make_token(access_token: str, expires_on: int, now: float, refresh_in: float | None = None,
-               token_type: str = "Bearer") -> Token:
+def make_token(
+    access_token: str,
+    expires_on: int,
+    now: float,
+    refresh_in: float | None = None,
+    token_type: str = "Bearer",
+) -> Token:
     """A token with its refresh point: ``refresh_in`` if the server sent one, else half of a long life."""
     refresh_on: int | None = None
     if refresh_in is not None and refresh_in > 0:

@@ -41,11 +41,18 @@ _DEFAULT_TIMEOUT = 300.0
 class _Response(HttpResponseImpl):
     """A fully read response; ``read()`` returns the body without touching the network."""
 
-    def __init__(self, request: Any, status: int, reason: str, headers: CaseInsensitiveDict, body: bytes) -> None:
+    def __init__(
+        self, request: Any, status: int, reason: str, headers: CaseInsensitiveDict, body: bytes
+    ) -> None:
         super().__init__(
-            request=request, internal_response=None, status_code=status, reason=reason,
-            content_type=headers.get("content-type"), headers=headers,
-            stream_download_generator=None, block_size=4096,
+            request=request,
+            internal_response=None,
+            status_code=status,
+            reason=reason,
+            content_type=headers.get("content-type"),
+            headers=headers,
+            stream_download_generator=None,
+            block_size=4096,
         )
         self._content = body
         self._is_closed = True
@@ -106,7 +113,14 @@ class StdlibTransport(HttpTransport):  # type: ignore[type-arg]
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ServiceRequestError(f"unsupported URL {url.scheme}://{url.hostname}")
         proxy = self._proxy_for(url, kwargs.pop("proxies", None))
-        key = (url.scheme, url.hostname, url.port, proxy, verify if url.scheme == "https" else None, str(cert))
+        key = (
+            url.scheme,
+            url.hostname,
+            url.port,
+            proxy,
+            verify if url.scheme == "https" else None,
+            str(cert),
+        )
         body = request.content
         if isinstance(body, dict):  # azure.core.rest keeps form data as a dict (data=...)
             body = urllib.parse.urlencode(body)
@@ -119,7 +133,9 @@ class StdlibTransport(HttpTransport):  # type: ignore[type-arg]
         if proxy and url.scheme == "http":
             target = request.url  # a plain-HTTP proxy takes the absolute URL
         for attempt in (0, 1):
-            connection, reused = self._connection(key, url, proxy, verify, cert, connect_timeout, read_timeout)
+            connection, reused = self._connection(
+                key, url, proxy, verify, cert, connect_timeout, read_timeout
+            )
             try:
                 connection.request(request.method, target, body=body, headers=headers)
             except TimeoutError as error:
@@ -136,31 +152,48 @@ class StdlibTransport(HttpTransport):  # type: ignore[type-arg]
                 connection.close()
                 if reused and attempt == 0:
                     continue  # the kept-alive connection was closed by the server while idle
-                raise ServiceResponseError(f"{url.hostname} closed the connection without answering: {error}") from error
+                raise ServiceResponseError(
+                    f"{url.hostname} closed the connection without answering: {error}"
+                ) from error
             except TimeoutError as error:
                 connection.close()
-                raise _timeout_error(f"no response from {url.hostname} within {read_timeout} s", False) from error
+                raise _timeout_error(
+                    f"no response from {url.hostname} within {read_timeout} s", False
+                ) from error
             except (OSError, http.client.HTTPException) as error:
                 connection.close()
-                raise ServiceResponseError(f"failed to read the response from {url.hostname}: {error}") from error
+                raise ServiceResponseError(
+                    f"failed to read the response from {url.hostname}: {error}"
+                ) from error
             return self._finish(request, key, connection, raw, read_timeout)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- helpers -------------------------------------------------------------------------------------
-    def _finish(self, request: Any, key: tuple[Any, ...], connection: http.client.HTTPConnection,
-                raw: http.client.HTTPResponse, read_timeout: float) -> _Response:
+    def _finish(
+        self,
+        request: Any,
+        key: tuple[Any, ...],
+        connection: http.client.HTTPConnection,
+        raw: http.client.HTTPResponse,
+        read_timeout: float,
+    ) -> _Response:
         try:
             body = raw.read(MAX_BODY + 1)
         except TimeoutError as error:
             connection.close()
-            raise _timeout_error(f"the response body did not arrive within {read_timeout} s", False) from error
+            raise _timeout_error(
+                f"the response body did not arrive within {read_timeout} s", False
+            ) from error
         except (OSError, http.client.HTTPException) as error:
             connection.close()
             raise ServiceResponseError(f"the response body was cut off: {error}") from error
-        if len(body) <= MAX_BODY and raw.length:  # Content-Length promised more: the server went away mid-body
+        if (
+            len(body) <= MAX_BODY and raw.length
+        ):  # Content-Length promised more: the server went away mid-body
             connection.close()
             raise ServiceResponseError(
-                f"the response body was cut off: {len(body)} bytes arrived, {raw.length} more were announced")
+                f"the response body was cut off: {len(body)} bytes arrived, {raw.length} more were announced"
+            )
         headers = CaseInsensitiveDict(raw.getheaders())
         if len(body) > MAX_BODY or raw.will_close or not raw.isclosed():
             connection.close()  # too big to drain, or not reusable
@@ -169,8 +202,16 @@ class StdlibTransport(HttpTransport):  # type: ignore[type-arg]
                 self._pool.setdefault(key, []).append(connection)
         return _Response(request, raw.status, raw.reason, headers, body)
 
-    def _connection(self, key: tuple[Any, ...], url: urllib.parse.SplitResult, proxy: str | None, verify: Any,
-                    cert: Any, connect_timeout: float, read_timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+    def _connection(
+        self,
+        key: tuple[Any, ...],
+        url: urllib.parse.SplitResult,
+        proxy: str | None,
+        verify: Any,
+        cert: Any,
+        connect_timeout: float,
+        read_timeout: float,
+    ) -> tuple[http.client.HTTPConnection, bool]:
         with self._lock:
             idle = self._pool.get(key)
             if idle:
@@ -183,7 +224,9 @@ class StdlibTransport(HttpTransport):  # type: ignore[type-arg]
             connection.connect()
         except TimeoutError as error:
             connection.close()
-            raise ServiceRequestTimeoutError(f"could not connect to {url.hostname} within {connect_timeout} s") from error
+            raise ServiceRequestTimeoutError(
+                f"could not connect to {url.hostname} within {connect_timeout} s"
+            ) from error
         except OSError as error:
             connection.close()
             raise ServiceRequestError(f"could not connect to {url.netloc}: {error}") from error
@@ -191,23 +234,28 @@ class StdlibTransport(HttpTransport):  # type: ignore[type-arg]
             connection.sock.settimeout(read_timeout)
         return connection, False
 
-    def _new_connection(self, url: urllib.parse.SplitResult, proxy: str | None, verify: Any, cert: Any,
-                        timeout: float) -> http.client.HTTPConnection:
+    def _new_connection(
+        self, url: urllib.parse.SplitResult, proxy: str | None, verify: Any, cert: Any, timeout: float
+    ) -> http.client.HTTPConnection:
         port = url.port or (443 if url.scheme == "https" else 80)
         if proxy is None:
             if url.scheme == "https":
-                return http.client.HTTPSConnection(url.hostname or "", port, timeout=timeout,
-                                                   context=self._ssl_context(verify, cert))
+                return http.client.HTTPSConnection(
+                    url.hostname or "", port, timeout=timeout, context=self._ssl_context(verify, cert)
+                )
             return http.client.HTTPConnection(url.hostname or "", port, timeout=timeout)
         parsed = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
         proxy_port = parsed.port or 80
         if url.scheme == "http":
             return http.client.HTTPConnection(parsed.hostname or "", proxy_port, timeout=timeout)
-        connection = http.client.HTTPSConnection(parsed.hostname or "", proxy_port, timeout=timeout,
-                                                 context=self._ssl_context(verify, cert))
+        connection = http.client.HTTPSConnection(
+            parsed.hostname or "", proxy_port, timeout=timeout, context=self._ssl_context(verify, cert)
+        )
         tunnel_headers = {}
         if parsed.username:
-            userinfo = f"{urllib.parse.unquote(parsed.username)}:{urllib.parse.unquote(parsed.password or '')}"
+            userinfo = (
+                f"{urllib.parse.unquote(parsed.username)}:{urllib.parse.unquote(parsed.password or '')}"
+            )
             tunnel_headers["Proxy-Authorization"] = "Basic " + base64.b64encode(userinfo.encode()).decode()
         connection.set_tunnel(url.hostname or "", port, headers=tunnel_headers)
         return connection

@@ -41,8 +41,13 @@ def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return json.loads(b64d(h)), json.loads(b64d(p))
 
 
-def sign_jwt(claims: dict[str, Any], key: rsa.RSAPrivateKey, header: dict[str, Any], alg: str = "RS256",
-             pad: bool = False) -> str:
+def sign_jwt(
+    claims: dict[str, Any],
+    key: rsa.RSAPrivateKey,
+    header: dict[str, Any],
+    alg: str = "RS256",
+    pad: bool = False,
+) -> str:
     head = {"alg": alg, "typ": "JWT", **header}
     signing_input = f"{b64e(json.dumps(head).encode(), pad)}.{b64e(json.dumps(claims).encode(), pad)}"
     if alg == "RS256":
@@ -61,9 +66,19 @@ def load_pem(path: str, password: str | None = None) -> tuple[x509.Certificate, 
     return cert, key
 
 
-def client_assertion(emu: Emulator, client_id: str, cert: x509.Certificate, key: rsa.RSAPrivateKey, *,
-                     tenant: str | None = None, alg: str = "RS256", use_s256: bool = False, pad: bool = False,
-                     now: float | None = None, **overrides: Any) -> str:
+def client_assertion(
+    emu: Emulator,
+    client_id: str,
+    cert: x509.Certificate,
+    key: rsa.RSAPrivateKey,
+    *,
+    tenant: str | None = None,
+    alg: str = "RS256",
+    use_s256: bool = False,
+    pad: bool = False,
+    now: float | None = None,
+    **overrides: Any,
+) -> str:
     now = time.time() if now is None else now
     claims: dict[str, Any] = {
         "aud": f"{emu.base_url}/{tenant or emu.tenant_id}/oauth2/v2.0/token",
@@ -75,23 +90,37 @@ def client_assertion(emu: Emulator, client_id: str, cert: x509.Certificate, key:
         "exp": int(now) + 600,
     }
     claims.update(overrides)
-    header = ({"x5t#S256": b64e(cert.fingerprint(hashes.SHA256()))} if use_s256
-              else {"x5t": b64e(cert.fingerprint(hashes.SHA1()))})
+    header = (
+        {"x5t#S256": b64e(cert.fingerprint(hashes.SHA256()))}
+        if use_s256
+        else {"x5t": b64e(cert.fingerprint(hashes.SHA1()))}
+    )
     return sign_jwt(claims, key, header, alg, pad)
 
 
-def token(emu: Emulator, tenant: str | None = None, headers: dict[str, str] | None = None,
-          **form: str) -> requests.Response:
+def token(
+    emu: Emulator, tenant: str | None = None, headers: dict[str, str] | None = None, **form: str
+) -> requests.Response:
     url = f"{emu.base_url}/{tenant or emu.tenant_id}/oauth2/v2.0/token"
     return requests.post(url, data=form, headers=headers, verify=emu.ca_bundle_path, timeout=TIMEOUT)
 
 
-def secret_token(emu: Emulator, app: str = "secret", tenant: str | None = None,
-                 scope: str = "https://storage.azure.com/.default", headers: dict[str, str] | None = None,
-                 **extra: str) -> requests.Response:
+def secret_token(
+    emu: Emulator,
+    app: str = "secret",
+    tenant: str | None = None,
+    scope: str = "https://storage.azure.com/.default",
+    headers: dict[str, str] | None = None,
+    **extra: str,
+) -> requests.Response:
     a = emu.apps[app]
-    form = {"grant_type": "client_credentials", "client_id": a.client_id, "client_secret": a.secret or "",
-            "scope": scope, **extra}
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": a.client_id,
+        "client_secret": a.secret or "",
+        "scope": scope,
+        **extra,
+    }
     return token(emu, tenant, headers, **form)
 
 

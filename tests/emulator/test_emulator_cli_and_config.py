@@ -24,8 +24,13 @@ def _spawn(*args: str) -> subprocess.Popen[str]:
     # Make the package importable in the child however the parent found it (installed or via PYTHONPATH).
     src = str(Path(azidentity.emulator.__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-m", "azidentity.emulator", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "azidentity.emulator", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def _read_line(stream: IO[str], timeout: float = 15) -> str:
@@ -47,13 +52,27 @@ def test_cli_json_first_line() -> None:
     proc = _spawn("--json", "--host", "app-service")
     try:
         info = json.loads(_read_line(proc.stdout))  # type: ignore[arg-type]
-        for key in ("base_url", "authority", "ca_bundle", "mi_base_url", "tenant_id", "other_tenant_id", "apps",
-                    "users", "managed_identities", "oidc_issuer", "env"):
+        for key in (
+            "base_url",
+            "authority",
+            "ca_bundle",
+            "mi_base_url",
+            "tenant_id",
+            "other_tenant_id",
+            "apps",
+            "users",
+            "managed_identities",
+            "oidc_issuer",
+            "env",
+        ):
             assert key in info
         assert info["env"]["IDENTITY_ENDPOINT"] == f"{info['mi_base_url']}/msi/token"
         assert info["apps"]["secret"]["secret"] and info["apps"]["cert"]["cert_pem_path"]
-        r = requests.get(f"{info['base_url']}/{info['tenant_id']}/v2.0/.well-known/openid-configuration",
-                         verify=info["ca_bundle"], timeout=TIMEOUT)
+        r = requests.get(
+            f"{info['base_url']}/{info['tenant_id']}/v2.0/.well-known/openid-configuration",
+            verify=info["ca_bundle"],
+            timeout=TIMEOUT,
+        )
         assert r.status_code == 200
     finally:
         assert _terminate(proc) == 0
@@ -92,7 +111,9 @@ def test_config_files(tmp_path: Path) -> None:
     assert config.users["carol"].username == f"carol@{config.tenant_domain}"
     assert not config.managed_identities.system.assigned and config.managed_identities.user[0].name == "a"
     toml_file = tmp_path / "emu.toml"
-    toml_file.write_text('tenant_id = "11111111-1111-1111-1111-111111111111"\n[apps.single]\ntoken_lifetime = 99\n')
+    toml_file.write_text(
+        'tenant_id = "11111111-1111-1111-1111-111111111111"\n[apps.single]\ntoken_lifetime = 99\n'
+    )
     config = load_config(toml_file)
     assert config.apps["single"].tenant_ids == ["11111111-1111-1111-1111-111111111111"]
     assert config.apps["single"].token_lifetime == 99

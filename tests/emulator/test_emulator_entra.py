@@ -24,39 +24,54 @@ from azidentity.emulator import Emulator, config_from_dict
 
 
 def test_openid_configuration(emulator: Emulator) -> None:
-    r = get(emulator.base_url, f"/{emulator.tenant_id}/v2.0/.well-known/openid-configuration",
-            verify=emulator.ca_bundle_path)
+    r = get(
+        emulator.base_url,
+        f"/{emulator.tenant_id}/v2.0/.well-known/openid-configuration",
+        verify=emulator.ca_bundle_path,
+    )
     assert r.status_code == 200
     doc = r.json()
     assert doc["token_endpoint"] == f"{emulator.base_url}/{emulator.tenant_id}/oauth2/v2.0/token"
     assert doc["issuer"] == f"{emulator.base_url}/{emulator.tenant_id}/v2.0"
     jwks = get(doc["jwks_uri"], "", verify=emulator.ca_bundle_path).json()
     assert jwks["keys"][0]["kty"] == "RSA"
-    common = get(emulator.base_url, "/common/v2.0/.well-known/openid-configuration",
-                 verify=emulator.ca_bundle_path).json()
+    common = get(
+        emulator.base_url, "/common/v2.0/.well-known/openid-configuration", verify=emulator.ca_bundle_path
+    ).json()
     assert common["issuer"] == f"{emulator.base_url}/{{tenantid}}/v2.0"
     assert emulator.count("openid-configuration") == 2
     assert emulator.count("jwks") == 1
 
 
 def test_openid_configuration_unknown_tenant(emulator: Emulator) -> None:
-    r = get(emulator.base_url, f"/{uuid.uuid4()}/v2.0/.well-known/openid-configuration",
-            verify=emulator.ca_bundle_path)
+    r = get(
+        emulator.base_url,
+        f"/{uuid.uuid4()}/v2.0/.well-known/openid-configuration",
+        verify=emulator.ca_bundle_path,
+    )
     assert_entra_error(r, 400, "invalid_tenant", 90002)
 
 
 def test_instance_discovery(emulator: Emulator) -> None:
     authz = f"{emulator.base_url}/{emulator.tenant_id}/oauth2/v2.0/authorize"
-    r = get(emulator.base_url, "/common/discovery/instance", params={"api-version": "1.1",
-            "authorization_endpoint": authz}, verify=emulator.ca_bundle_path)
+    r = get(
+        emulator.base_url,
+        "/common/discovery/instance",
+        params={"api-version": "1.1", "authorization_endpoint": authz},
+        verify=emulator.ca_bundle_path,
+    )
     body = r.json()
     assert body["tenant_discovery_endpoint"] == (
-        f"{emulator.base_url}/{emulator.tenant_id}/v2.0/.well-known/openid-configuration")
+        f"{emulator.base_url}/{emulator.tenant_id}/v2.0/.well-known/openid-configuration"
+    )
     host = emulator.base_url.removeprefix("https://")
     assert host in body["metadata"][0]["aliases"]
-    bad = get(emulator.base_url, "/common/discovery/instance",
-              params={"authorization_endpoint": "https://login.example/x/oauth2/v2.0/authorize"},
-              verify=emulator.ca_bundle_path)
+    bad = get(
+        emulator.base_url,
+        "/common/discovery/instance",
+        params={"authorization_endpoint": "https://login.example/x/oauth2/v2.0/authorize"},
+        verify=emulator.ca_bundle_path,
+    )
     assert_entra_error(bad, 400, "invalid_instance", 50049)
 
 
@@ -141,11 +156,16 @@ def test_long_lifetime_has_refresh_in() -> None:
         ({"client_id": "11111111-2222-3333-4444-555555555555"}, 400, "unauthorized_client", 700016),
     ],
 )
-def test_client_credentials_errors(emulator: Emulator, form_change: dict[str, str | None], status: int,
-                                   error: str, code: int) -> None:
+def test_client_credentials_errors(
+    emulator: Emulator, form_change: dict[str, str | None], status: int, error: str, code: int
+) -> None:
     app = emulator.apps["secret"]
-    form: dict[str, str | None] = {"grant_type": "client_credentials", "client_id": app.client_id,
-                                   "client_secret": app.secret, "scope": "https://storage.azure.com/.default"}
+    form: dict[str, str | None] = {
+        "grant_type": "client_credentials",
+        "client_id": app.client_id,
+        "client_secret": app.secret,
+        "scope": "https://storage.azure.com/.default",
+    }
     form.update(form_change)
     r = token(emulator, **{k: v for k, v in form.items() if v is not None})
     assert_entra_error(r, status, error, code)
@@ -169,11 +189,14 @@ def test_single_tenant_app_in_other_tenant(emulator: Emulator) -> None:
     assert secret_token(emulator, app="single").status_code == 200
 
 
-@pytest.mark.parametrize(("tenant", "error", "code"), [
-    (str(uuid.uuid4()), "invalid_request", 90002),
-    ("nowhere.example", "invalid_request", 90002),
-    ("not_a_tenant!", "invalid_request", 900023),
-])
+@pytest.mark.parametrize(
+    ("tenant", "error", "code"),
+    [
+        (str(uuid.uuid4()), "invalid_request", 90002),
+        ("nowhere.example", "invalid_request", 90002),
+        ("not_a_tenant!", "invalid_request", 900023),
+    ],
+)
 def test_bad_tenants(emulator: Emulator, tenant: str, error: str, code: int) -> None:
     assert_entra_error(secret_token(emulator, tenant=tenant), 400, error, code)
 
@@ -201,19 +224,32 @@ def test_secret_expiry_follows_injected_clock() -> None:
 
 
 def _cert_request(emu: Emulator, assertion: str, tenant: str | None = None) -> requests.Response:
-    return token(emu, tenant, grant_type="client_credentials", client_id=emu.apps["cert"].client_id,
-                 client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                 client_assertion=assertion, scope="https://vault.azure.net/.default")
+    return token(
+        emu,
+        tenant,
+        grant_type="client_credentials",
+        client_id=emu.apps["cert"].client_id,
+        client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion=assertion,
+        scope="https://vault.azure.net/.default",
+    )
 
 
-@pytest.mark.parametrize(("alg", "use_s256", "pad"), [
-    ("RS256", False, False), ("PS256", False, False), ("RS256", True, False), ("PS256", True, True),
-])
+@pytest.mark.parametrize(
+    ("alg", "use_s256", "pad"),
+    [
+        ("RS256", False, False),
+        ("PS256", False, False),
+        ("RS256", True, False),
+        ("PS256", True, True),
+    ],
+)
 def test_certificate_assertion_success(emulator: Emulator, alg: str, use_s256: bool, pad: bool) -> None:
     app = emulator.apps["cert"]
     cert, key = load_pem(app.cert_pem_path or "")
-    r = _cert_request(emulator, client_assertion(emulator, app.client_id, cert, key, alg=alg, use_s256=use_s256,
-                                                 pad=pad))
+    r = _cert_request(
+        emulator, client_assertion(emulator, app.client_id, cert, key, alg=alg, use_s256=use_s256, pad=pad)
+    )
     assert r.status_code == 200, r.text
     claims = emulator.verify_token(r.json()["access_token"])
     assert claims["appid"] == app.client_id and claims["aud"] == "https://vault.azure.net"
@@ -233,8 +269,9 @@ def test_certificate_files(emulator: Emulator) -> None:
     assert b"ENCRYPTED PRIVATE KEY" in open(app.cert_pem_encrypted_path or "", "rb").read()
     key, pfx_cert, _ = pkcs12.load_key_and_certificates(open(app.pfx_path or "", "rb").read(), None)
     assert pfx_cert == cert and isinstance(key, rsa.RSAPrivateKey)
-    _, pfx_cert2, _ = pkcs12.load_key_and_certificates(open(app.pfx_password_path or "", "rb").read(),
-                                                       (app.cert_password or "").encode())
+    _, pfx_cert2, _ = pkcs12.load_key_and_certificates(
+        open(app.pfx_password_path or "", "rb").read(), (app.cert_password or "").encode()
+    )
     assert pfx_cert2 == cert
     with pytest.raises(ValueError):
         pkcs12.load_key_and_certificates(open(app.pfx_password_path or "", "rb").read(), None)
@@ -281,7 +318,9 @@ def test_assertion_claim_errors(emulator: Emulator) -> None:
         r = _cert_request(emulator, client_assertion(emulator, app.client_id, cert, key, **overrides))
         assert_entra_error(r, status, "invalid_client", code)
     # issuer URL form of the audience is accepted too
-    ok = client_assertion(emulator, app.client_id, cert, key, aud=f"{emulator.base_url}/{emulator.tenant_id}/v2.0")
+    ok = client_assertion(
+        emulator, app.client_id, cert, key, aud=f"{emulator.base_url}/{emulator.tenant_id}/v2.0"
+    )
     assert _cert_request(emulator, ok).status_code == 200
     assert_entra_error(_cert_request(emulator, "garbage"), 400, "invalid_request", 50027)
 

@@ -16,8 +16,9 @@ from azidentity.emulator import Emulator
 
 
 def test_status_fault_fires_times_then_recovers(emulator: Emulator) -> None:
-    fault = emulator.faults.add("token", status=503, body={"error": "temporarily_unavailable"},
-                                headers={"Retry-After": "0"}, times=2)
+    fault = emulator.faults.add(
+        "token", status=503, body={"error": "temporarily_unavailable"}, headers={"Retry-After": "0"}, times=2
+    )
     for _ in range(2):
         r = secret_token(emulator)
         assert r.status_code == 503 and r.json() == {"error": "temporarily_unavailable"}
@@ -55,8 +56,11 @@ def test_hang_times_out_client_and_stop_is_quick() -> None:
         with pytest.raises(requests.exceptions.ReadTimeout):
             secret_token_with_timeout(emu, 0.3)
         # an idle keep-alive connection as well
-        conn = http.client.HTTPSConnection(emu.base_url.removeprefix("https://"), timeout=TIMEOUT,
-                                           context=ssl.create_default_context(cafile=emu.ca_bundle_path))
+        conn = http.client.HTTPSConnection(
+            emu.base_url.removeprefix("https://"),
+            timeout=TIMEOUT,
+            context=ssl.create_default_context(cafile=emu.ca_bundle_path),
+        )
         conn.request("GET", "/common/v2.0/.well-known/openid-configuration")
         assert conn.getresponse().read()
     finally:
@@ -68,10 +72,17 @@ def test_hang_times_out_client_and_stop_is_quick() -> None:
 
 def secret_token_with_timeout(emu: Emulator, timeout: float) -> requests.Response:
     app = emu.apps["secret"]
-    return requests.post(f"{emu.base_url}/{emu.tenant_id}/oauth2/v2.0/token",
-                         data={"grant_type": "client_credentials", "client_id": app.client_id,
-                               "client_secret": app.secret, "scope": "https://storage.azure.com/.default"},
-                         verify=emu.ca_bundle_path, timeout=timeout)
+    return requests.post(
+        f"{emu.base_url}/{emu.tenant_id}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": app.client_id,
+            "client_secret": app.secret,
+            "scope": "https://storage.azure.com/.default",
+        },
+        verify=emu.ca_bundle_path,
+        timeout=timeout,
+    )
 
 
 def test_hang_released_by_reset(emulator: Emulator) -> None:
@@ -80,8 +91,11 @@ def test_hang_released_by_reset(emulator: Emulator) -> None:
 
     def call() -> None:
         try:
-            outcome.append(requests.get(f"{emulator.mi_base_url}/metadata/identity/oauth2/token",
-                                        timeout=TIMEOUT).status_code)
+            outcome.append(
+                requests.get(
+                    f"{emulator.mi_base_url}/metadata/identity/oauth2/token", timeout=TIMEOUT
+                ).status_code
+            )
         except requests.exceptions.RequestException as exc:
             outcome.append(exc)
 
@@ -118,15 +132,21 @@ def test_delay_and_slow_body(emulator: Emulator) -> None:
 
 def test_request_log_fields(emulator: Emulator) -> None:
     secret_token(emulator, headers={"Client-Request-Id": "rid"})
-    requests.get(f"{emulator.mi_base_url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=x",
-                 headers={"Metadata": "true"}, timeout=TIMEOUT)
+    requests.get(
+        f"{emulator.mi_base_url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=x",
+        headers={"Metadata": "true"},
+        timeout=TIMEOUT,
+    )
     token_req, imds_req = emulator.requests
     assert token_req.route == "token" and token_req.method == "POST"
     assert token_req.path == f"/{emulator.tenant_id}/oauth2/v2.0/token"
     assert token_req.form["grant_type"] == "client_credentials"
     assert token_req.headers["client-request-id"] == "rid" and token_req.headers["CLIENT-REQUEST-ID"] == "rid"
     assert isinstance(token_req.time, float) and token_req.status == 200
-    assert imds_req.query == {"api-version": "2018-02-01", "resource": "x"} and imds_req.listener == "managed-identity"
+    assert (
+        imds_req.query == {"api-version": "2018-02-01", "resource": "x"}
+        and imds_req.listener == "managed-identity"
+    )
     assert emulator.count() == 2 and emulator.count("token") == 1 and emulator.count("imds") == 1
     emulator.reset()
     assert emulator.count() == 0 and emulator.requests == []
@@ -135,8 +155,11 @@ def test_request_log_fields(emulator: Emulator) -> None:
 def test_unknown_path_and_method(emulator: Emulator) -> None:
     r = requests.get(f"{emulator.base_url}/nothing/here", verify=emulator.ca_bundle_path, timeout=TIMEOUT)
     assert r.status_code == 404 and r.json()["error"] == "not_found"
-    r = requests.get(f"{emulator.base_url}/{emulator.tenant_id}/oauth2/v2.0/token", verify=emulator.ca_bundle_path,
-                     timeout=TIMEOUT)
+    r = requests.get(
+        f"{emulator.base_url}/{emulator.tenant_id}/oauth2/v2.0/token",
+        verify=emulator.ca_bundle_path,
+        timeout=TIMEOUT,
+    )
     assert r.status_code == 405
     assert emulator.requests[-1].route == "token"
     assert emulator.errors == []
@@ -144,7 +167,9 @@ def test_unknown_path_and_method(emulator: Emulator) -> None:
 
 def test_keep_alive_connection_reuse(emulator: Emulator) -> None:
     ctx = ssl.create_default_context(cafile=emulator.ca_bundle_path)
-    conn = http.client.HTTPSConnection(emulator.base_url.removeprefix("https://"), timeout=TIMEOUT, context=ctx)
+    conn = http.client.HTTPSConnection(
+        emulator.base_url.removeprefix("https://"), timeout=TIMEOUT, context=ctx
+    )
     try:
         for _ in range(3):
             conn.request("GET", f"/{emulator.tenant_id}/discovery/v2.0/keys")
@@ -161,8 +186,10 @@ def test_tls_certificate_covers_localhost(emulator: Emulator) -> None:
     port = int(emulator.base_url.rsplit(":", 1)[1])
     ctx = ssl.create_default_context(cafile=emulator.ca_bundle_path)
     for name in ("localhost", "127.0.0.1"):
-        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw, \
-                ctx.wrap_socket(raw, server_hostname=name) as tls:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw,
+            ctx.wrap_socket(raw, server_hostname=name) as tls,
+        ):
             assert tls.version() is not None
 
 

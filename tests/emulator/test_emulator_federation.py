@@ -22,15 +22,21 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 def _exchange(emu: Emulator, assertion: str, app: str = "workload") -> requests.Response:
-    return token(emu, grant_type="client_credentials", client_id=emu.apps[app].client_id,
-                 client_assertion_type=ASSERTION_TYPE, client_assertion=assertion,
-                 scope="https://storage.azure.com/.default")
+    return token(
+        emu,
+        grant_type="client_credentials",
+        client_id=emu.apps[app].client_id,
+        client_assertion_type=ASSERTION_TYPE,
+        client_assertion=assertion,
+        scope="https://storage.azure.com/.default",
+    )
 
 
 def test_oidc_issuer_documents(emulator: Emulator) -> None:
     issuer = emulator.oidc_issuer_url
-    doc = requests.get(f"{issuer}/.well-known/openid-configuration", verify=emulator.ca_bundle_path,
-                       timeout=TIMEOUT).json()
+    doc = requests.get(
+        f"{issuer}/.well-known/openid-configuration", verify=emulator.ca_bundle_path, timeout=TIMEOUT
+    ).json()
     assert doc["issuer"] == issuer and doc["jwks_uri"] == f"{issuer}/openid/v1/jwks"
     jwks = requests.get(doc["jwks_uri"], verify=emulator.ca_bundle_path, timeout=TIMEOUT).json()
     sa = emulator.issue_service_account_token()
@@ -64,18 +70,35 @@ def test_federated_mismatches(emulator: Emulator) -> None:
     # a token from an issuer the app does not trust
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = int(time.time())
-    foreign = sign_jwt({"iss": "https://issuer.example", "sub": "system:serviceaccount:default:workload",
-                        "aud": "api://AzureADTokenExchange", "iat": now, "exp": now + 600}, key, {"kid": "k"})
+    foreign = sign_jwt(
+        {
+            "iss": "https://issuer.example",
+            "sub": "system:serviceaccount:default:workload",
+            "aud": "api://AzureADTokenExchange",
+            "iat": now,
+            "exp": now + 600,
+        },
+        key,
+        {"kid": "k"},
+    )
     assert_entra_error(_exchange(emulator, foreign), 400, "invalid_request", 70021)
     # right claims, wrong signing key
-    _, claims = foreign.split(".")[0], {"iss": emulator.oidc_issuer_url,
-                                        "sub": "system:serviceaccount:default:workload",
-                                        "aud": ["api://AzureADTokenExchange"], "iat": now, "exp": now + 600}
+    _, claims = (
+        foreign.split(".")[0],
+        {
+            "iss": emulator.oidc_issuer_url,
+            "sub": "system:serviceaccount:default:workload",
+            "aud": ["api://AzureADTokenExchange"],
+            "iat": now,
+            "exp": now + 600,
+        },
+    )
     forged = sign_jwt(claims, key, {"kid": "k"})
     assert_entra_error(_exchange(emulator, forged), 401, "invalid_client", 700027)
     # the cert app has no federated credentials at all
-    assert_entra_error(_exchange(emulator, emulator.issue_service_account_token(), app="cert"),
-                       400, "invalid_request", 70021)
+    assert_entra_error(
+        _exchange(emulator, emulator.issue_service_account_token(), app="cert"), 400, "invalid_request", 70021
+    )
 
 
 def test_expired_service_account_token() -> None:
@@ -86,13 +109,19 @@ def test_expired_service_account_token() -> None:
         assert_entra_error(_exchange(emu, sa), 400, "invalid_client", 700024)
 
 
-def _pipelines(emu: Emulator, *, access_token: str | None = None, connection: str | None = None,
-               api_version: str = "7.1") -> requests.Response:
+def _pipelines(
+    emu: Emulator, *, access_token: str | None = None, connection: str | None = None, api_version: str = "7.1"
+) -> requests.Response:
     return requests.post(
         emu.pipelines_oidc_url,
-        params={"api-version": api_version, "serviceConnectionId": connection or emu.pipelines_service_connection_id},
-        headers={"Authorization": f"Bearer {access_token or emu.pipelines_system_access_token}",
-                 "Content-Type": "application/json"},
+        params={
+            "api-version": api_version,
+            "serviceConnectionId": connection or emu.pipelines_service_connection_id,
+        },
+        headers={
+            "Authorization": f"Bearer {access_token or emu.pipelines_system_access_token}",
+            "Content-Type": "application/json",
+        },
         verify=emu.ca_bundle_path,
         timeout=TIMEOUT,
     )
@@ -104,7 +133,10 @@ def test_pipelines_oidc(emulator: Emulator) -> None:
     oidc_token = r.json()["oidcToken"]
     _, claims = jwt_parts(oidc_token)
     config = emulator.config
-    assert claims["sub"] == f"sc://{config.pipelines_org}/{config.pipelines_project}/{config.pipelines_connection_name}"
+    assert (
+        claims["sub"]
+        == f"sc://{config.pipelines_org}/{config.pipelines_project}/{config.pipelines_connection_name}"
+    )
     assert claims["aud"] == "api://AzureADTokenExchange"
     exchanged = _exchange(emulator, oidc_token, app="pipelines")
     assert exchanged.status_code == 200, exchanged.text
@@ -119,6 +151,9 @@ def test_pipelines_errors(emulator: Emulator) -> None:
     assert "x-vss-e2eid" in r.headers and "x-msedge-ref" in r.headers
     r = _pipelines(emulator, connection="00000000-0000-0000-0000-000000000001")
     assert r.status_code == 404
-    assert "No service connection found with identifier 00000000-0000-0000-0000-000000000001" in r.json()["message"]
+    assert (
+        "No service connection found with identifier 00000000-0000-0000-0000-000000000001"
+        in r.json()["message"]
+    )
     r = _pipelines(emulator, api_version="7.0")
     assert r.status_code == 400 and "7.0" in r.json()["message"]

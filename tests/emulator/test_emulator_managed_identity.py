@@ -19,17 +19,28 @@ RESOURCE = "https://storage.azure.com"
 
 def _imds(emu: Emulator, metadata: bool = True, **params: str) -> requests.Response:
     headers = {"Metadata": "true"} if metadata else {}
-    return requests.get(f"{emu.mi_base_url}/metadata/identity/oauth2/token",
-                        params={"api-version": "2018-02-01", "resource": RESOURCE, **params},
-                        headers=headers, timeout=TIMEOUT)
+    return requests.get(
+        f"{emu.mi_base_url}/metadata/identity/oauth2/token",
+        params={"api-version": "2018-02-01", "resource": RESOURCE, **params},
+        headers=headers,
+        timeout=TIMEOUT,
+    )
 
 
 def test_imds_system_assigned(emulator: Emulator) -> None:
     r = _imds(emulator)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert set(body) == {"access_token", "client_id", "expires_in", "expires_on", "ext_expires_in", "not_before",
-                         "resource", "token_type"}
+    assert set(body) == {
+        "access_token",
+        "client_id",
+        "expires_in",
+        "expires_on",
+        "ext_expires_in",
+        "not_before",
+        "resource",
+        "token_type",
+    }
     assert all(isinstance(v, str) for v in body.values())
     system = emulator.managed_identities.system
     claims = emulator.verify_token(body["access_token"])
@@ -41,7 +52,9 @@ def test_imds_system_assigned(emulator: Emulator) -> None:
 @pytest.mark.parametrize("selector", ["client_id", "object_id", "msi_res_id"])
 def test_imds_user_assigned(emulator: Emulator, selector: str) -> None:
     uami = emulator.managed_identities.user[1]
-    value = {"client_id": uami.client_id, "object_id": uami.object_id, "msi_res_id": uami.resource_id}[selector]
+    value = {"client_id": uami.client_id, "object_id": uami.object_id, "msi_res_id": uami.resource_id}[
+        selector
+    ]
     r = _imds(emulator, **{selector: value})
     claims = emulator.verify_token(r.json()["access_token"])
     assert claims["appid"] == uami.client_id and claims["oid"] == uami.object_id
@@ -50,7 +63,10 @@ def test_imds_user_assigned(emulator: Emulator, selector: str) -> None:
 def test_imds_errors(emulator: Emulator) -> None:
     probe = _imds(emulator, metadata=False)
     assert probe.status_code == 400
-    assert probe.json() == {"error": "invalid_request", "error_description": "Required metadata header not specified"}
+    assert probe.json() == {
+        "error": "invalid_request",
+        "error_description": "Required metadata header not specified",
+    }
     unknown = _imds(emulator, client_id="00000000-0000-0000-0000-000000000000")
     assert unknown.status_code == 400
     assert unknown.json() == {"error": "invalid_request", "error_description": "Identity not found"}
@@ -61,8 +77,9 @@ def test_imds_errors(emulator: Emulator) -> None:
 
 
 def test_imds_identity_assignment_is_configurable() -> None:
-    config = config_from_dict({"managed_identities": {"system": {"assigned": False},
-                                                      "user": [{"name": "only"}]}})
+    config = config_from_dict(
+        {"managed_identities": {"system": {"assigned": False}, "user": [{"name": "only"}]}}
+    )
     with Emulator(config) as emu:
         # no system identity and exactly one user-assigned: IMDS uses it by default
         only = emu.managed_identities.user[0]
@@ -73,8 +90,9 @@ def test_imds_identity_assignment_is_configurable() -> None:
 
 
 def test_imds_pod_identity_via_fault(emulator: Emulator) -> None:
-    emulator.faults.add("imds", status=404, body="no azure identity found for request clientID",
-                        headers={"Retry-After": "5"})
+    emulator.faults.add(
+        "imds", status=404, body="no azure identity found for request clientID", headers={"Retry-After": "5"}
+    )
     r = _imds(emulator)
     assert r.status_code == 404 and r.headers["Retry-After"] == "5"
     assert r.text == "no azure identity found for request clientID"
@@ -84,14 +102,24 @@ def test_imds_pod_identity_via_fault(emulator: Emulator) -> None:
 def _app_service(emu: Emulator, header: str | None = "", **params: str) -> requests.Response:
     headers = {} if header is None else {"X-IDENTITY-HEADER": header or emu.config.identity_header}
     env = emu.env("app-service")
-    return requests.get(env["IDENTITY_ENDPOINT"], params={"api-version": "2019-08-01", "resource": RESOURCE, **params},
-                        headers=headers, timeout=TIMEOUT)
+    return requests.get(
+        env["IDENTITY_ENDPOINT"],
+        params={"api-version": "2019-08-01", "resource": RESOURCE, **params},
+        headers=headers,
+        timeout=TIMEOUT,
+    )
 
 
 def test_app_service(emulator: Emulator) -> None:
     r = _app_service(emulator)
     body = r.json()
-    assert r.status_code == 200 and set(body) == {"access_token", "expires_on", "resource", "token_type", "client_id"}
+    assert r.status_code == 200 and set(body) == {
+        "access_token",
+        "expires_on",
+        "resource",
+        "token_type",
+        "client_id",
+    }
     assert isinstance(body["expires_on"], str) and body["token_type"] == "Bearer"
     uami = emulator.managed_identities.user[0]
     r = _app_service(emulator, mi_res_id=uami.resource_id)
@@ -112,8 +140,12 @@ def _arc(emu: Emulator, authorization: str | None = None, **params: str) -> requ
     if authorization is not None:
         headers["Authorization"] = authorization
     env = emu.env("arc")
-    return requests.get(env["IDENTITY_ENDPOINT"], params={"api-version": "2020-06-01", "resource": RESOURCE, **params},
-                        headers=headers, timeout=TIMEOUT)
+    return requests.get(
+        env["IDENTITY_ENDPOINT"],
+        params={"api-version": "2020-06-01", "resource": RESOURCE, **params},
+        headers=headers,
+        timeout=TIMEOUT,
+    )
 
 
 def _arc_secret(emu: Emulator, challenge: requests.Response) -> str:
@@ -155,8 +187,10 @@ def _sf_get(emu: Emulator, headers: dict[str, str], query: str) -> tuple[int, by
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     host, port = emu.service_fabric_url.removeprefix("https://").split(":")
-    with socket.create_connection((host, int(port)), timeout=TIMEOUT) as raw, \
-            ctx.wrap_socket(raw, server_hostname=host) as tls:
+    with (
+        socket.create_connection((host, int(port)), timeout=TIMEOUT) as raw,
+        ctx.wrap_socket(raw, server_hostname=host) as tls,
+    ):
         der = tls.getpeercert(binary_form=True)
         assert der is not None
         lines = [f"GET /sf/token?{query} HTTP/1.1", f"Host: {host}", "Connection: close"]
@@ -183,7 +217,9 @@ def test_service_fabric(emulator: Emulator) -> None:
     assert emulator.verify_token(payload["access_token"])["aud"] == RESOURCE
     # not trusted by the emulator CA: SF uses its own self-signed certificate
     with pytest.raises(requests.exceptions.SSLError):
-        requests.get(f"{emulator.service_fabric_url}/sf/token", verify=emulator.ca_bundle_path, timeout=TIMEOUT)
+        requests.get(
+            f"{emulator.service_fabric_url}/sf/token", verify=emulator.ca_bundle_path, timeout=TIMEOUT
+        )
     status, body, _ = _sf_get(emulator, {}, query)
     assert status == 401 and json.loads(body)["error"]["code"] == "SecretHeaderNotFound"
     status, body, _ = _sf_get(emulator, {"Secret": env["IDENTITY_HEADER"]}, "api-version=2019-07-01-preview")
@@ -202,16 +238,35 @@ def test_cloud_shell(emulator: Emulator) -> None:
 
 def test_azure_ml(emulator: Emulator) -> None:
     env = emulator.env("azure-ml")
-    params = {"api-version": "2017-09-01", "resource": RESOURCE, "clientid": env["DEFAULT_IDENTITY_CLIENT_ID"]}
-    r = requests.get(env["MSI_ENDPOINT"], params=params, headers={"secret": env["MSI_SECRET"]}, timeout=TIMEOUT)
+    params = {
+        "api-version": "2017-09-01",
+        "resource": RESOURCE,
+        "clientid": env["DEFAULT_IDENTITY_CLIENT_ID"],
+    }
+    r = requests.get(
+        env["MSI_ENDPOINT"], params=params, headers={"secret": env["MSI_SECRET"]}, timeout=TIMEOUT
+    )
     body = r.json()
-    assert r.status_code == 200 and set(body) == {"access_token", "expires_on", "resource", "token_type", "clientid"}
+    assert r.status_code == 200 and set(body) == {
+        "access_token",
+        "expires_on",
+        "resource",
+        "token_type",
+        "clientid",
+    }
     assert isinstance(body["expires_on"], str)
     uami = emulator.managed_identities.user[0]
-    r = requests.get(env["MSI_ENDPOINT"], params={**params, "clientid": uami.client_id},
-                     headers={"secret": env["MSI_SECRET"]}, timeout=TIMEOUT)
+    r = requests.get(
+        env["MSI_ENDPOINT"],
+        params={**params, "clientid": uami.client_id},
+        headers={"secret": env["MSI_SECRET"]},
+        timeout=TIMEOUT,
+    )
     assert r.json()["clientid"] == uami.client_id
-    assert requests.get(env["MSI_ENDPOINT"], params=params, headers={"secret": "x"}, timeout=TIMEOUT).status_code == 401
+    assert (
+        requests.get(env["MSI_ENDPOINT"], params=params, headers={"secret": "x"}, timeout=TIMEOUT).status_code
+        == 401
+    )
 
 
 def test_env_for_every_host(emulator: Emulator) -> None:

@@ -24,8 +24,14 @@ SCOPE = "https://storage.azure.com/user_impersonation openid profile offline_acc
 
 def _password(emu: Emulator, tenant: str | None = None, **overrides: str) -> requests.Response:
     alice = emu.users["alice"]
-    form = {"grant_type": "password", "client_id": emu.apps["public"].client_id, "username": alice.username,
-            "password": alice.password, "scope": SCOPE, "client_info": "1"}
+    form = {
+        "grant_type": "password",
+        "client_id": emu.apps["public"].client_id,
+        "username": alice.username,
+        "password": alice.password,
+        "scope": SCOPE,
+        "client_info": "1",
+    }
     form.update(overrides)
     return token(emu, tenant, **form)
 
@@ -73,17 +79,27 @@ def test_password_cp1(emulator: Emulator) -> None:
 def test_refresh_token_grant(emulator: Emulator) -> None:
     first = _password(emulator).json()
     public = emulator.apps["public"].client_id
-    r = token(emulator, grant_type="refresh_token", client_id=public, refresh_token=first["refresh_token"],
-              scope="https://vault.azure.net/.default offline_access")
+    r = token(
+        emulator,
+        grant_type="refresh_token",
+        client_id=public,
+        refresh_token=first["refresh_token"],
+        scope="https://vault.azure.net/.default offline_access",
+    )
     assert r.status_code == 200, r.text
     claims = emulator.verify_token(r.json()["access_token"])
     assert claims["aud"] == "https://vault.azure.net" and claims["oid"] == emulator.users["alice"].object_id
     assert r.json()["refresh_token"]
     bad = token(emulator, grant_type="refresh_token", client_id=public, refresh_token="1.bogus", scope=SCOPE)
     assert_entra_error(bad, 400, "invalid_grant", 70000)
-    other_client = token(emulator, grant_type="refresh_token", client_id=emulator.apps["secret"].client_id,
-                         client_secret=emulator.apps["secret"].secret or "",
-                         refresh_token=first["refresh_token"], scope=SCOPE)
+    other_client = token(
+        emulator,
+        grant_type="refresh_token",
+        client_id=emulator.apps["secret"].client_id,
+        client_secret=emulator.apps["secret"].secret or "",
+        refresh_token=first["refresh_token"],
+        scope=SCOPE,
+    )
     assert_entra_error(other_client, 400, "invalid_grant", 70000)
 
 
@@ -92,16 +108,26 @@ def test_refresh_token_expires_with_clock() -> None:
     with Emulator(clock=clock) as emu:
         rt = _password(emu).json()["refresh_token"]
         clock.now += emu.config.refresh_token_lifetime + 1
-        r = token(emu, grant_type="refresh_token", client_id=emu.apps["public"].client_id, refresh_token=rt,
-                  scope=SCOPE)
+        r = token(
+            emu,
+            grant_type="refresh_token",
+            client_id=emu.apps["public"].client_id,
+            refresh_token=rt,
+            scope=SCOPE,
+        )
         assert_entra_error(r, 400, "invalid_grant", 70000)
 
 
 def _obo(emu: Emulator, assertion: str, **overrides: str) -> requests.Response:
     api = emu.apps["api"]
-    form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_id": api.client_id,
-            "client_secret": api.secret or "", "assertion": assertion, "requested_token_use": "on_behalf_of",
-            "scope": "https://graph.microsoft.com/User.Read offline_access"}
+    form = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "client_id": api.client_id,
+        "client_secret": api.secret or "",
+        "assertion": assertion,
+        "requested_token_use": "on_behalf_of",
+        "scope": "https://graph.microsoft.com/User.Read offline_access",
+    }
     form.update(overrides)
     return token(emu, **form)
 
@@ -122,8 +148,14 @@ def test_on_behalf_of(emulator: Emulator, prefix: str) -> None:
 
         alice = emulator.users["alice"]
         user = UserIdentity(alice.object_id, alice.tenant_id, alice.username, alice.display_name)
-        user_token = access_token(emulator.runtime, tenant_id=emulator.tenant_id, audience=f"api://{api}",
-                                  client_id=emulator.apps["public"].client_id, lifetime=600, user=user).token
+        user_token = access_token(
+            emulator.runtime,
+            tenant_id=emulator.tenant_id,
+            audience=f"api://{api}",
+            client_id=emulator.apps["public"].client_id,
+            lifetime=600,
+            user=user,
+        ).token
     r = _obo(emulator, user_token)
     assert r.status_code == 200, r.text
     claims = emulator.verify_token(r.json()["access_token"])

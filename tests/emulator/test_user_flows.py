@@ -30,13 +30,22 @@ def challenge(verifier: str) -> str:
 
 def authorize(emu: Emulator, tenant: str = "organizations", **overrides: str | None) -> requests.Response:
     params: dict[str, str | None] = {
-        "client_id": emu.apps["public"].client_id, "response_type": "code", "redirect_uri": REDIRECT,
-        "scope": SCOPE, "state": "st", "code_challenge": challenge(VERIFIER), "code_challenge_method": "S256",
+        "client_id": emu.apps["public"].client_id,
+        "response_type": "code",
+        "redirect_uri": REDIRECT,
+        "scope": SCOPE,
+        "state": "st",
+        "code_challenge": challenge(VERIFIER),
+        "code_challenge_method": "S256",
     }
     params.update(overrides)
-    return requests.get(f"{emu.base_url}/{tenant}/oauth2/v2.0/authorize",
-                        params={k: v for k, v in params.items() if v is not None},
-                        verify=emu.ca_bundle_path, allow_redirects=False, timeout=TIMEOUT)
+    return requests.get(
+        f"{emu.base_url}/{tenant}/oauth2/v2.0/authorize",
+        params={k: v for k, v in params.items() if v is not None},
+        verify=emu.ca_bundle_path,
+        allow_redirects=False,
+        timeout=TIMEOUT,
+    )
 
 
 def redirected(response: requests.Response) -> dict[str, str]:
@@ -46,15 +55,24 @@ def redirected(response: requests.Response) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-def redeem(emu: Emulator, code: str, tenant: str = "organizations", **overrides: str | None) -> requests.Response:
-    form: dict[str, str | None] = {"grant_type": "authorization_code", "client_id": emu.apps["public"].client_id,
-                                   "code": code, "redirect_uri": REDIRECT, "code_verifier": VERIFIER,
-                                   "scope": SCOPE, "client_info": "1"}
+def redeem(
+    emu: Emulator, code: str, tenant: str = "organizations", **overrides: str | None
+) -> requests.Response:
+    form: dict[str, str | None] = {
+        "grant_type": "authorization_code",
+        "client_id": emu.apps["public"].client_id,
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "code_verifier": VERIFIER,
+        "scope": SCOPE,
+        "client_info": "1",
+    }
     form.update(overrides)
     return token(emu, tenant, **{k: v for k, v in form.items() if v is not None})
 
 
 # -- /authorize and the authorization_code grant ----------------------------------------------------------
+
 
 def test_code_flow_with_pkce_query_response(emulator: Emulator) -> None:
     query = redirected(authorize(emulator))
@@ -68,9 +86,18 @@ def test_code_flow_with_pkce_query_response(emulator: Emulator) -> None:
     assert claims["appidacr"] == "0"  # a public client
     assert verify_with_jwks(body["id_token"], emulator.jwks())["preferred_username"] == alice.username
     assert json.loads(b64d(body["client_info"])) == {"uid": alice.object_id, "utid": emulator.tenant_id}
-    refreshed = token(emulator, "organizations", grant_type="refresh_token", client_id=emulator.apps["public"].client_id,
-                      refresh_token=body["refresh_token"], scope="https://vault.azure.net/.default")
-    assert refreshed.status_code == 200 and emulator.verify_token(refreshed.json()["access_token"])["upn"] == alice.username
+    refreshed = token(
+        emulator,
+        "organizations",
+        grant_type="refresh_token",
+        client_id=emulator.apps["public"].client_id,
+        refresh_token=body["refresh_token"],
+        scope="https://vault.azure.net/.default",
+    )
+    assert (
+        refreshed.status_code == 200
+        and emulator.verify_token(refreshed.json()["access_token"])["upn"] == alice.username
+    )
     assert [r.route for r in emulator.requests] == ["authorize", "token", "token"]
 
 
@@ -93,7 +120,9 @@ def test_pkce_is_verified(emulator: Emulator) -> None:
     plain = redirected(authorize(emulator, code_challenge=VERIFIER, code_challenge_method="plain"))["code"]
     assert redeem(emulator, plain).status_code == 200
     bad_method = redirected(authorize(emulator, code_challenge_method="S512"))
-    assert bad_method["error"] == "invalid_request" and bad_method["error_description"].startswith("AADSTS501491")
+    assert bad_method["error"] == "invalid_request" and bad_method["error_description"].startswith(
+        "AADSTS501491"
+    )
 
 
 def test_codes_are_single_use_and_bound(emulator: Emulator) -> None:
@@ -101,11 +130,17 @@ def test_codes_are_single_use_and_bound(emulator: Emulator) -> None:
     assert redeem(emulator, code).status_code == 200
     assert_entra_error(redeem(emulator, code), 400, "invalid_grant", 54005)
     code = redirected(authorize(emulator))["code"]
-    assert_entra_error(redeem(emulator, code, redirect_uri="http://localhost:8401"), 400, "invalid_grant", 500112)
+    assert_entra_error(
+        redeem(emulator, code, redirect_uri="http://localhost:8401"), 400, "invalid_grant", 500112
+    )
     code = redirected(authorize(emulator))["code"]
     other = emulator.apps["secret"]
-    assert_entra_error(redeem(emulator, code, client_id=other.client_id, client_secret=other.secret),
-                       400, "invalid_grant", 70000)
+    assert_entra_error(
+        redeem(emulator, code, client_id=other.client_id, client_secret=other.secret),
+        400,
+        "invalid_grant",
+        70000,
+    )
     assert_entra_error(redeem(emulator, "made-up"), 400, "invalid_grant", 70000)
 
 
@@ -123,13 +158,17 @@ def test_authorize_errors(emulator: Emulator) -> None:
         page = authorize(emulator, redirect_uri=uri)
         assert page.status_code == 400 and "AADSTS50011" in page.text
     assert authorize(emulator, response_mode="fragment").status_code == 400
-    for overrides, code in (({"response_type": "token"}, "AADSTS70005"),
-                            ({"login_hint": "nobody@emulator.test"}, "AADSTS50034"),
-                            ({"scope": None}, "AADSTS900144")):
+    for overrides, code in (
+        ({"response_type": "token"}, "AADSTS70005"),
+        ({"login_hint": "nobody@emulator.test"}, "AADSTS50034"),
+        ({"scope": None}, "AADSTS900144"),
+    ):
         query = redirected(authorize(emulator, **overrides))
         assert query["error_description"].startswith(code) and query["state"] == "st" and "code" not in query
     # bob lives in the other tenant: he can't sign in at the first one
-    query = redirected(authorize(emulator, tenant=emulator.tenant_id, login_hint=emulator.users["bob"].username))
+    query = redirected(
+        authorize(emulator, tenant=emulator.tenant_id, login_hint=emulator.users["bob"].username)
+    )
     assert query["error_description"].startswith("AADSTS50034")
 
 
@@ -142,17 +181,27 @@ def test_default_user(emulator: Emulator, monkeypatch: Any) -> None:
 
 # -- device code ---------------------------------------------------------------------------------------
 
+
 def devicecode(emu: Emulator, tenant: str = "organizations", **overrides: str | None) -> requests.Response:
     form: dict[str, str | None] = {"client_id": emu.apps["public"].client_id, "scope": SCOPE}
     form.update(overrides)
-    return requests.post(f"{emu.base_url}/{tenant}/oauth2/v2.0/devicecode",
-                         data={k: v for k, v in form.items() if v is not None}, verify=emu.ca_bundle_path,
-                         timeout=TIMEOUT)
+    return requests.post(
+        f"{emu.base_url}/{tenant}/oauth2/v2.0/devicecode",
+        data={k: v for k, v in form.items() if v is not None},
+        verify=emu.ca_bundle_path,
+        timeout=TIMEOUT,
+    )
 
 
 def poll(emu: Emulator, device_code: str, tenant: str = "organizations") -> requests.Response:
-    return token(emu, tenant, grant_type=DEVICE_GRANT, client_id=emu.apps["public"].client_id,
-                 device_code=device_code, client_info="1")
+    return token(
+        emu,
+        tenant,
+        grant_type=DEVICE_GRANT,
+        client_id=emu.apps["public"].client_id,
+        device_code=device_code,
+        client_info="1",
+    )
 
 
 @pytest.fixture
@@ -174,8 +223,12 @@ def test_device_code_flow_approved_through_the_verification_page(no_interval: Em
     assert_entra_error(poll(emu, body["device_code"]), 400, "authorization_pending", 70016)
     page = requests.get(body["verification_uri"], verify=emu.ca_bundle_path, timeout=TIMEOUT)
     assert page.status_code == 200 and 'name="user_code"' in page.text
-    approved = requests.post(body["verification_uri"], data={"user_code": body["user_code"], "username": "bob"},
-                             verify=emu.ca_bundle_path, timeout=TIMEOUT)
+    approved = requests.post(
+        body["verification_uri"],
+        data={"user_code": body["user_code"], "username": "bob"},
+        verify=emu.ca_bundle_path,
+        timeout=TIMEOUT,
+    )
     assert approved.status_code == 200 and "You have signed in" in approved.text
     r = poll(emu, body["device_code"])
     assert r.status_code == 200, r.text
@@ -218,8 +271,12 @@ def test_device_code_approval_checks(no_interval: Emulator) -> None:
         emu.approve_device_code(body["user_code"], "bob")
     with pytest.raises(ValueError, match="no emulator user"):
         emu.approve_device_code(body["user_code"], "mallory")
-    page = requests.post(f"{emu.base_url}/devicelogin", data={"user_code": "NOSUCHCODE"},
-                         verify=emu.ca_bundle_path, timeout=TIMEOUT)
+    page = requests.post(
+        f"{emu.base_url}/devicelogin",
+        data={"user_code": "NOSUCHCODE"},
+        verify=emu.ca_bundle_path,
+        timeout=TIMEOUT,
+    )
     assert page.status_code == 400 and "no device code" in page.text
     emu.approve_device_code(body["user_code"].lower(), "alice")
     assert poll(emu, body["device_code"], tenant=emu.tenant_id).status_code == 200
@@ -227,12 +284,22 @@ def test_device_code_approval_checks(no_interval: Emulator) -> None:
     body = devicecode(emu).json()
     emu.approve_device_code(body["user_code"])
     other = emu.apps["secret"]
-    r = token(emu, "organizations", grant_type=DEVICE_GRANT, client_id=other.client_id, client_secret=other.secret,
-              device_code=body["device_code"])
+    r = token(
+        emu,
+        "organizations",
+        grant_type=DEVICE_GRANT,
+        client_id=other.client_id,
+        client_secret=other.secret,
+        device_code=body["device_code"],
+    )
     assert_entra_error(r, 400, "invalid_grant", 70000)
 
 
 def test_devicecode_errors(emulator: Emulator) -> None:
     assert_entra_error(devicecode(emulator, scope=None), 400, "invalid_request", 900144)
-    assert_entra_error(devicecode(emulator, client_id="00000000-0000-0000-0000-000000000000"),
-                       400, "unauthorized_client", 700016)
+    assert_entra_error(
+        devicecode(emulator, client_id="00000000-0000-0000-0000-000000000000"),
+        400,
+        "unauthorized_client",
+        700016,
+    )

@@ -52,7 +52,14 @@ with atheris.instrument_imports(include=["azidentity"]):
 DOCUMENTED = (CredentialUnavailableError, AuthenticationFailedError)
 MAX_STEPS = 300
 NOW = 1_700_000_000.0
-HEADER_NAMES = ["Retry-After", "retry-after-ms", "Content-Type", "WWW-Authenticate", "Location", "x-vss-e2eid"]
+HEADER_NAMES = [
+    "Retry-After",
+    "retry-after-ms",
+    "Content-Type",
+    "WWW-Authenticate",
+    "Location",
+    "x-vss-e2eid",
+]
 HOSTS = {
     "imds": {"AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:1"},
     "app-service": {"IDENTITY_ENDPOINT": "http://127.0.0.1:1/msi/token", "IDENTITY_HEADER": "h"},
@@ -60,12 +67,27 @@ HOSTS = {
     "cloud-shell": {"MSI_ENDPOINT": "http://127.0.0.1:1/cs"},
     "azure-ml": {"MSI_ENDPOINT": "http://127.0.0.1:1/ml", "MSI_SECRET": "s"},
 }
-CREDENTIALS = {name: ManagedIdentityCredential(_env=env, _arc_token_dir="/nonexistent") for name, env in HOSTS.items()}
+CREDENTIALS = {
+    name: ManagedIdentityCredential(_env=env, _arc_token_dir="/nonexistent") for name, env in HOSTS.items()
+}
 REQUEST = HttpRequest("POST", "https://127.0.0.1:1/tenant/oauth2/v2.0/token")
 
 
-FIELDS = ["access_token", "expires_in", "expires_on", "refresh_in", "token_type", "error", "error_description",
-          "error_codes", "oidcToken", "message", "client_id", "msi_res_id", "correlation_id"]
+FIELDS = [
+    "access_token",
+    "expires_in",
+    "expires_on",
+    "refresh_in",
+    "token_type",
+    "error",
+    "error_description",
+    "error_codes",
+    "oidcToken",
+    "message",
+    "client_id",
+    "msi_res_id",
+    "correlation_id",
+]
 
 
 def _value(fdp: atheris.FuzzedDataProvider, depth: int = 0) -> object:
@@ -97,10 +119,16 @@ def _body(fdp: atheris.FuzzedDataProvider) -> bytes:
 
 
 def _response(fdp: atheris.FuzzedDataProvider, request: HttpRequest = REQUEST) -> HttpResponse:
-    status = fdp.PickValueInList([200, 200, 200, 400, 401, 404, 410, 429, 500, 503, 302, fdp.ConsumeIntInRange(100, 599)])
-    headers = {fdp.PickValueInList(HEADER_NAMES): fdp.ConsumeUnicodeNoSurrogates(40)
-               for _ in range(fdp.ConsumeIntInRange(0, 3))}
-    return HttpResponse(status, Headers(headers), _body(fdp), request, truncated=fdp.ConsumeIntInRange(0, 9) == 0)
+    status = fdp.PickValueInList(
+        [200, 200, 200, 400, 401, 404, 410, 429, 500, 503, 302, fdp.ConsumeIntInRange(100, 599)]
+    )
+    headers = {
+        fdp.PickValueInList(HEADER_NAMES): fdp.ConsumeUnicodeNoSurrogates(40)
+        for _ in range(fdp.ConsumeIntInRange(0, 3))
+    }
+    return HttpResponse(
+        status, Headers(headers), _body(fdp), request, truncated=fdp.ConsumeIntInRange(0, 9) == 0
+    )
 
 
 def _drive(flow, fdp: atheris.FuzzedDataProvider) -> None:  # type: ignore[no-untyped-def]
@@ -123,8 +151,13 @@ def _drive(flow, fdp: atheris.FuzzedDataProvider) -> None:  # type: ignore[no-un
 
 
 def _process(fdp: atheris.FuzzedDataProvider) -> ProcessResult:
-    return ProcessResult(fdp.PickValueInList([0, 0, 0, 1, 127, -9]), fdp.ConsumeUnicodeNoSurrogates(2048),
-                         fdp.ConsumeUnicodeNoSurrogates(512), 0.1, timed_out=fdp.ConsumeIntInRange(0, 15) == 0)
+    return ProcessResult(
+        fdp.PickValueInList([0, 0, 0, 1, 127, -9]),
+        fdp.ConsumeUnicodeNoSurrogates(2048),
+        fdp.ConsumeUnicodeNoSurrogates(512),
+        0.1,
+        timed_out=fdp.ConsumeIntInRange(0, 15) == 0,
+    )
 
 
 def one_input(data: bytes) -> None:
@@ -139,8 +172,9 @@ def one_input(data: bytes) -> None:
             credential = CREDENTIALS[fdp.PickValueInList(sorted(CREDENTIALS))]
             _drive(credential._flow(TokenRequest(("https://management.azure.com/.default",))), fdp)
         elif target == 3:
-            response = HttpResponse(401, Headers({"WWW-Authenticate": fdp.ConsumeUnicodeNoSurrogates(200)}), b"",
-                                    REQUEST)
+            response = HttpResponse(
+                401, Headers({"WWW-Authenticate": fdp.ConsumeUnicodeNoSurrogates(200)}), b"", REQUEST
+            )
             arc.check_key_path(arc.challenge_path(response), "/var/opt/azcmagent/tokens")
         elif target == 4:
             parse = fdp.PickValueInList([azure_cli.parse, azure_developer_cli.parse, azure_powershell.parse])
@@ -150,8 +184,9 @@ def one_input(data: bytes) -> None:
         elif target == 6:
             federated.describe(fdp.ConsumeUnicodeNoSurrogates(1024), "fuzz")
         elif target == 7:
-            seconds = retry_after_from(Headers({fdp.PickValueInList(HEADER_NAMES[:2]): fdp.ConsumeUnicodeNoSurrogates(60)}),
-                                       NOW)
+            seconds = retry_after_from(
+                Headers({fdp.PickValueInList(HEADER_NAMES[:2]): fdp.ConsumeUnicodeNoSurrogates(60)}), NOW
+            )
             assert seconds is None or seconds >= 0, seconds
         elif target == 8:
             _authority.validate_tenant_id(fdp.ConsumeUnicodeNoSurrogates(60))

@@ -33,8 +33,13 @@ def record(tool: str, argv: list[str], **extra: object) -> None:
     except (OSError, ValueError):
         stdin = None
     entry = {
-        "tool": tool, "argv": argv, "cwd": os.getcwd(), "stdin": stdin, "time": time.time(),
-        "env": {k: os.environ.get(k) for k in ("AZURE_CORE_NO_COLOR", "NO_COLOR")}, **extra,
+        "tool": tool,
+        "argv": argv,
+        "cwd": os.getcwd(),
+        "stdin": stdin,
+        "time": time.time(),
+        "env": {k: os.environ.get(k) for k in ("AZURE_CORE_NO_COLOR", "NO_COLOR")},
+        **extra,
     }
     with open(path, "a", encoding="utf-8") as log:
         log.write(json.dumps(entry) + "\n")
@@ -72,12 +77,14 @@ def fetch_token(scopes: list[str], tenant: str | None) -> tuple[str, int]:
     """A real token from the emulator for the signed-in "account" (client credentials of an app)."""
     authority = os.environ["STANDIN_AUTHORITY"].rstrip("/")
     tenant = tenant or os.environ["STANDIN_TENANT"]
-    form = urllib.parse.urlencode({
-        "grant_type": "client_credentials",
-        "client_id": os.environ["STANDIN_CLIENT_ID"],
-        "client_secret": os.environ["STANDIN_CLIENT_SECRET"],
-        "scope": " ".join(scopes),
-    }).encode()
+    form = urllib.parse.urlencode(
+        {
+            "grant_type": "client_credentials",
+            "client_id": os.environ["STANDIN_CLIENT_ID"],
+            "client_secret": os.environ["STANDIN_CLIENT_SECRET"],
+            "scope": " ".join(scopes),
+        }
+    ).encode()
     context = ssl.create_default_context(cafile=os.environ["STANDIN_CA"])
     request = urllib.request.Request(f"{authority}/{tenant}/oauth2/v2.0/token", data=form, method="POST")
     try:

@@ -92,6 +92,7 @@ def credential(kind: str, name: str, **kwargs: Any) -> Any:
 def get_token(cred: Any, *scopes: str, **kwargs: Any) -> Any:
     """``cred.get_token`` for a sync or an async credential (run to completion on a new loop)."""
     if asyncio.iscoroutinefunction(cred.get_token):
+
         async def run() -> Any:
             return await cred.get_token(*scopes, **kwargs)
 
@@ -101,9 +102,9 @@ def get_token(cred: Any, *scopes: str, **kwargs: Any) -> Any:
 
 def get_token_info(cred: Any, *scopes: str, options: Any = None) -> Any:
     if asyncio.iscoroutinefunction(cred.get_token_info):
+
         async def run() -> Any:
             return await cred.get_token_info(*scopes, options=options)
 
         return asyncio.run(run())
     return cred.get_token_info(*scopes, options=options)
-

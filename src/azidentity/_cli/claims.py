@@ -8,7 +8,19 @@ import time
 from typing import Any
 
 # Claims shown by `token` and `doctor`; none of them is a secret.
-SHOWN = ("aud", "tid", "oid", "appid", "azp", "upn", "unique_name", "preferred_username", "idtyp", "iss", "exp")
+SHOWN = (
+    "aud",
+    "tid",
+    "oid",
+    "appid",
+    "azp",
+    "upn",
+    "unique_name",
+    "preferred_username",
+    "idtyp",
+    "iss",
+    "exp",
+)
 
 
 def decode(token: str) -> dict[str, Any] | None:

@@ -22,7 +22,13 @@ from . import claims as jwt
 from .facts import azure_variables, facts_for, host_variables
 from .output import Printer
 
-STATUS_STYLE = {"succeeded": "green", "failed": "red", "unavailable": "yellow", "excluded": "dim", "available": "cyan"}
+STATUS_STYLE = {
+    "succeeded": "green",
+    "failed": "red",
+    "unavailable": "yellow",
+    "excluded": "dim",
+    "available": "cyan",
+}
 
 
 class Outcome:
@@ -43,26 +49,38 @@ class Outcome:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "name": self.name, "status": self.status,
+            "name": self.name,
+            "status": self.status,
             "seconds": None if self.seconds is None else round(self.seconds, 3),
-            "cause": self.cause, "mitigation": self.mitigation, "troubleshooting": self.troubleshooting,
-            "error_type": self.error_type, "note": self.note, "facts": self.facts,
-            "identity": self.identity or None, "expires_on": self.expires_on,
+            "cause": self.cause,
+            "mitigation": self.mitigation,
+            "troubleshooting": self.troubleshooting,
+            "error_type": self.error_type,
+            "note": self.note,
+            "facts": self.facts,
+            "identity": self.identity or None,
+            "expires_on": self.expires_on,
         }
 
 
 def one_line_cause(name: str, error: BaseException) -> str:
     """The error's cause on one line, without the credential's name, the mitigation or the body."""
     detail = getattr(error, "detail", None)
-    text = detail if isinstance(detail, str) and detail.strip() else (getattr(error, "message", None) or str(error))
+    text = (
+        detail
+        if isinstance(detail, str) and detail.strip()
+        else (getattr(error, "message", None) or str(error))
+    )
     text = str(text).strip()
     for prefix in (name + ": ", name + " "):
         if text.startswith(prefix):
-            text = text[len(prefix):]
+            text = text[len(prefix) :]
     first = text.split("\n", 1)[0].strip() or type(error).__name__
     status = getattr(error, "status_code", None)
     code = getattr(error, "error_code", None) or getattr(error, "oauth_error", None)
-    extra = ", ".join(str(x) for x in (f"HTTP {status}" if status else None, code) if x and str(x) not in first)
+    extra = ", ".join(
+        str(x) for x in (f"HTTP {status}" if status else None, code) if x and str(x) not in first
+    )
     return f"{first} ({extra})" if extra else first
 
 
@@ -106,7 +124,9 @@ def _build_default() -> tuple[Any, list[str]]:
         return DefaultAzureCredential(), []
     except ValueError as error:
         env = {k: v for k, v in os.environ.items() if k != "AZURE_TOKEN_CREDENTIALS"}
-        problem = f"{error} DefaultAzureCredential() raises this error; the default chain is diagnosed instead."
+        problem = (
+            f"{error} DefaultAzureCredential() raises this error; the default chain is diagnosed instead."
+        )
         return DefaultAzureCredential(_env=env), [problem]
 
 
@@ -131,22 +151,46 @@ def diagnose(scope: str) -> dict[str, Any]:
     result: dict[str, Any]
     decisive = next((o for o in outcomes if o.status in ("succeeded", "failed", "available")), None)
     if problems:
-        result = {"status": "failed", "credential": None, "identity": None,
-                  "summary": "DefaultAzureCredential() raises: AZURE_TOKEN_CREDENTIALS is invalid"}
+        result = {
+            "status": "failed",
+            "credential": None,
+            "identity": None,
+            "summary": "DefaultAzureCredential() raises: AZURE_TOKEN_CREDENTIALS is invalid",
+        }
     elif decisive is None:
-        result = {"status": "unavailable", "credential": None, "identity": None,
-                  "summary": "DefaultAzureCredential would fail: no credential can provide a token here"}
+        result = {
+            "status": "unavailable",
+            "credential": None,
+            "identity": None,
+            "summary": "DefaultAzureCredential would fail: no credential can provide a token here",
+        }
     elif decisive.status == "succeeded":
-        result = {"status": "succeeded", "credential": decisive.name, "identity": decisive.identity or None,
-                  "summary": f"DefaultAzureCredential would use {decisive.name}"}
+        result = {
+            "status": "succeeded",
+            "credential": decisive.name,
+            "identity": decisive.identity or None,
+            "summary": f"DefaultAzureCredential would use {decisive.name}",
+        }
     elif decisive.status == "available":
-        result = {"status": "available", "credential": decisive.name, "identity": None,
-                  "summary": f"DefaultAzureCredential would open a browser to sign in ({decisive.name})"}
+        result = {
+            "status": "available",
+            "credential": decisive.name,
+            "identity": None,
+            "summary": f"DefaultAzureCredential would open a browser to sign in ({decisive.name})",
+        }
     else:
         works = [o.name for o in outcomes if o.status == "succeeded"]
-        later = f"; {', '.join(works)} would work if it came first or {decisive.name} were excluded" if works else ""
-        result = {"status": "failed", "credential": decisive.name, "identity": None,
-                  "summary": f"DefaultAzureCredential would stop at {decisive.name}, which failed{later}"}
+        later = (
+            f"; {', '.join(works)} would work if it came first or {decisive.name} were excluded"
+            if works
+            else ""
+        )
+        result = {
+            "status": "failed",
+            "credential": decisive.name,
+            "identity": None,
+            "summary": f"DefaultAzureCredential would stop at {decisive.name}, which failed{later}",
+        }
     key = {"failed": "dac-stopped", "unavailable": "dac-failed"}.get(result["status"])
     row = lookup("dac-invalid-token-credentials" if problems else key) if key else None
     result["mitigation"] = row.mitigation if row else None
@@ -164,11 +208,13 @@ def diagnose(scope: str) -> dict[str, Any]:
 
 def render(report: dict[str, Any], out: Printer) -> None:
     out.line(out.paint("azidentity doctor", "bold") + ": DefaultAzureCredential on this machine")
-    out.fields([
-        ("scope", report["scope"]),
-        ("AZURE_* set", report["azure_variables"] or "none (names only; values are never shown)"),
-        ("host variables", report["host_variables"]),
-    ])
+    out.fields(
+        [
+            ("scope", report["scope"]),
+            ("AZURE_* set", report["azure_variables"] or "none (names only; values are never shown)"),
+            ("host variables", report["host_variables"]),
+        ]
+    )
     for problem in report["problems"]:
         out.line("  " + out.paint("problem", "red") + "  " + problem)
     credentials = report["credentials"]
@@ -180,17 +226,25 @@ def render(report: dict[str, Any], out: Printer) -> None:
         out.line(f"{out.paint(c['name'].ljust(width), 'bold')}  {status}  {seconds}".rstrip())
         identity = jwt.describe(c["identity"]) if c["identity"] else None
         expires = f"{jwt.iso(c['expires_on'])} ({jwt.relative(c['expires_on'])})" if c["expires_on"] else None
-        out.fields([
-            ("identity", identity), ("expires", expires), ("cause", c["cause"]), ("note", c["note"]),
-            ("mitigation", c["mitigation"]), ("troubleshooting", c["troubleshooting"]),
-            *c["facts"].items(),
-        ])
+        out.fields(
+            [
+                ("identity", identity),
+                ("expires", expires),
+                ("cause", c["cause"]),
+                ("note", c["note"]),
+                ("mitigation", c["mitigation"]),
+                ("troubleshooting", c["troubleshooting"]),
+                *c["facts"].items(),
+            ]
+        )
     result = report["result"]
     out.line()
     style = "green" if result["status"] == "succeeded" else "red"
     out.line(out.paint("Result", style) + ": " + result["summary"])
     if result["identity"]:
-        out.fields([("identity", jwt.describe(result["identity"])), ("audience", result["identity"].get("aud"))])
+        out.fields(
+            [("identity", jwt.describe(result["identity"])), ("audience", result["identity"].get("aud"))]
+        )
     elif result.get("mitigation"):
         out.fields([("mitigation", result["mitigation"]), ("troubleshooting", result.get("troubleshooting"))])
 

@@ -19,9 +19,19 @@ from .._constants import EnvironmentVariables as Ev
 ACCOUNT_TIMEOUT = 5.0
 # Variables that say which host this is, besides AZURE_*.
 HOST_VARIABLES = (
-    "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "MSI_ENDPOINT",
-    "MSI_SECRET", "WEBSITE_SITE_NAME", "WEBSITE_INSTANCE_ID", "FUNCTIONS_WORKER_RUNTIME", "KUBERNETES_SERVICE_HOST",
-    "SYSTEM_OIDCREQUESTURI", "ACC_CLOUD", "AZUREPS_HOST_ENVIRONMENT",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "WEBSITE_SITE_NAME",
+    "WEBSITE_INSTANCE_ID",
+    "FUNCTIONS_WORKER_RUNTIME",
+    "KUBERNETES_SERVICE_HOST",
+    "SYSTEM_OIDCREQUESTURI",
+    "ACC_CLOUD",
+    "AZUREPS_HOST_ENVIRONMENT",
 )
 
 
@@ -56,8 +66,9 @@ def environment_facts(env: Mapping[str, str]) -> dict[str, str]:
 
     facts = {"variables": ", ".join(v for v in VARIABLES if v in env) or "none set"}
     chosen = choose_configuration(env)
-    facts["configuration"] = CONFIGURATIONS[chosen][0] if chosen else "incomplete" if facts["variables"] != "none set" \
-        else "none"
+    facts["configuration"] = (
+        CONFIGURATIONS[chosen][0] if chosen else "incomplete" if facts["variables"] != "none set" else "none"
+    )
     if chosen == "certificate":
         facts["certificate file"] = _file_state(env.get(Ev.AZURE_CLIENT_CERTIFICATE_PATH))
     return facts
@@ -97,7 +108,8 @@ def managed_identity_facts(env: Mapping[str, str], credential: Any = None) -> di
     if source.kind != mi.WORKLOAD:
         facts["identity requested"] = (
             "user-assigned, the client ID in AZURE_CLIENT_ID (DefaultAzureCredential's default)"
-            if env.get(Ev.AZURE_CLIENT_ID) else "system-assigned (AZURE_CLIENT_ID is not set)"
+            if env.get(Ev.AZURE_CLIENT_ID)
+            else "system-assigned (AZURE_CLIENT_ID is not set)"
         )
     present = host_variables(env)
     if present:
@@ -120,8 +132,13 @@ def az_facts(env: Mapping[str, str]) -> dict[str, str]:
     facts = {"az": path}
     try:
         done = subprocess.run(
-            [path, "account", "show", "--output", "json"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-            timeout=ACCOUNT_TIMEOUT, env={**env, "AZURE_CORE_NO_COLOR": "true"}, check=False,
+            [path, "account", "show", "--output", "json"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=ACCOUNT_TIMEOUT,
+            env={**env, "AZURE_CORE_NO_COLOR": "true"},
+            check=False,
         )
     except subprocess.TimeoutExpired:
         facts["account"] = f"unknown (`az account show` took longer than {ACCOUNT_TIMEOUT:g} s)"
@@ -130,7 +147,10 @@ def az_facts(env: Mapping[str, str]) -> dict[str, str]:
         facts["account"] = f"unknown (cannot run az: {error.strerror or error})"
         return facts
     if done.returncode != 0:
-        first = next((line.strip() for line in done.stderr.splitlines() if line.strip()), f"exit code {done.returncode}")
+        first = next(
+            (line.strip() for line in done.stderr.splitlines() if line.strip()),
+            f"exit code {done.returncode}",
+        )
         facts["account"] = f"none: {_redact(first)}"
         return facts
     try:

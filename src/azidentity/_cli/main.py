@@ -23,21 +23,27 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     token = commands.add_parser(
-        "token", help="acquire a token and show whose it is",
+        "token",
+        help="acquire a token and show whose it is",
         description="Acquire a token with DefaultAzureCredential (or the named credential) and print the identity "
         "and expiry. The token itself is printed only with --show-token.",
     )
     token.add_argument("--scope", default=DEFAULT_SCOPE, help=f"scope to request (default: {DEFAULT_SCOPE})")
-    token.add_argument("--credential", metavar="NAME", default="DefaultAzureCredential",
-                       help="credential to use, e.g. AzureCliCredential, ManagedIdentityCredential, "
-                       "EnvironmentCredential (default: DefaultAzureCredential); short names like cli, mi, env work")
+    token.add_argument(
+        "--credential",
+        metavar="NAME",
+        default="DefaultAzureCredential",
+        help="credential to use, e.g. AzureCliCredential, ManagedIdentityCredential, "
+        "EnvironmentCredential (default: DefaultAzureCredential); short names like cli, mi, env work",
+    )
     token.add_argument("--tenant", metavar="TENANT", default=None, help="tenant to request the token from")
     token.add_argument("--json", action="store_true", help="print JSON for programs")
     token.add_argument("--show-token", action="store_true", help="also print the access token (a secret!)")
     token.add_argument("-v", "--verbose", action="store_true", help="log azidentity's activity to stderr")
 
     doctor = commands.add_parser(
-        "doctor", help="diagnose every DefaultAzureCredential member on this machine",
+        "doctor",
+        help="diagnose every DefaultAzureCredential member on this machine",
         description="Try every DefaultAzureCredential member without stopping and report, for each, what happened, "
         "why, and what to do. Exit status 0 when DefaultAzureCredential gets a token, 1 when it does not.",
     )
@@ -45,8 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="print JSON for programs")
     doctor.add_argument("-v", "--verbose", action="store_true", help="log azidentity's activity to stderr")
 
-    commands.add_parser("emulator", help="run the Entra ID + managed identity emulator (see: azidentity emulator -h)",
-                        add_help=False)
+    commands.add_parser(
+        "emulator",
+        help="run the Entra ID + managed identity emulator (see: azidentity emulator -h)",
+        add_help=False,
+    )
     return parser
 
 

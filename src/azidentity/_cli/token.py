@@ -14,18 +14,31 @@ from .output import Printer
 
 # --credential accepts the class name (any case) or one of these short names.
 ALIASES = {
-    "default": "DefaultAzureCredential", "dac": "DefaultAzureCredential",
-    "env": "EnvironmentCredential", "environment": "EnvironmentCredential",
-    "workload": "WorkloadIdentityCredential", "workload-identity": "WorkloadIdentityCredential",
-    "mi": "ManagedIdentityCredential", "managed-identity": "ManagedIdentityCredential",
-    "cli": "AzureCliCredential", "az": "AzureCliCredential",
-    "powershell": "AzurePowerShellCredential", "pwsh": "AzurePowerShellCredential",
-    "azd": "AzureDeveloperCliCredential", "developer-cli": "AzureDeveloperCliCredential",
+    "default": "DefaultAzureCredential",
+    "dac": "DefaultAzureCredential",
+    "env": "EnvironmentCredential",
+    "environment": "EnvironmentCredential",
+    "workload": "WorkloadIdentityCredential",
+    "workload-identity": "WorkloadIdentityCredential",
+    "mi": "ManagedIdentityCredential",
+    "managed-identity": "ManagedIdentityCredential",
+    "cli": "AzureCliCredential",
+    "az": "AzureCliCredential",
+    "powershell": "AzurePowerShellCredential",
+    "pwsh": "AzurePowerShellCredential",
+    "azd": "AzureDeveloperCliCredential",
+    "developer-cli": "AzureDeveloperCliCredential",
     "pipelines": "AzurePipelinesCredential",
 }
 NAMES = (
-    "DefaultAzureCredential", "EnvironmentCredential", "WorkloadIdentityCredential", "ManagedIdentityCredential",
-    "AzureCliCredential", "AzurePowerShellCredential", "AzureDeveloperCliCredential", "AzurePipelinesCredential",
+    "DefaultAzureCredential",
+    "EnvironmentCredential",
+    "WorkloadIdentityCredential",
+    "ManagedIdentityCredential",
+    "AzureCliCredential",
+    "AzurePowerShellCredential",
+    "AzureDeveloperCliCredential",
+    "AzurePipelinesCredential",
 )
 # AzurePipelinesCredential from the variables an AzureCLI@2 / AzurePowerShell@5 task sets.
 PIPELINES_VARIABLES = {
@@ -55,14 +68,28 @@ def build(name: str) -> Any:
     if name == "AzurePipelinesCredential":
         missing = [v for v in PIPELINES_VARIABLES.values() if not os.environ.get(v)]
         if missing:
-            raise ValueError(f"AzurePipelinesCredential needs these variables, which are not set: {', '.join(missing)}")
-        return azidentity.AzurePipelinesCredential(**{k: os.environ[v] for k, v in PIPELINES_VARIABLES.items()})
+            raise ValueError(
+                f"AzurePipelinesCredential needs these variables, which are not set: {', '.join(missing)}"
+            )
+        return azidentity.AzurePipelinesCredential(
+            **{k: os.environ[v] for k, v in PIPELINES_VARIABLES.items()}
+        )
     return getattr(azidentity, name)()
 
 
 def _error_json(error: BaseException) -> dict[str, Any]:
-    facts: dict[str, Any] = {"type": type(error).__name__, "message": getattr(error, "message", None) or str(error)}
-    for attribute in ("credential", "status_code", "oauth_error", "error_code", "mitigation", "troubleshooting_anchor"):
+    facts: dict[str, Any] = {
+        "type": type(error).__name__,
+        "message": getattr(error, "message", None) or str(error),
+    }
+    for attribute in (
+        "credential",
+        "status_code",
+        "oauth_error",
+        "error_code",
+        "mitigation",
+        "troubleshooting_anchor",
+    ):
         value = getattr(error, attribute, None)
         if value is not None:
             facts[attribute] = value
@@ -115,17 +142,21 @@ def run(options: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
         return 0
     out = Printer()
-    out.line(f"{out.paint('token acquired', 'green')} by {name}{f' (via {used})' if used else ''} "
-             f"in {elapsed:.2f} s")
-    out.fields([
-        ("scope", options.scope),
-        ("tenant requested", options.tenant),
-        ("identity", jwt.describe(who)),
-        ("audience", who.get("aud")),
-        ("tenant", who.get("tid")),
-        ("object id", who.get("oid")),
-        ("app id", who.get("appid")),
-        ("expires", f"{jwt.iso(expires_on)} ({jwt.relative(expires_on)})"),
-        ("token", token.token if options.show_token else "(hidden; --show-token prints it)"),
-    ])
+    out.line(
+        f"{out.paint('token acquired', 'green')} by {name}{f' (via {used})' if used else ''} "
+        f"in {elapsed:.2f} s"
+    )
+    out.fields(
+        [
+            ("scope", options.scope),
+            ("tenant requested", options.tenant),
+            ("identity", jwt.describe(who)),
+            ("audience", who.get("aud")),
+            ("tenant", who.get("tid")),
+            ("object id", who.get("oid")),
+            ("app id", who.get("appid")),
+            ("expires", f"{jwt.iso(expires_on)} ({jwt.relative(expires_on)})"),
+            ("token", token.token if options.show_token else "(hidden; --show-token prints it)"),
+        ]
+    )
     return 0

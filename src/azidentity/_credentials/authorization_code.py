@@ -27,10 +27,13 @@ class _AuthorizationCode(EntraCredential):
     _transient: ClassVar[tuple[str, ...]] = (*CredentialBase._transient, "_user_store")
     _repr_fields: ClassVar[tuple[str, ...]] = ("tenant_id", "client_id", "authority", "redirect_uri")
 
-    def __init__(self, tenant_id: str, client_id: str, authorization_code: str, redirect_uri: str,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, tenant_id: str, client_id: str, authorization_code: str, redirect_uri: str, **kwargs: Any
+    ) -> None:
         if not authorization_code or not isinstance(authorization_code, str):
-            raise ValueError("authorization_code should be the code the authorization endpoint redirected with")
+            raise ValueError(
+                "authorization_code should be the code the authorization endpoint redirected with"
+            )
         if not redirect_uri or not isinstance(redirect_uri, str):
             raise ValueError("redirect_uri should be the redirect URI the authorization code was issued for")
         self._authorization_code: str | None = authorization_code
@@ -41,8 +44,11 @@ class _AuthorizationCode(EntraCredential):
         # code is redeemed, so a shared file could hand one user's token to another user's credential.
         kwargs.pop("cache_persistence_options", None)
         self._init_entra(
-            tenant_id, client_id, authority=kwargs.pop("authority", None),
-            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None), kwargs=kwargs,
+            tenant_id,
+            client_id,
+            authority=kwargs.pop("authority", None),
+            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None),
+            kwargs=kwargs,
         )
         self._user_store = UserStore(self._cache_persistence_options)
 
@@ -56,7 +62,9 @@ class _AuthorizationCode(EntraCredential):
             account = Account("", "", tenant, authority_host(self._authority), self._client_id)
         self._account = account
         refresh_token = payload.get("refresh_token")
-        self._user_store.save(account, refresh_token if isinstance(refresh_token, str) else None, request.enable_cae)
+        self._user_store.save(
+            account, refresh_token if isinstance(refresh_token, str) else None, request.enable_cae
+        )
 
     def _flow(self, request: TokenRequest) -> Flow[Token]:
         from .._errors import AuthenticationFailedError
@@ -66,7 +74,11 @@ class _AuthorizationCode(EntraCredential):
         url = self._token_url(tenant)
         if self._authorization_code:
             form = authorize.auth_code_form(
-                self._client_id, self._authorization_code, self._redirect_uri, request.scopes, claims=claims,
+                self._client_id,
+                self._authorization_code,
+                self._redirect_uri,
+                request.scopes,
+                claims=claims,
                 client_secret=self._client_secret,
             )
             response = yield entra.token_request(url, form)
@@ -78,11 +90,13 @@ class _AuthorizationCode(EntraCredential):
         secret = self._user_store.refresh_token(account, request.enable_cae) if account is not None else None
         if account is None or secret is None:
             raise AuthenticationFailedError(
-                "No authorization code, cached access token, or refresh token available.", credential=self._name,
+                "No authorization code, cached access token, or refresh token available.",
+                credential=self._name,
                 mitigation_key="auth-code-exhausted",
             )
-        form = authorize.refresh_form(self._client_id, secret, request.scopes, claims=claims,
-                                      client_secret=self._client_secret)
+        form = authorize.refresh_form(
+            self._client_id, secret, request.scopes, claims=claims, client_secret=self._client_secret
+        )
         response = yield entra.token_request(url, form)
         try:
             token, payload = entra.parse_token_response(response, credential=self._name, now=self._now())
@@ -112,6 +126,16 @@ class AsyncAuthorizationCodeCredential(_AuthorizationCode, AsyncCredential):
     __doc__ = AuthorizationCodeCredential.__doc__
 
     # azure-identity's sync class takes client_secret through **kwargs, its async class by name: so do these.
-    def __init__(self, tenant_id: str, client_id: str, authorization_code: str, redirect_uri: str, *,
-                 client_secret: str | None = None, **kwargs: Any) -> None:
-        super().__init__(tenant_id, client_id, authorization_code, redirect_uri, client_secret=client_secret, **kwargs)
+    def __init__(
+        self,
+        tenant_id: str,
+        client_id: str,
+        authorization_code: str,
+        redirect_uri: str,
+        *,
+        client_secret: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            tenant_id, client_id, authorization_code, redirect_uri, client_secret=client_secret, **kwargs
+        )

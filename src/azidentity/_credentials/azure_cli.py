@@ -34,7 +34,13 @@ class _AzureCli(DeveloperToolCredential):
 
                 row = lookup("cli-subscription")
                 raise ValueError(
-                    render(self._name, problem, None, row.mitigation if row else None, row.anchor if row else None)
+                    render(
+                        self._name,
+                        problem,
+                        None,
+                        row.mitigation if row else None,
+                        row.anchor if row else None,
+                    )
                 )
         self._subscription = subscription or None
         self._init_tool(tenant_id, additionally_allowed_tenants, process_timeout, cache_tokens)

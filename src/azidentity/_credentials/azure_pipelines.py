@@ -27,10 +27,14 @@ class _AzurePipelines(EntraCredential):
         **kwargs: Any,
     ) -> None:
         missing = [
-            name for name, value in (
-                ("tenant_id", tenant_id), ("client_id", client_id),
-                ("service_connection_id", service_connection_id), ("system_access_token", system_access_token),
-            ) if not value
+            name
+            for name, value in (
+                ("tenant_id", tenant_id),
+                ("client_id", client_id),
+                ("service_connection_id", service_connection_id),
+                ("system_access_token", system_access_token),
+            )
+            if not value
         ]
         if missing:
             raise ValueError(
@@ -41,8 +45,11 @@ class _AzurePipelines(EntraCredential):
         self._service_connection_id = service_connection_id
         self._system_access_token = system_access_token
         self._init_entra(
-            tenant_id, client_id, authority=kwargs.pop("authority", None),
-            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None), kwargs=kwargs,
+            tenant_id,
+            client_id,
+            authority=kwargs.pop("authority", None),
+            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None),
+            kwargs=kwargs,
         )
 
     def _oidc_token(self) -> Flow[str]:
@@ -54,7 +61,8 @@ class _AzurePipelines(EntraCredential):
             raise CredentialUnavailableError(
                 f"Missing value for the {pipelines.REQUEST_URI_VARIABLE} environment variable. "
                 f"{self._name} is intended for use in Azure Pipelines, where this variable is set.",
-                credential=self._name, mitigation_key="pipelines-not-in-pipeline",
+                credential=self._name,
+                mitigation_key="pipelines-not-in-pipeline",
             )
         response: HttpResponse = yield pipelines.oidc_request(
             request_uri, self._service_connection_id, self._system_access_token

@@ -45,7 +45,9 @@ class _AzurePowerShell(DeveloperToolCredential):
         return azure_powershell.claims_message(claims, tenant)
 
     def _parse(self, result: ProcessResult) -> Token:
-        return azure_powershell.parse(result, credential=self._name, timeout=self._process_timeout, now=self._now())
+        return azure_powershell.parse(
+            result, credential=self._name, timeout=self._process_timeout, now=self._now()
+        )
 
 
 class AzurePowerShellCredential(_AzurePowerShell, SyncCredential):

@@ -22,18 +22,24 @@ def read_certificate_input(certificate_path: str | None, certificate_data: bytes
     if certificate_data:
         return bytes(certificate_data), "certificate_data"
     if not certificate_path:
-        raise ValueError('CertificateCredential requires a value for either "certificate_path" or "certificate_data"')
+        raise ValueError(
+            'CertificateCredential requires a value for either "certificate_path" or "certificate_data"'
+        )
     import os
     import stat
 
     try:
         # Not a FIFO or a device: opening a FIFO waits for a writer, /dev/zero never ends.
         if not stat.S_ISREG(os.stat(certificate_path).st_mode):
-            raise ValueError(f"The certificate file {certificate_path} cannot be read: it is not a regular file.")
+            raise ValueError(
+                f"The certificate file {certificate_path} cannot be read: it is not a regular file."
+            )
         with open(certificate_path, "rb") as f:
             data = f.read(MAX_CERTIFICATE_SIZE + 1)
     except OSError as error:
-        raise ValueError(f"The certificate file {certificate_path} cannot be read: {error.strerror or error}") from None
+        raise ValueError(
+            f"The certificate file {certificate_path} cannot be read: {error.strerror or error}"
+        ) from None
     if len(data) > MAX_CERTIFICATE_SIZE:
         raise ValueError(
             f"The certificate file {certificate_path} is larger than {MAX_CERTIFICATE_SIZE} bytes: it is not a certificate."
@@ -45,7 +51,9 @@ class _Certificate(EntraCredential):
     _transient: ClassVar[tuple[str, ...]] = ("_cache", "_io", "_certificate")
     _mitigation_key: ClassVar[str | None] = None
 
-    def __init__(self, tenant_id: str, client_id: str, certificate_path: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, tenant_id: str, client_id: str, certificate_path: str | None = None, **kwargs: Any
+    ) -> None:
         data, source = read_certificate_input(certificate_path, kwargs.pop("certificate_data", None))
         password = kwargs.pop("password", None)
         self._certificate_bytes = data
@@ -54,20 +62,29 @@ class _Certificate(EntraCredential):
         self._send_certificate_chain = bool(kwargs.pop("send_certificate_chain", False))
         self._certificate: ClientCertificate | None = load_certificate(data, password, source)
         self._init_entra(
-            tenant_id, client_id, authority=kwargs.pop("authority", None),
-            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None), kwargs=kwargs,
+            tenant_id,
+            client_id,
+            authority=kwargs.pop("authority", None),
+            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None),
+            kwargs=kwargs,
         )
 
     def _loaded(self) -> ClientCertificate:
         if getattr(self, "_certificate", None) is None:  # after unpickling
-            self._certificate = load_certificate(self._certificate_bytes, self._password, self._certificate_source)
+            self._certificate = load_certificate(
+                self._certificate_bytes, self._password, self._certificate_source
+            )
         assert self._certificate is not None
         return self._certificate
 
     def _client_auth(self, tenant: str) -> Flow[dict[str, str]]:
         assertion = build_assertion(
-            self._loaded(), self._client_id, self._token_url(tenant), self._now(),
-            send_chain=self._send_certificate_chain, rsa_pkcs1=self._tenant_id.lower() == "adfs",
+            self._loaded(),
+            self._client_id,
+            self._token_url(tenant),
+            self._now(),
+            send_chain=self._send_certificate_chain,
+            rsa_pkcs1=self._tenant_id.lower() == "adfs",
         )
         return entra.assertion_auth(self._client_id, assertion)
         yield  # pragma: no cover

@@ -28,8 +28,20 @@ if TYPE_CHECKING:
 DOCTOR_LINE = "To diagnose every credential at once, run: azidentity doctor"
 # Attributes an aggregate failure copies from the member error that stopped the chain.
 FACT_ATTRIBUTES = (
-    "credential", "status_code", "oauth_error", "error_code", "error_codes", "correlation_id", "trace_id",
-    "timestamp", "mitigation", "troubleshooting_anchor", "cause", "detail", "response", "reason",
+    "credential",
+    "status_code",
+    "oauth_error",
+    "error_code",
+    "error_codes",
+    "correlation_id",
+    "trace_id",
+    "timestamp",
+    "mitigation",
+    "troubleshooting_anchor",
+    "cause",
+    "detail",
+    "response",
+    "reason",
 )
 
 
@@ -49,9 +61,9 @@ def member_text(name: str, error: BaseException) -> str:
         text = f"{type(error).__name__}: {error}"
     text = text.strip()
     if text.startswith(name + ": "):
-        text = text[len(name) + 2:]
+        text = text[len(name) + 2 :]
     elif text.startswith(name + " "):
-        text = text[len(name) + 1:]
+        text = text[len(name) + 1 :]
     if text.endswith("\n" + DOCTOR_LINE):  # a nested chain: the outer chain prints that line once
         text = text[: -len(DOCTOR_LINE) - 1]
     return text or type(error).__name__
@@ -71,7 +83,6 @@ def _awaitable(value: Any) -> bool:
     return hasattr(value, "__await__")
 
 
-
 def _foreign_unavailable(error: Exception) -> Exception:
     """azure-identity's CredentialUnavailableError means "move on" too.
 
@@ -83,20 +94,31 @@ def _foreign_unavailable(error: Exception) -> Exception:
     if isinstance(error, CredentialUnavailableError):
         return error
     for cls in type(error).__mro__:
-        if cls.__name__ in ("CredentialUnavailableError", "AuthenticationRequiredError") and \
-                cls.__module__.startswith("azure.identity"):
+        if cls.__name__ in (
+            "CredentialUnavailableError",
+            "AuthenticationRequiredError",
+        ) and cls.__module__.startswith("azure.identity"):
             converted = CredentialUnavailableError(str(error))
             converted.__cause__ = error
             return converted
     return error
+
 
 class _Call:
     """One member call the walk asks a facade to perform."""
 
     __slots__ = ("credential", "name", "want_info", "scopes", "kwargs", "options", "in_chain")
 
-    def __init__(self, credential: Any, name: str, want_info: bool, scopes: tuple[str, ...], kwargs: dict[str, Any],
-                 options: dict[str, Any] | None, in_chain: bool) -> None:
+    def __init__(
+        self,
+        credential: Any,
+        name: str,
+        want_info: bool,
+        scopes: tuple[str, ...],
+        kwargs: dict[str, Any],
+        options: dict[str, Any] | None,
+        in_chain: bool,
+    ) -> None:
         self.credential = credential
         self.name = name
         self.want_info = want_info
@@ -116,7 +138,9 @@ class _Call:
             if options.get("pop"):
                 from .._errors import CredentialUnavailableError
 
-                raise CredentialUnavailableError("Proof of possession arguments are not supported for this credential.")
+                raise CredentialUnavailableError(
+                    "Proof of possession arguments are not supported for this credential."
+                )
             return cred.get_token(*self.scopes, **options)
         if has_token or not has_info:
             return cred.get_token(*self.scopes, **self.kwargs)
@@ -166,17 +190,38 @@ class _ChainBase:
         return error
 
     # -- the walk -----------------------------------------------------------------------------------------
-    def _call(self, credential: Any, want_info: bool, scopes: tuple[str, ...], kwargs: dict[str, Any],
-              options: TokenRequestOptions | None, in_chain: bool = True) -> _Call:
-        return _Call(credential, member_name(credential), want_info, scopes, kwargs,
-                     dict(options) if options else None, in_chain)
+    def _call(
+        self,
+        credential: Any,
+        want_info: bool,
+        scopes: tuple[str, ...],
+        kwargs: dict[str, Any],
+        options: TokenRequestOptions | None,
+        in_chain: bool = True,
+    ) -> _Call:
+        return _Call(
+            credential,
+            member_name(credential),
+            want_info,
+            scopes,
+            kwargs,
+            dict(options) if options else None,
+            in_chain,
+        )
 
-    def _walk(self, want_info: bool, scopes: tuple[str, ...], kwargs: dict[str, Any],
-              options: TokenRequestOptions | None) -> Generator[_Call, Any, Any]:
+    def _walk(
+        self,
+        want_info: bool,
+        scopes: tuple[str, ...],
+        kwargs: dict[str, Any],
+        options: TokenRequestOptions | None,
+    ) -> Generator[_Call, Any, Any]:
         from .._errors import CredentialUnavailableError
 
         if not scopes:
-            raise ValueError(f'"{"get_token_info" if want_info else "get_token"}" requires at least one scope')
+            raise ValueError(
+                f'"{"get_token_info" if want_info else "get_token"}" requires at least one scope'
+            )
         remembered = self._successful_credential if self._sticky else None
         if remembered is not None:
             # Like azure-identity: no fallback, the member's own error propagates, no chain context.
@@ -194,11 +239,25 @@ class _ChainBase:
                 elapsed = time.perf_counter() - start
                 first = member_text(name, error).split("\n", 1)[0]
                 if isinstance(error, CredentialUnavailableError):
-                    log.emit(log.EVENT_AUTHENTICATION, logging.DEBUG, "%s: %s is unavailable (%.3f s): %s",
-                             self._name, name, elapsed, first)
+                    log.emit(
+                        log.EVENT_AUTHENTICATION,
+                        logging.DEBUG,
+                        "%s: %s is unavailable (%.3f s): %s",
+                        self._name,
+                        name,
+                        elapsed,
+                        first,
+                    )
                     continue
-                log.emit(log.EVENT_AUTHENTICATION, logging.DEBUG, "%s: %s failed (%.3f s): %s",
-                         self._name, name, elapsed, first)
+                log.emit(
+                    log.EVENT_AUTHENTICATION,
+                    logging.DEBUG,
+                    "%s: %s failed (%.3f s): %s",
+                    self._name,
+                    name,
+                    elapsed,
+                    first,
+                )
                 raise self._failed(history, error) from raised
             value = _convert(result, want_info)
             self._succeeded(credential, name, time.perf_counter() - start)
@@ -215,9 +274,12 @@ class _ChainBase:
         from .._errors import CredentialUnavailableError
 
         outcome = ", ".join(
-            f"{name}: {'unavailable' if isinstance(e, CredentialUnavailableError) else 'failed'}" for name, e in history
+            f"{name}: {'unavailable' if isinstance(e, CredentialUnavailableError) else 'failed'}"
+            for name, e in history
         )
-        log.emit(log.EVENT_AUTHENTICATION, logging.INFO, "%s failed to acquire a token (%s)", self._name, outcome)
+        log.emit(
+            log.EVENT_AUTHENTICATION, logging.INFO, "%s failed to acquire a token (%s)", self._name, outcome
+        )
 
     def _unavailable(self, history: list[tuple[str, BaseException]]) -> Exception:
         from .._errors import CredentialUnavailableError
@@ -228,7 +290,11 @@ class _ChainBase:
         row = lookup(self._mitigation_key)
         error.credential = self._name
         if row is not None:
-            error.mitigation, error.cause, error.troubleshooting_anchor = row.mitigation, row.cause, row.anchor
+            error.mitigation, error.cause, error.troubleshooting_anchor = (
+                row.mitigation,
+                row.cause,
+                row.anchor,
+            )
         error.attempts = list(history)  # type: ignore[attr-defined]
         return error
 
@@ -246,7 +312,9 @@ class _ChainBase:
         return error
 
 
-def _request_kwargs(claims: str | None, tenant_id: str | None, enable_cae: bool, kwargs: dict[str, Any]) -> dict[str, Any]:
+def _request_kwargs(
+    claims: str | None, tenant_id: str | None, enable_cae: bool, kwargs: dict[str, Any]
+) -> dict[str, Any]:
     return {"claims": claims, "tenant_id": tenant_id, "enable_cae": enable_cae, **kwargs}
 
 
@@ -284,14 +352,21 @@ class ChainedTokenCredential(_ChainBase):
                 if hasattr(send, "close"):
                     send.close()
                 walk.close()
-                raise TypeError(f"{call.name} is an async credential; chain it with azidentity.aio.{self._name}")
+                raise TypeError(
+                    f"{call.name} is an async credential; chain it with azidentity.aio.{self._name}"
+                )
 
     def get_token(
-        self, *scopes: str, claims: str | None = None, tenant_id: str | None = None, enable_cae: bool = False,
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
         **kwargs: Any,
     ) -> AccessToken:
         """Request a token from each credential in turn; return the first one received."""
-        return self._drive(self._walk(False, scopes, _request_kwargs(claims, tenant_id, enable_cae, kwargs), None))  # type: ignore[no-any-return]
+        walk = self._walk(False, scopes, _request_kwargs(claims, tenant_id, enable_cae, kwargs), None)
+        return self._drive(walk)  # type: ignore[no-any-return]
 
     def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
         """Like :meth:`get_token`, returning ``AccessTokenInfo``."""
@@ -318,7 +393,7 @@ class _AsyncChainBase(_ChainBase):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.__name__.startswith("Async"):
-            cls.__name__ = cls.__qualname__ = cls.__name__[len("Async"):]
+            cls.__name__ = cls.__qualname__ = cls.__name__[len("Async") :]
             cls.__module__ = "azidentity.aio"
 
 
@@ -349,12 +424,19 @@ class AsyncChainedTokenCredential(_AsyncChainBase):
                     IN_CHAIN.reset(reset)
 
     async def get_token(
-        self, *scopes: str, claims: str | None = None, tenant_id: str | None = None, enable_cae: bool = False,
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
         **kwargs: Any,
     ) -> AccessToken:
-        return await self._drive(self._walk(False, scopes, _request_kwargs(claims, tenant_id, enable_cae, kwargs), None))  # type: ignore[no-any-return]
+        walk = self._walk(False, scopes, _request_kwargs(claims, tenant_id, enable_cae, kwargs), None)
+        return await self._drive(walk)  # type: ignore[no-any-return]
 
-    async def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
+    async def get_token_info(
+        self, *scopes: str, options: TokenRequestOptions | None = None
+    ) -> AccessTokenInfo:
         return await self._drive(self._walk(True, scopes, {}, options))  # type: ignore[no-any-return]
 
     async def close(self) -> None:

@@ -17,8 +17,11 @@ class _ClientAssertion(EntraCredential):
             raise TypeError("func must be a callable that returns a client assertion (a JWT string)")
         self._func = func
         self._init_entra(
-            tenant_id, client_id, authority=kwargs.pop("authority", None),
-            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None), kwargs=kwargs,
+            tenant_id,
+            client_id,
+            authority=kwargs.pop("authority", None),
+            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None),
+            kwargs=kwargs,
         )
 
     def _assertion(self) -> str:

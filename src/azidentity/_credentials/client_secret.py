@@ -18,8 +18,11 @@ class _ClientSecret(EntraCredential):
             raise ValueError("secret should be a Microsoft Entra application's client secret")
         self._client_secret = client_secret
         self._init_entra(
-            tenant_id, client_id, authority=kwargs.pop("authority", None),
-            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None), kwargs=kwargs,
+            tenant_id,
+            client_id,
+            authority=kwargs.pop("authority", None),
+            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None),
+            kwargs=kwargs,
         )
 
     def _client_auth(self, tenant: str) -> Flow[dict[str, str]]:

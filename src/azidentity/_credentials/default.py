@@ -33,23 +33,50 @@ if TYPE_CHECKING:
 # key, credential name, exclude keyword, AZURE_TOKEN_CREDENTIALS group, module
 MEMBERS: tuple[tuple[str, str, str, str | None, str], ...] = (
     ("environment", "EnvironmentCredential", "exclude_environment_credential", "prod", "environment"),
-    ("workload_identity", "WorkloadIdentityCredential", "exclude_workload_identity_credential", "prod",
-     "workload_identity"),
-    ("managed_identity", "ManagedIdentityCredential", "exclude_managed_identity_credential", "prod",
-     "managed_identity"),
+    (
+        "workload_identity",
+        "WorkloadIdentityCredential",
+        "exclude_workload_identity_credential",
+        "prod",
+        "workload_identity",
+    ),
+    (
+        "managed_identity",
+        "ManagedIdentityCredential",
+        "exclude_managed_identity_credential",
+        "prod",
+        "managed_identity",
+    ),
     ("cli", "AzureCliCredential", "exclude_cli_credential", "dev", "azure_cli"),
     ("powershell", "AzurePowerShellCredential", "exclude_powershell_credential", "dev", "azure_powershell"),
-    ("developer_cli", "AzureDeveloperCliCredential", "exclude_developer_cli_credential", "dev",
-     "azure_developer_cli"),
-    ("interactive_browser", "InteractiveBrowserCredential", "exclude_interactive_browser_credential", None,
-     "interactive_browser"),
+    (
+        "developer_cli",
+        "AzureDeveloperCliCredential",
+        "exclude_developer_cli_credential",
+        "dev",
+        "azure_developer_cli",
+    ),
+    (
+        "interactive_browser",
+        "InteractiveBrowserCredential",
+        "exclude_interactive_browser_credential",
+        None,
+        "interactive_browser",
+    ),
 )
 OFF_BY_DEFAULT = frozenset({"interactive_browser"})
-DEVELOPER_TOOLS = frozenset({"AzureCliCredential", "AzurePowerShellCredential", "AzureDeveloperCliCredential"})
+DEVELOPER_TOOLS = frozenset(
+    {"AzureCliCredential", "AzurePowerShellCredential", "AzureDeveloperCliCredential"}
+)
 # azure-identity keywords for members azidentity does not have: accepted and ignored.
 IGNORED_KEYWORDS = (
-    "exclude_shared_token_cache_credential", "exclude_visual_studio_code_credential", "exclude_broker_credential",
-    "shared_cache_username", "shared_cache_tenant_id", "visual_studio_code_tenant_id", "broker_tenant_id",
+    "exclude_shared_token_cache_credential",
+    "exclude_visual_studio_code_credential",
+    "exclude_broker_credential",
+    "shared_cache_username",
+    "shared_cache_tenant_id",
+    "visual_studio_code_tenant_id",
+    "broker_tenant_id",
     "broker_client_id",
 )
 # The guide's row for a member whose constructor failed.
@@ -121,8 +148,9 @@ class _Unavailable:
     def _error(self) -> Exception:
         from .._errors import CredentialUnavailableError
 
-        return CredentialUnavailableError(self._detail, credential=self._credential_name,
-                                          mitigation_key=self._mitigation_key)
+        return CredentialUnavailableError(
+            self._detail, credential=self._credential_name, mitigation_key=self._mitigation_key
+        )
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         raise self._error()
@@ -157,7 +185,7 @@ def _detail(name: str, error: BaseException) -> tuple[str, str | None]:
     text = getattr(error, "detail", None) or str(error) or type(error).__name__
     for prefix in (name + ": ", name + " "):
         if text.startswith(prefix):
-            text = text[len(prefix):]
+            text = text[len(prefix) :]
             break
     # Messages already rendered in the guide's layout: keep the detail, find the row by its mitigation.
     text, _, rendered = text.partition("\nMitigation: ")
@@ -189,8 +217,12 @@ class _Default(_ChainBase):
         if mi_client_id is _UNSET:
             mi_client_id = env.get(Ev.AZURE_CLIENT_ID) or None
         workload_client_id = kwargs.pop("workload_identity_client_id", None) or mi_client_id
-        workload_tenant_id = kwargs.pop("workload_identity_tenant_id", None) or env.get(Ev.AZURE_TENANT_ID) or None
-        browser_tenant_id = kwargs.pop("interactive_browser_tenant_id", None) or env.get(Ev.AZURE_TENANT_ID) or None
+        workload_tenant_id = (
+            kwargs.pop("workload_identity_tenant_id", None) or env.get(Ev.AZURE_TENANT_ID) or None
+        )
+        browser_tenant_id = (
+            kwargs.pop("interactive_browser_tenant_id", None) or env.get(Ev.AZURE_TENANT_ID) or None
+        )
         browser_client_id = kwargs.pop("interactive_browser_client_id", None)
         allowed = kwargs.pop("additionally_allowed_tenants", None)
         explicit_allowed = allowed is not None
@@ -218,16 +250,24 @@ class _Default(_ChainBase):
                     args["_env"] = env
                 return args
             if key == "workload_identity":
-                args = {"tenant_id": workload_tenant_id, "client_id": workload_client_id,
-                        "token_file_path": env.get(Ev.AZURE_FEDERATED_TOKEN_FILE) or None,
-                        "additionally_allowed_tenants": allowed, **pipeline}
+                args = {
+                    "tenant_id": workload_tenant_id,
+                    "client_id": workload_client_id,
+                    "token_file_path": env.get(Ev.AZURE_FEDERATED_TOKEN_FILE) or None,
+                    "additionally_allowed_tenants": allowed,
+                    **pipeline,
+                }
                 if authority:
                     args["authority"] = authority
                 return args
             if key == "managed_identity":
-                args = {"client_id": mi_client_id, "_probe": included != {"managed_identity"},
-                        "probe_timeout": probe_timeout,
-                        "_exclude_workload_identity_credential": "workload_identity" not in included, **pipeline}
+                args = {
+                    "client_id": mi_client_id,
+                    "_probe": included != {"managed_identity"},
+                    "probe_timeout": probe_timeout,
+                    "_exclude_workload_identity_credential": "workload_identity" not in included,
+                    **pipeline,
+                }
                 if injected_env:
                     args["_env"] = env
                 return args
@@ -266,10 +306,17 @@ class _Default(_ChainBase):
             entry.credential = member
             members.append(member)
         if notes:
-            level = logging.WARNING if any(n.startswith("EnvironmentCredential:") for n in notes) else logging.DEBUG
-            log.emit(log.EVENT_AUTHENTICATION, level,
-                     "DefaultAzureCredential could not create some credentials; they will report unavailable:\n\t%s",
-                     "\n\t".join(notes))
+            level = (
+                logging.WARNING
+                if any(n.startswith("EnvironmentCredential:") for n in notes)
+                else logging.DEBUG
+            )
+            log.emit(
+                log.EVENT_AUTHENTICATION,
+                level,
+                "DefaultAzureCredential could not create some credentials; they will report unavailable:\n\t%s",
+                "\n\t".join(notes),
+            )
         if not members:
             raise ValueError(
                 "DefaultAzureCredential has no credential to try: every credential is excluded "

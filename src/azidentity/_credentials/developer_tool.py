@@ -81,8 +81,10 @@ class DeveloperToolCredential(CredentialBase):
     ) -> None:
         if tenant_id:
             cli_common.validate_tenant(tenant_id)
-        if isinstance(process_timeout, bool) or not isinstance(process_timeout, (int, float)) or not (
-            0 < process_timeout < float("inf")
+        if (
+            isinstance(process_timeout, bool)
+            or not isinstance(process_timeout, (int, float))
+            or not (0 < process_timeout < float("inf"))
         ):
             raise ValueError(f"process_timeout must be a positive number of seconds, got {process_timeout!r}")
         allowed = list(additionally_allowed_tenants or [])
@@ -129,17 +131,22 @@ class DeveloperToolCredential(CredentialBase):
 
     def _cache_key(self, request: TokenRequest) -> Hashable:
         return (
-            self._tool.key, request.tenant_id or self._tenant_id, self._subscription_key(),
+            self._tool.key,
+            request.tenant_id or self._tenant_id,
+            self._subscription_key(),
             _scope_key(request.scopes),
         )
 
     def _flow(self, request: TokenRequest) -> Flow[Token]:
         from .._errors import CredentialUnavailableError
 
-        tenant = resolve_tenant(self._tenant_id, request.tenant_id, self._additionally_allowed_tenants, self._name)
+        tenant = resolve_tenant(
+            self._tenant_id, request.tenant_id, self._additionally_allowed_tenants, self._name
+        )
         if request.claims:
             raise CredentialUnavailableError(
-                self._claims_message(request.claims, tenant, request.scopes), credential=self._name,
+                self._claims_message(request.claims, tenant, request.scopes),
+                credential=self._name,
                 mitigation_key=f"{self._tool.key}-claims",
             )
         executable = self._executable()
@@ -152,8 +159,16 @@ class DeveloperToolCredential(CredentialBase):
         environment.update(self._environment_additions())
         result: ProcessResult = yield RunProcess(argv, float(self._process_timeout), env=environment)
         log.emit(
-            log.EVENT_AUTHENTICATION, logging.DEBUG, "%s ran `%s` in %.3f s: %s", self._name,
-            self._display_command(argv), result.duration,
-            "timed out" if result.timed_out else "not found" if result.not_found else f"exit code {result.returncode}",
+            log.EVENT_AUTHENTICATION,
+            logging.DEBUG,
+            "%s ran `%s` in %.3f s: %s",
+            self._name,
+            self._display_command(argv),
+            result.duration,
+            "timed out"
+            if result.timed_out
+            else "not found"
+            if result.not_found
+            else f"exit code {result.returncode}",
         )
         return self._parse(result)

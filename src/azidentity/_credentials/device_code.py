@@ -33,11 +33,14 @@ class _DeviceCode(UserCredential):
         prompt_callback: Callable[[str, str, datetime], None] | None = None,
         **kwargs: Any,
     ) -> None:
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                    or not timeout > 0):
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+        ):
             raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
         if prompt_callback is not None and not callable(prompt_callback):
-            raise TypeError("prompt_callback must be a callable (verification_uri, user_code, expires_on) -> None")
+            raise TypeError(
+                "prompt_callback must be a callable (verification_uri, user_code, expires_on) -> None"
+            )
         self._timeout = timeout
         self._prompt_callback = prompt_callback
         self._init_user(kwargs, client_id)
@@ -89,10 +92,12 @@ class _DeviceCode(UserCredential):
                 if by_timeout:
                     raise AuthenticationFailedError(
                         f"Timed out after waiting {self._timeout} seconds for the user to authenticate",
-                        credential=self._name, mitigation_key="interactive-timeout",
+                        credential=self._name,
+                        mitigation_key="interactive-timeout",
                     )
                 raise AuthenticationFailedError(
-                    "the device code expired before the user signed in", credential=self._name,
+                    "the device code expired before the user signed in",
+                    credential=self._name,
                     mitigation_key="device-code-expired",
                 )
             yield Sleep(min(interval, remaining))
@@ -106,8 +111,11 @@ class _DeviceCode(UserCredential):
             if error in (device_code.EXPIRED, device_code.DECLINED):
                 expired = error == device_code.EXPIRED
                 raise AuthenticationFailedError(
-                    "the device code expired before the user signed in" if expired
-                    else "the user declined to sign in", credential=self._name, http_response=response,
+                    "the device code expired before the user signed in"
+                    if expired
+                    else "the user declined to sign in",
+                    credential=self._name,
+                    http_response=response,
                     mitigation_key="device-code-expired" if expired else "device-code-declined",
                 )
             return entra.parse_token_response(response, credential=self._name, now=self._now())

@@ -36,7 +36,9 @@ class EntraCredential(CredentialBase):
         kwargs: dict[str, Any],
     ) -> None:
         if not tenant_id:
-            raise ValueError("tenant_id should be a Microsoft Entra tenant's id (also called its 'directory id')")
+            raise ValueError(
+                "tenant_id should be a Microsoft Entra tenant's id (also called its 'directory id')"
+            )
         validate_tenant_id(tenant_id)
         if not client_id:
             raise ValueError("client_id should be the id of a Microsoft Entra application")
@@ -52,7 +54,9 @@ class EntraCredential(CredentialBase):
         self._init_base(kwargs)
 
     def _tenant(self, request: TokenRequest) -> str:
-        return resolve_tenant(self._tenant_id, request.tenant_id, self._additionally_allowed_tenants, self._name)
+        return resolve_tenant(
+            self._tenant_id, request.tenant_id, self._additionally_allowed_tenants, self._name
+        )
 
     def _token_url(self, tenant: str) -> str:
         return entra.token_url(self._authority, tenant)
@@ -68,7 +72,10 @@ class EntraCredential(CredentialBase):
         tenant = self._tenant(request)
         auth = yield from self._client_auth(tenant)
         form = entra.scope_form(
-            request.scopes, entra.merge_claims(request.claims, request.enable_cae), **self._grant(request), **auth
+            request.scopes,
+            entra.merge_claims(request.claims, request.enable_cae),
+            **self._grant(request),
+            **auth,
         )
         response = yield entra.token_request(self._token_url(tenant), form)
         token, payload = entra.parse_token_response(

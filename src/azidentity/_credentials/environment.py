@@ -40,20 +40,39 @@ AZURE_ADDITIONALLY_ALLOWED_TENANTS = "AZURE_ADDITIONALLY_ALLOWED_TENANTS"
 
 # Every variable this credential reads, in the order messages list them.
 VARIABLES: tuple[str, ...] = (
-    Ev.AZURE_TENANT_ID, Ev.AZURE_CLIENT_ID, Ev.AZURE_CLIENT_SECRET, Ev.AZURE_CLIENT_CERTIFICATE_PATH,
-    Ev.AZURE_CLIENT_CERTIFICATE_PASSWORD, Ev.AZURE_CLIENT_SEND_CERTIFICATE_CHAIN, Ev.AZURE_USERNAME,
-    Ev.AZURE_PASSWORD, Ev.AZURE_AUTHORITY_HOST, AZURE_ADDITIONALLY_ALLOWED_TENANTS,
+    Ev.AZURE_TENANT_ID,
+    Ev.AZURE_CLIENT_ID,
+    Ev.AZURE_CLIENT_SECRET,
+    Ev.AZURE_CLIENT_CERTIFICATE_PATH,
+    Ev.AZURE_CLIENT_CERTIFICATE_PASSWORD,
+    Ev.AZURE_CLIENT_SEND_CERTIFICATE_CHAIN,
+    Ev.AZURE_USERNAME,
+    Ev.AZURE_PASSWORD,
+    Ev.AZURE_AUTHORITY_HOST,
+    AZURE_ADDITIONALLY_ALLOWED_TENANTS,
 )
 
 # configuration -> (what it is called in messages, required variables, variables only it uses)
 CONFIGURATIONS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
-    "secret": ("a client secret", (Ev.AZURE_TENANT_ID, Ev.AZURE_CLIENT_ID, Ev.AZURE_CLIENT_SECRET),
-               (Ev.AZURE_CLIENT_SECRET,)),
-    "certificate": ("a certificate", (Ev.AZURE_TENANT_ID, Ev.AZURE_CLIENT_ID, Ev.AZURE_CLIENT_CERTIFICATE_PATH),
-                    (Ev.AZURE_CLIENT_CERTIFICATE_PATH, Ev.AZURE_CLIENT_CERTIFICATE_PASSWORD,
-                     Ev.AZURE_CLIENT_SEND_CERTIFICATE_CHAIN)),
-    "username": ("a username and password", (Ev.AZURE_CLIENT_ID, Ev.AZURE_USERNAME, Ev.AZURE_PASSWORD),
-                 (Ev.AZURE_USERNAME, Ev.AZURE_PASSWORD)),
+    "secret": (
+        "a client secret",
+        (Ev.AZURE_TENANT_ID, Ev.AZURE_CLIENT_ID, Ev.AZURE_CLIENT_SECRET),
+        (Ev.AZURE_CLIENT_SECRET,),
+    ),
+    "certificate": (
+        "a certificate",
+        (Ev.AZURE_TENANT_ID, Ev.AZURE_CLIENT_ID, Ev.AZURE_CLIENT_CERTIFICATE_PATH),
+        (
+            Ev.AZURE_CLIENT_CERTIFICATE_PATH,
+            Ev.AZURE_CLIENT_CERTIFICATE_PASSWORD,
+            Ev.AZURE_CLIENT_SEND_CERTIFICATE_CHAIN,
+        ),
+    ),
+    "username": (
+        "a username and password",
+        (Ev.AZURE_CLIENT_ID, Ev.AZURE_USERNAME, Ev.AZURE_PASSWORD),
+        (Ev.AZURE_USERNAME, Ev.AZURE_PASSWORD),
+    ),
 }
 
 INCOMPLETE = "Missing or incomplete environment variable configuration"
@@ -105,8 +124,14 @@ def describe_incomplete(env: Mapping[str, str]) -> str:
     present = [v for v in VARIABLES if v in env]
     relevant = [v for v in present if v not in (Ev.AZURE_AUTHORITY_HOST, AZURE_ADDITIONALLY_ALLOWED_TENANTS)]
     if not relevant:
-        needed = (Ev.AZURE_TENANT_ID, Ev.AZURE_CLIENT_ID, Ev.AZURE_CLIENT_SECRET, Ev.AZURE_CLIENT_CERTIFICATE_PATH,
-                  Ev.AZURE_USERNAME, Ev.AZURE_PASSWORD)
+        needed = (
+            Ev.AZURE_TENANT_ID,
+            Ev.AZURE_CLIENT_ID,
+            Ev.AZURE_CLIENT_SECRET,
+            Ev.AZURE_CLIENT_CERTIFICATE_PATH,
+            Ev.AZURE_USERNAME,
+            Ev.AZURE_PASSWORD,
+        )
         return f"{INCOMPLETE}: none of {', '.join(needed)} is set."
     started = [n for n, (_, _, own) in CONFIGURATIONS.items() if any(v in env for v in own)]
     options = []
@@ -138,8 +163,12 @@ class _Environment(CredentialBase):
             inner_kwargs = dict(kwargs)
             inner_kwargs.update(_clock=clock, _sleep=sleep, additionally_allowed_tenants=allowed)
             self._credential = self._build(self._configuration, env, authority, inner_kwargs)
-            log.emit(log.EVENT_AUTHENTICATION, logging.INFO, "EnvironmentCredential will authenticate with %s",
-                     self._credential._name)
+            log.emit(
+                log.EVENT_AUTHENTICATION,
+                logging.INFO,
+                "EnvironmentCredential will authenticate with %s",
+                self._credential._name,
+            )
         else:
             level = logging.DEBUG if within_dac else logging.INFO
             if any(v in env for v in VARIABLES[:8]) and not within_dac:
@@ -149,8 +178,9 @@ class _Environment(CredentialBase):
         self._init_base(kwargs)
 
     # -- choosing and building the inner credential ---------------------------------------------------
-    def _build(self, configuration: str, env: Mapping[str, str], authority: str | None,
-               kwargs: dict[str, Any]) -> Any:
+    def _build(
+        self, configuration: str, env: Mapping[str, str], authority: str | None, kwargs: dict[str, Any]
+    ) -> Any:
         from .._authority import normalize_authority, validate_tenant_id
 
         _, required, _ = CONFIGURATIONS[configuration]
@@ -162,7 +192,9 @@ class _Environment(CredentialBase):
             try:
                 validate_tenant_id(tenant.strip())
             except ValueError as error:
-                raise EnvironmentConfigurationError(Ev.AZURE_TENANT_ID, f"{Ev.AZURE_TENANT_ID}: {error}") from None
+                raise EnvironmentConfigurationError(
+                    Ev.AZURE_TENANT_ID, f"{Ev.AZURE_TENANT_ID}: {error}"
+                ) from None
             tenant = tenant.strip()
         try:
             kwargs["authority"] = normalize_authority(authority, env)
@@ -186,16 +218,26 @@ class _Environment(CredentialBase):
             warnings.simplefilter("ignore", DeprecationWarning)  # warned once above, in our words
             return cls(client_id, env[Ev.AZURE_USERNAME], env[Ev.AZURE_PASSWORD], tenant_id=tenant, **kwargs)
 
-    def _certificate(self, env: Mapping[str, str], tenant: str | None, client_id: str, kwargs: dict[str, Any],
-                     is_async: bool) -> Any:
+    def _certificate(
+        self,
+        env: Mapping[str, str],
+        tenant: str | None,
+        client_id: str,
+        kwargs: dict[str, Any],
+        is_async: bool,
+    ) -> Any:
         from .certificate import AsyncCertificateCredential, CertificateCredential
 
         path = env[Ev.AZURE_CLIENT_CERTIFICATE_PATH]
         password = env.get(Ev.AZURE_CLIENT_CERTIFICATE_PASSWORD) or None
-        send_chain = parse_bool(Ev.AZURE_CLIENT_SEND_CERTIFICATE_CHAIN, env.get(Ev.AZURE_CLIENT_SEND_CERTIFICATE_CHAIN))
+        send_chain = parse_bool(
+            Ev.AZURE_CLIENT_SEND_CERTIFICATE_CHAIN, env.get(Ev.AZURE_CLIENT_SEND_CERTIFICATE_CHAIN)
+        )
         cls: Any = AsyncCertificateCredential if is_async else CertificateCredential
         try:
-            return cls(tenant, client_id, path, password=password, send_certificate_chain=send_chain, **kwargs)
+            return cls(
+                tenant, client_id, path, password=password, send_certificate_chain=send_chain, **kwargs
+            )
         except ValueError as error:
             text = str(error)
             variable = Ev.AZURE_CLIENT_CERTIFICATE_PATH
@@ -208,7 +250,9 @@ class _Environment(CredentialBase):
     def _unavailable(self) -> Exception:
         from .._errors import CredentialUnavailableError
 
-        return CredentialUnavailableError(self._incomplete, credential=self._name, mitigation_key="env-incomplete")
+        return CredentialUnavailableError(
+            self._incomplete, credential=self._name, mitigation_key="env-incomplete"
+        )
 
     @property
     def _stable_keys(self) -> bool:  # type: ignore[override]

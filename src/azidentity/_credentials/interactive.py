@@ -96,10 +96,16 @@ class UserStore:
         if store is not None:
             store.put(ACCOUNTS, account.key, account.to_dict())
             if refresh_token:
-                store.put(REFRESH_TOKENS, account.key, {
-                    "secret": refresh_token, "home_account_id": account.home_account_id,
-                    "environment": account.authority, "client_id": account.client_id,
-                })
+                store.put(
+                    REFRESH_TOKENS,
+                    account.key,
+                    {
+                        "secret": refresh_token,
+                        "home_account_id": account.home_account_id,
+                        "environment": account.authority,
+                        "client_id": account.client_id,
+                    },
+                )
 
     def evict(self, account: Account, refresh_token: str, cae: bool) -> None:
         """Forget a rejected refresh token (wherever it is still the current one)."""
@@ -126,8 +132,13 @@ def coerce_record(record: Any) -> AuthenticationRecord | None:
 
 
 def record_account(record: AuthenticationRecord) -> Account:
-    return Account(record.home_account_id, record.username, record.tenant_id, authority_host(record.authority),
-                   record.client_id)
+    return Account(
+        record.home_account_id,
+        record.username,
+        record.tenant_id,
+        authority_host(record.authority),
+        record.client_id,
+    )
 
 
 class UserCredential(EntraCredential):
@@ -160,8 +171,11 @@ class UserCredential(EntraCredential):
             authority = record.authority
         self._auth_record = record
         self._init_entra(
-            tenant_id or "organizations", client_id, authority=authority,
-            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None), kwargs=kwargs,
+            tenant_id or "organizations",
+            client_id,
+            authority=authority,
+            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None),
+            kwargs=kwargs,
         )
         self._user_store = UserStore(self._cache_persistence_options)
 
@@ -182,8 +196,14 @@ class UserCredential(EntraCredential):
             return (None, None, self._client_id, tenant, _scope_key(request.scopes), request.enable_cae)
         if tenant.lower() in _ALIASES:
             tenant = record.tenant_id
-        return (record.home_account_id, authority_host(record.authority), self._client_id, tenant,
-                _scope_key(request.scopes), request.enable_cae)
+        return (
+            record.home_account_id,
+            authority_host(record.authority),
+            self._client_id,
+            tenant,
+            _scope_key(request.scopes),
+            request.enable_cae,
+        )
 
     def _persistent_namespace(self) -> str:
         # The cache key names the account, application, authority and tenant; the namespace must not
@@ -222,7 +242,9 @@ class UserCredential(EntraCredential):
         if secret is None:
             return None, None
         form = authorize.refresh_form(
-            self._client_id, secret, authorize.user_scopes(request.scopes),
+            self._client_id,
+            secret,
+            authorize.user_scopes(request.scopes),
             claims=entra.merge_claims(request.claims, request.enable_cae),
         )
         response = yield entra.token_request(self._token_url(tenant), form)
@@ -233,8 +255,10 @@ class UserCredential(EntraCredential):
                 raise
             self._user_store.evict(account, secret, request.enable_cae)
             log.emit(
-                log.EVENT_AUTHENTICATION, log.INFO,
-                "%s: the refresh token was rejected (%s); the user must sign in again", self._name,
+                log.EVENT_AUTHENTICATION,
+                log.INFO,
+                "%s: the refresh token was rejected (%s); the user must sign in again",
+                self._name,
                 error.error_code or error.oauth_error,
             )
             return None, response
@@ -251,10 +275,14 @@ class UserCredential(EntraCredential):
         if account is None:
             raise AuthenticationFailedError(
                 "the token response names no account (neither client_info nor an id_token), so the sign-in "
-                "can't be remembered", credential=self._name, mitigation_key="entra-unexpected",
+                "can't be remembered",
+                credential=self._name,
+                mitigation_key="entra-unexpected",
             )
         refresh_token = payload.get("refresh_token")
-        self._user_store.save(account, refresh_token if isinstance(refresh_token, str) else None, request.enable_cae)
+        self._user_store.save(
+            account, refresh_token if isinstance(refresh_token, str) else None, request.enable_cae
+        )
         self._auth_record = AuthenticationRecord(
             account.tenant_id, account.client_id, account.authority, account.home_account_id, account.username
         )
@@ -265,8 +293,9 @@ class UserCredential(EntraCredential):
         raise NotImplementedError
 
     # -- authenticate() ----------------------------------------------------------------------------
-    def _authenticate_request(self, scopes: Iterable[str] | None, claims: str | None, tenant_id: str | None,
-                              enable_cae: bool) -> TokenRequest:
+    def _authenticate_request(
+        self, scopes: Iterable[str] | None, claims: str | None, tenant_id: str | None, enable_cae: bool
+    ) -> TokenRequest:
         if isinstance(scopes, str):
             scopes = [scopes]
         chosen = tuple(scopes or ())
@@ -294,16 +323,28 @@ class UserCredential(EntraCredential):
 
     def _raise(self, error: Exception) -> NoReturn:
         translated = self._translate(error)
-        log.emit(log.EVENT_AUTHENTICATION, log.WARNING, "%s.authenticate failed: %s", self._name,
-                 str(translated).split("\n", 1)[0])
+        log.emit(
+            log.EVENT_AUTHENTICATION,
+            log.WARNING,
+            "%s.authenticate failed: %s",
+            self._name,
+            str(translated).split("\n", 1)[0],
+        )
         if translated is error:
             raise error
         raise translated from error
 
 
 class _SyncUserCredential(UserCredential, SyncCredential):
-    def authenticate(self, *, scopes: Iterable[str] | None = None, claims: str | None = None,
-                     tenant_id: str | None = None, enable_cae: bool = False, **kwargs: Any) -> AuthenticationRecord:
+    def authenticate(
+        self,
+        *,
+        scopes: Iterable[str] | None = None,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AuthenticationRecord:
         """Sign the user in interactively (always: the cache is not consulted) and return their record.
 
         :keyword scopes: scopes to request, e.g. an AuthenticationRequiredError's ``scopes``; the
@@ -322,9 +363,15 @@ class _SyncUserCredential(UserCredential, SyncCredential):
 
 
 class _AsyncUserCredential(UserCredential, AsyncCredential):
-    async def authenticate(self, *, scopes: Iterable[str] | None = None, claims: str | None = None,
-                           tenant_id: str | None = None, enable_cae: bool = False,
-                           **kwargs: Any) -> AuthenticationRecord:
+    async def authenticate(
+        self,
+        *,
+        scopes: Iterable[str] | None = None,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AuthenticationRecord:
         request = self._authenticate_request(scopes, claims, tenant_id, enable_cae)
         try:
             token = await self._run(self._authenticate_flow(request))

@@ -47,10 +47,16 @@ def open_system_browser(url: str) -> bool:
             import subprocess
 
             try:
-                opened = subprocess.call(
-                    ["powershell.exe", "-NoProfile", "-Command", f'Start-Process "{url}"'], timeout=5,
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                ) == 0
+                opened = (
+                    subprocess.call(
+                        ["powershell.exe", "-NoProfile", "-Command", f'Start-Process "{url}"'],
+                        timeout=5,
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                    == 0
+                )
             except (OSError, subprocess.SubprocessError):
                 opened = False
     return bool(opened)
@@ -103,8 +109,14 @@ class _Listener:
                     self._reply(400, _IGNORED_PAGE)
 
             def _reply(self, status: int, text: str) -> None:
-                page = (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Sign-in</title></head>"
-                        f"<body><p>{text}</p></body></html>").encode() if text else b""
+                page = (
+                    (
+                        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Sign-in</title></head>'
+                        f"<body><p>{text}</p></body></html>"
+                    ).encode()
+                    if text
+                    else b""
+                )
                 self.send_response(status)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(page)))
@@ -132,8 +144,10 @@ class _Listener:
         self._server = Server((host, port), Handler)
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"azidentity-redirect-{self.port}", daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"azidentity-redirect-{self.port}",
+            daemon=True,
         )
 
     def offer(self, params: dict[str, str]) -> bool:
@@ -276,8 +290,14 @@ class _InteractiveBrowser(UserCredential):
         scopes = authorize.user_scopes(request.scopes)
         claims = entra.merge_claims(request.claims, request.enable_cae)
         url = authorize.authorize_url(
-            self._authority, tenant, self._client_id, scopes, state=state, code_challenge=pkce.challenge(verifier),
-            login_hint=self._login_hint, claims=claims,
+            self._authority,
+            tenant,
+            self._client_id,
+            scopes,
+            state=state,
+            code_challenge=pkce.challenge(verifier),
+            login_hint=self._login_hint,
+            claims=claims,
         )
         effect: Any = BrowserAuthorization(
             url, self._host, self._ports, self._path, state, self._timeout, LocalRedirect(self._open_browser)
@@ -285,19 +305,22 @@ class _InteractiveBrowser(UserCredential):
         result: RedirectResult = yield effect
         if result.failure == "server":
             raise CredentialUnavailableError(
-                f"Couldn't start an HTTP server on {result.detail}", credential=self._name,
+                f"Couldn't start an HTTP server on {result.detail}",
+                credential=self._name,
                 mitigation_key="interactive-no-server",
             )
         if result.failure == "browser":
             raise CredentialUnavailableError(
-                "Failed to open a browser" + (f" ({result.detail})" if result.detail else ""), credential=self._name,
+                "Failed to open a browser" + (f" ({result.detail})" if result.detail else ""),
+                credential=self._name,
                 mitigation_key="interactive-no-browser",
             )
         if result.failure == "timeout":
             error_type = CredentialUnavailableError if IN_CHAIN.get() else AuthenticationFailedError
             raise error_type(
                 f"Timed out after waiting {self._timeout} seconds for the user to authenticate",
-                credential=self._name, mitigation_key="interactive-timeout",
+                credential=self._name,
+                mitigation_key="interactive-timeout",
             )
         params: Mapping[str, str] = result.params
         code = authorize.code_from_redirect(params, state, credential=self._name)

@@ -77,8 +77,9 @@ class _ManagedIdentity(CredentialBase):
             _positive("read_timeout", kwargs.pop("read_timeout", 5.0)),
         )
         retry_total = kwargs.pop("retry_total", None)
-        if retry_total is not None and (isinstance(retry_total, bool) or not isinstance(retry_total, int)
-                                        or retry_total < 0):
+        if retry_total is not None and (
+            isinstance(retry_total, bool) or not isinstance(retry_total, int) or retry_total < 0
+        ):
             raise ValueError(f"retry_total must be a non-negative integer, got {retry_total!r}")
         backoff = _positive("retry_backoff_factor", kwargs.pop("retry_backoff_factor", 0.8))
         backoff_max = _positive("retry_backoff_max", kwargs.pop("retry_backoff_max", 60.0))
@@ -109,11 +110,22 @@ class _ManagedIdentity(CredentialBase):
         self._cache_persistence_options = kwargs.pop("cache_persistence_options", None)
         self._init_base(kwargs)
         if self._source.kind == mi.NONE:
-            log.emit(log.EVENT_AUTHENTICATION, logging.INFO, "%s found no managed identity endpoint: %s",
-                     self._name, self._source.problem)
+            log.emit(
+                log.EVENT_AUTHENTICATION,
+                logging.INFO,
+                "%s found no managed identity endpoint: %s",
+                self._name,
+                self._source.problem,
+            )
         else:
-            log.emit(log.EVENT_AUTHENTICATION, logging.INFO, "%s will use %s%s", self._name, self._source.display,
-                     f" with {self._identity}" if self._identity else "")
+            log.emit(
+                log.EVENT_AUTHENTICATION,
+                logging.INFO,
+                "%s will use %s%s",
+                self._name,
+                self._source.display,
+                f" with {self._identity}" if self._identity else "",
+            )
 
     # -- configuration ------------------------------------------------------------------------------
     def _workload_credential(self, env: Mapping[str, str], kwargs: dict[str, Any]) -> Any:
@@ -133,8 +145,10 @@ class _ManagedIdentity(CredentialBase):
                 'client ID (AZURE_CLIENT_ID) or pass a value for "client_id" argument'
             )
         return WorkloadIdentityCredential(
-            tenant_id=env["AZURE_TENANT_ID"], client_id=client_id,
-            token_file_path=env["AZURE_FEDERATED_TOKEN_FILE"], authority=env["AZURE_AUTHORITY_HOST"],
+            tenant_id=env["AZURE_TENANT_ID"],
+            client_id=client_id,
+            token_file_path=env["AZURE_FEDERATED_TOKEN_FILE"],
+            authority=env["AZURE_AUTHORITY_HOST"],
             _clock=self._clock,
         )
 
@@ -146,7 +160,13 @@ class _ManagedIdentity(CredentialBase):
 
     def _cache_key(self, request: TokenRequest) -> Hashable:
         identity = (self._identity.kind, self._identity.value.lower()) if self._identity else None
-        return ("managed-identity", self._source.kind, self._source.endpoint, identity, mi.resource_for(request.scopes))
+        return (
+            "managed-identity",
+            self._source.kind,
+            self._source.endpoint,
+            identity,
+            mi.resource_for(request.scopes),
+        )
 
     def _validate(self, request: TokenRequest) -> None:
         mi.resource_for(request.scopes)
@@ -161,8 +181,12 @@ class _ManagedIdentity(CredentialBase):
         factor, maximum = self._backoff
         if self._source.kind == mi.IMDS:
             if self._retry_total is None:
-                return RetryPolicy(statuses=IMDS_STATUSES, backoff_factor=factor, backoff_max=maximum,
-                                   gone_budget=GONE_BUDGET)
+                return RetryPolicy(
+                    statuses=IMDS_STATUSES,
+                    backoff_factor=factor,
+                    backoff_max=maximum,
+                    gone_budget=GONE_BUDGET,
+                )
             return RetryPolicy(self._retry_total, IMDS_STATUSES, factor, maximum)
         retries = OTHER_RETRIES if self._retry_total is None else self._retry_total
         return RetryPolicy(retries, OTHER_STATUSES, factor, maximum)
@@ -171,15 +195,20 @@ class _ManagedIdentity(CredentialBase):
     def _failed(self, detail: str, key: str | None, response: HttpResponse | None = None) -> Exception:
         from .._errors import AuthenticationFailedError
 
-        return AuthenticationFailedError(detail, credential=self._name, mitigation_key=key, http_response=response)
+        return AuthenticationFailedError(
+            detail, credential=self._name, mitigation_key=key, http_response=response
+        )
 
     def _unavailable(self, detail: str, key: str | None, response: HttpResponse | None = None) -> Exception:
         from .._errors import CredentialUnavailableError
 
-        return CredentialUnavailableError(detail, credential=self._name, mitigation_key=key, http_response=response)
+        return CredentialUnavailableError(
+            detail, credential=self._name, mitigation_key=key, http_response=response
+        )
 
-    def _failed_or_unavailable(self, unavailable: bool, detail: str, key: str | None,
-                               response: HttpResponse | None = None) -> Exception:
+    def _failed_or_unavailable(
+        self, unavailable: bool, detail: str, key: str | None, response: HttpResponse | None = None
+    ) -> Exception:
         if unavailable:
             return self._unavailable(detail, key, response)
         return self._failed(detail, key, response)
@@ -192,8 +221,10 @@ class _ManagedIdentity(CredentialBase):
         if self._config_error is not None:
             raise self._failed(*self._config_error)
         if source.kind == mi.NONE:
-            raise self._unavailable(source.problem or "No managed identity endpoint found.",
-                                    source.problem_key or "mi-incomplete-environment")
+            raise self._unavailable(
+                source.problem or "No managed identity endpoint found.",
+                source.problem_key or "mi-incomplete-environment",
+            )
         if self._workload is not None:
             exchange = TokenRequest(request.scopes, request.claims, None, request.enable_cae)
             token: Token = yield from self._workload._flow(exchange)
@@ -211,8 +242,11 @@ class _ManagedIdentity(CredentialBase):
         try:
             return mi.parse_token(response, self._now())
         except mi.BadTokenResponse as problem:
-            raise self._failed(f"Unexpected response from the managed identity endpoint: {problem}",
-                               "mi-bad-response", response) from None
+            raise self._failed(
+                f"Unexpected response from the managed identity endpoint: {problem}",
+                "mi-bad-response",
+                response,
+            ) from None
 
     # IMDS ------------------------------------------------------------------------------------------
     def _imds_flow(self, resource: str, in_chain: bool) -> Flow[Token]:
@@ -220,27 +254,41 @@ class _ManagedIdentity(CredentialBase):
             yield from self._probe(resource)
             self._imds_confirmed = True
         request = mi.token_request(self._source, resource, self._identity, self._timeouts)
-        outcome = yield from send(request, self._policy(), self._now,
-                                  retry_connect_failures=self._imds_confirmed)
+        outcome = yield from send(
+            request, self._policy(), self._now, retry_connect_failures=self._imds_confirmed
+        )
         response = outcome.response
         if response is None:
             # Nothing listening (no probe, no earlier answer): there is no IMDS here. An endpoint
             # that accepted the connection and then hung or reset is there, and failing.
-            absent = (not self._imds_confirmed and not outcome.reached and outcome.error is not None
-                      and connect_failed(outcome.error))
+            absent = (
+                not self._imds_confirmed
+                and not outcome.reached
+                and outcome.error is not None
+                and connect_failed(outcome.error)
+            )
             raise self._no_response(outcome, unavailable=absent)
         status = response.status
         if status in _GATEWAY:
-            raise self._failed(f"The request failed due to a gateway error ({status}){self._tries(outcome)}.",
-                               "mi-imds-gateway", response)
+            raise self._failed(
+                f"The request failed due to a gateway error ({status}){self._tries(outcome)}.",
+                "mi-imds-gateway",
+                response,
+            )
         if status == 404 and b"no azure identity found" in response.body.lower():
             # AKS pod identity's NMI (answering for IMDS, in plain text) before the pod's identity is ready.
-            raise self._failed(f"no azure identity found for request clientID{self._tries(outcome)}.",
-                               "mi-aks-pod-identity", response)
+            raise self._failed(
+                f"no azure identity found for request clientID{self._tries(outcome)}.",
+                "mi-aks-pod-identity",
+                response,
+            )
         reason = mi.not_imds_reason(response)
         if reason is not None:
             raise self._failed_or_unavailable(
-                in_chain, f"The endpoint that answered is not IMDS: it returned {reason}.", "mi-not-imds", response
+                in_chain,
+                f"The endpoint that answered is not IMDS: it returned {reason}.",
+                "mi-not-imds",
+                response,
             )
         self._imds_confirmed = True
         if status == 200:
@@ -250,10 +298,16 @@ class _ManagedIdentity(CredentialBase):
             message = mi.message_of(response)
             if self._identity is None:
                 raise self._failed_or_unavailable(
-                    in_chain, f"{text} (system-assigned identity: {message or 'no details'})",
-                    "mi-imds-identity-not-assigned", response)
-            raise self._failed(f"{text} (requested {self._identity}: {message or 'no details'})",
-                               "mi-imds-identity-not-assigned", response)
+                    in_chain,
+                    f"{text} (system-assigned identity: {message or 'no details'})",
+                    "mi-imds-identity-not-assigned",
+                    response,
+                )
+            raise self._failed(
+                f"{text} (requested {self._identity}: {message or 'no details'})",
+                "mi-imds-identity-not-assigned",
+                response,
+            )
         raise self._status_error(outcome, response)
 
     def _probe(self, resource: str) -> Flow[None]:
@@ -263,15 +317,24 @@ class _ManagedIdentity(CredentialBase):
         except TransportError as error:
             # Lead with the guide's searchable row text; then say what actually happened, since a
             # refused or reset connection is not a timeout.
-            what = ("managed identity timed out: " + (f"IMDS did not answer within {self._probe_timeout:g} s"
-                    if error.timeout else "IMDS gave no response"))
+            what = "managed identity timed out: " + (
+                f"IMDS did not answer within {self._probe_timeout:g} s"
+                if error.timeout
+                else "IMDS gave no response"
+            )
             raise self._unavailable(f"{what} ({error.message})", "dac-mi-timeout") from None
         reason = mi.not_imds_reason(response, probe=True)
         if reason is not None:
-            raise self._unavailable(f"The endpoint that answered is not IMDS: it returned {reason}.",
-                                    "mi-not-imds", response)
-        log.emit(log.EVENT_AUTHENTICATION, logging.DEBUG, "%s: IMDS answered the probe (%s)", self._name,
-                 response.status)
+            raise self._unavailable(
+                f"The endpoint that answered is not IMDS: it returned {reason}.", "mi-not-imds", response
+            )
+        log.emit(
+            log.EVENT_AUTHENTICATION,
+            logging.DEBUG,
+            "%s: IMDS answered the probe (%s)",
+            self._name,
+            response.status,
+        )
 
     @staticmethod
     def _tries(outcome: Outcome) -> str:
@@ -288,11 +351,14 @@ class _ManagedIdentity(CredentialBase):
             if wraps(error, ThumbprintMismatch) is not None or MISMATCH in what:
                 return self._failed(
                     f"The Service Fabric endpoint's certificate does not match IDENTITY_SERVER_THUMBPRINT; the "
-                    f"request was not sent. ({what})", "mi-service-fabric-thumbprint",
+                    f"request was not sent. ({what})",
+                    "mi-service-fabric-thumbprint",
                 )
         if outcome.attempts > 1:
-            detail = (f"Multiple attempts failed to obtain a token from the managed identity endpoint"
-                      f"{self._tries(outcome)}: no response. Last error: {what}")
+            detail = (
+                f"Multiple attempts failed to obtain a token from the managed identity endpoint"
+                f"{self._tries(outcome)}: no response. Last error: {what}"
+            )
         else:
             detail = f"No response received from the managed identity endpoint ({what})"
         return self._failed_or_unavailable(unavailable, detail, "mi-no-response")
@@ -302,12 +368,16 @@ class _ManagedIdentity(CredentialBase):
         if retryable and outcome.attempts > 1:
             return self._failed(
                 f"Multiple attempts failed to obtain a token from the managed identity endpoint"
-                f"{self._tries(outcome)}; the last response is shown below.", "mi-retries-exhausted", response,
+                f"{self._tries(outcome)}; the last response is shown below.",
+                "mi-retries-exhausted",
+                response,
             )
         message = mi.message_of(response)
         return self._failed(
             f"Unexpected response from the managed identity endpoint ({response.status})"
-            f"{': ' + message if message else ''}", "mi-bad-response", response,
+            f"{': ' + message if message else ''}",
+            "mi-bad-response",
+            response,
         )
 
     # App Service, Service Fabric, Cloud Shell, Azure ML --------------------------------------------
@@ -327,13 +397,16 @@ class _ManagedIdentity(CredentialBase):
             location = response.headers.get("location") or "no Location header"
             return self._failed(
                 f"The managed identity endpoint answered with a redirect ({status} to {location}); managed identity "
-                "requests carry a secret and never follow redirects.", "mi-redirect", response,
+                "requests carry a secret and never follow redirects.",
+                "mi-redirect",
+                response,
             )
         if self._source.kind == mi.APP_SERVICE and 400 <= status < 500:
             message = mi.message_of(response)
             return self._failed(
                 f"The App Service identity endpoint refused the request ({status}){': ' + message if message else ''}",
-                "mi-app-service-error", response,
+                "mi-app-service-error",
+                response,
             )
         return self._status_error(outcome, response)
 
@@ -348,8 +421,9 @@ class _ManagedIdentity(CredentialBase):
             outcome = yield from send(mi.with_authorization(request, key), policy, self._now)
             response = outcome.response
             if response is not None and response.status == 401:
-                raise self._failed("The Azure Arc agent refused the key file's contents.", "mi-arc-key-file",
-                                   response)
+                raise self._failed(
+                    "The Azure Arc agent refused the key file's contents.", "mi-arc-key-file", response
+                )
         if response is None:
             raise self._no_response(outcome, unavailable=False)
         if response.status != 200:
@@ -359,7 +433,9 @@ class _ManagedIdentity(CredentialBase):
             raise self._failed(
                 f"Azure Arc did not confirm the requested user-assigned managed identity ({self._identity}) in the "
                 "token response. The agent likely does not support user-assigned managed identities and returned "
-                "the system-assigned identity.", "mi-arc-user-assigned", response,
+                "the system-assigned identity.",
+                "mi-arc-user-assigned",
+                response,
             )
         return token
 
@@ -381,7 +457,9 @@ class _ManagedIdentity(CredentialBase):
                     arc.check_key_size(info.st_size)
                     data = file.read(arc.MAX_KEY_SIZE + 1)
             except OSError as error:
-                raise arc.KeyFileProblem(f"Could not read file {path} contents: {error.strerror or error}") from None
+                raise arc.KeyFileProblem(
+                    f"Could not read file {path} contents: {error.strerror or error}"
+                ) from None
             arc.check_key_size(len(data))
             try:
                 key = data.decode("utf-8").strip()
@@ -391,12 +469,17 @@ class _ManagedIdentity(CredentialBase):
                 raise arc.KeyFileProblem(f"The key file does not hold a key: {path}")
             return key
         except arc.KeyFileProblem as problem:
-            raise self._failed(f"The key file path is invalid: {problem}", "mi-arc-key-file", challenge) from None
-
+            raise self._failed(
+                f"The key file path is invalid: {problem}", "mi-arc-key-file", challenge
+            ) from None
 
     def _pinned(self) -> bool:
         """Service Fabric: requests go through azidentity's own pinned transport."""
-        return self._source.kind == mi.SERVICE_FABRIC and self._config_error is None and bool(self._source.thumbprint)
+        return (
+            self._source.kind == mi.SERVICE_FABRIC
+            and self._config_error is None
+            and bool(self._source.thumbprint)
+        )
 
 
 class ManagedIdentityCredential(_ManagedIdentity, SyncCredential):

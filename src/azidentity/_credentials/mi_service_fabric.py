@@ -122,8 +122,10 @@ def async_transport(thumbprint: str, kwargs: dict[str, Any]) -> Any:
                 import aiohttp
 
                 transport.session = aiohttp.ClientSession(
-                    connector=aiohttp.TCPConnector(ssl=context), trust_env=False,
-                    cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+                    connector=aiohttp.TCPConnector(ssl=context),
+                    trust_env=False,
+                    cookie_jar=aiohttp.DummyCookieJar(),
+                    auto_decompress=False,
                 )
             await super().open()
 

@@ -48,8 +48,11 @@ class _OnBehalfOf(EntraCredential):
         if client_certificate is not None:
             self._certificate = load_certificate(client_certificate, password, "client_certificate")
         self._init_entra(
-            tenant_id, client_id, authority=kwargs.pop("authority", None),
-            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None), kwargs=kwargs,
+            tenant_id,
+            client_id,
+            authority=kwargs.pop("authority", None),
+            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None),
+            kwargs=kwargs,
         )
 
     def _client_auth(self, tenant: str) -> Flow[dict[str, str]]:
@@ -59,9 +62,14 @@ class _OnBehalfOf(EntraCredential):
             return entra.assertion_auth(self._client_id, self._client_assertion_func())
         if self._certificate is None:  # after unpickling
             assert self._client_certificate is not None
-            self._certificate = load_certificate(self._client_certificate, self._password, "client_certificate")
+            self._certificate = load_certificate(
+                self._client_certificate, self._password, "client_certificate"
+            )
         assertion = build_assertion(
-            self._certificate, self._client_id, self._token_url(tenant), self._now(),
+            self._certificate,
+            self._client_id,
+            self._token_url(tenant),
+            self._now(),
             send_chain=self._send_certificate_chain,
         )
         return entra.assertion_auth(self._client_id, assertion)

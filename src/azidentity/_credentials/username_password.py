@@ -42,8 +42,12 @@ class _UsernamePassword(UserCredential):
 
     def _sign_in(self, request: TokenRequest, tenant: str) -> Flow[tuple[Token, dict[str, Any]]]:
         form = entra.scope_form(
-            authorize.user_scopes(request.scopes), entra.merge_claims(request.claims, request.enable_cae),
-            grant_type="password", client_id=self._client_id, username=self._username, password=self._password,
+            authorize.user_scopes(request.scopes),
+            entra.merge_claims(request.claims, request.enable_cae),
+            grant_type="password",
+            client_id=self._client_id,
+            username=self._username,
+            password=self._password,
             client_info="1",
         )
         response = yield entra.token_request(self._token_url(tenant), form)

@@ -22,7 +22,10 @@ def federated_flow(credential: EntraCredential, request: TokenRequest, source: s
     tenant = credential._tenant(request)
     auth = yield from credential._client_auth(tenant)
     form = entra.scope_form(
-        request.scopes, entra.merge_claims(request.claims, request.enable_cae), **credential._grant(request), **auth
+        request.scopes,
+        entra.merge_claims(request.claims, request.enable_cae),
+        **credential._grant(request),
+        **auth,
     )
     response = yield entra.token_request(credential._token_url(tenant), form)
     try:
@@ -32,7 +35,8 @@ def federated_flow(credential: EntraCredential, request: TokenRequest, source: s
             raise
         raise AuthenticationFailedError(
             f"{error.detail}\n{federated.describe(auth['client_assertion'], source)}",
-            credential=credential._name, http_response=response,
+            credential=credential._name,
+            http_response=response,
         ) from None
     return token
 
@@ -67,8 +71,11 @@ class _WorkloadIdentity(_ClientAssertion):
         # Accepted for drop-in compatibility; the AKS token proxy mode is not implemented.
         kwargs.pop("enable_azure_proxy", None)
         self._init_entra(
-            tenant_id, client_id, authority=kwargs.pop("authority", None),
-            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None), kwargs=kwargs,
+            tenant_id,
+            client_id,
+            authority=kwargs.pop("authority", None),
+            additionally_allowed_tenants=kwargs.pop("additionally_allowed_tenants", None),
+            kwargs=kwargs,
         )
 
     def _incomplete(self, missing: list[tuple[str, str, str]]) -> str:
@@ -77,8 +84,11 @@ class _WorkloadIdentity(_ClientAssertion):
 
         detail = (
             "; ".join(f"no {what} specified" for what, _, _ in missing)
-            + ". Pass " + ", ".join(argument for _, argument, _ in missing)
-            + " or set " + ", ".join(variable for _, _, variable in missing) + "."
+            + ". Pass "
+            + ", ".join(argument for _, argument, _ in missing)
+            + " or set "
+            + ", ".join(variable for _, _, variable in missing)
+            + "."
         )
         row = lookup("workload-incomplete")
         return render(self._name, detail, None, row.mitigation if row else None, row.anchor if row else None)
@@ -94,12 +104,14 @@ class _WorkloadIdentity(_ClientAssertion):
         except (OSError, UnicodeDecodeError) as error:
             reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
             raise CredentialUnavailableError(
-                f"cannot read the federated token file {path!r}: {reason}", credential=self._name,
+                f"cannot read the federated token file {path!r}: {reason}",
+                credential=self._name,
                 mitigation_key="workload-token-file",
             ) from None
         if not assertion:
             raise CredentialUnavailableError(
-                f"the federated token file {path!r} is empty", credential=self._name,
+                f"the federated token file {path!r} is empty",
+                credential=self._name,
                 mitigation_key="workload-token-file",
             )
         return assertion

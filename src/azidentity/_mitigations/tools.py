@@ -3,83 +3,182 @@
 from .table import _row
 
 # --- Developer tools --------------------------------------------------------------------------
-_row("cli-not-found", "AzureCliCredential", "Azure CLI not found on path",
-     "The Azure CLI isn't installed or isn't on the program's PATH.",
-     "Install the Azure CLI (https://aka.ms/azure-cli) and make sure `az` is on the PATH of this program.")
-_row("cli-not-logged-in", "AzureCliCredential", "Please run 'az login' to set up account",
-     "No account is logged in to the Azure CLI, or the login expired.",
-     "Run `az login`, then check with `az account get-access-token --output json --resource "
-     "https://management.core.windows.net`.")
-_row("cli-claims", "AzureCliCredential", "Azure CLI requires multifactor authentication or additional claims",
-     "The request carries a claims challenge, which only an interactive login can satisfy.",
-     "Run the login command shown in the message, then retry.")
-_row("cli-timeout", "AzureCliCredential", "Azure CLI timed out",
-     "The Azure CLI did not finish within process_timeout.",
-     "Raise process_timeout (for example AzureCliCredential(process_timeout=30)); check that `az` runs "
-     "without prompting.")
-_row("cli-subscription", "AzureCliCredential", "Subscription contains invalid characters",
-     "The subscription contains characters that are not allowed on the command line.",
-     "Use the subscription's ID: az account show --name \"<name>\" --query id")
-_row("cli-failed", "AzureCliCredential", "The Azure CLI failed",
-     "`az account get-access-token` exited with an error or printed unreadable output.",
-     "Run `az account get-access-token --output json --resource <resource>` yourself to see the problem.")
-_row("azd-not-found", "AzureDeveloperCliCredential", "Azure Developer CLI not found on path",
-     "The Azure Developer CLI isn't installed or isn't on the program's PATH.",
-     "Install the Azure Developer CLI (https://aka.ms/azure-dev/install) and make sure `azd` is on the PATH.")
-_row("azd-not-logged-in", "AzureDeveloperCliCredential", "Please run \"azd auth login\"",
-     "No account is logged in to the Azure Developer CLI, or the login expired.",
-     "Run `azd auth login`, then check with `azd auth token --output json --scope "
-     "https://management.core.windows.net/.default`.")
-_row("azd-claims", "AzureDeveloperCliCredential", "Azure Developer CLI requires multifactor authentication or additional claims",
-     "The request carries a claims challenge, which only an interactive login can satisfy.",
-     "Run the login command shown in the message, then retry (azd 1.18.1 or later).")
-_row("azd-timeout", "AzureDeveloperCliCredential", "Azure Developer CLI timed out",
-     "azd did not finish within process_timeout.", "Raise process_timeout; check that azd runs without prompting.")
-_row("azd-failed", "AzureDeveloperCliCredential", "The Azure Developer CLI failed",
-     "`azd auth token` exited with an error or printed unreadable output.",
-     "Run `azd auth token --output json --scope <scope>` yourself to see the problem.")
-_row("pwsh-not-found", "AzurePowerShellCredential", "PowerShell is not installed",
-     "Neither pwsh nor powershell was found on the program's PATH.",
-     "Install PowerShell (https://aka.ms/install-powershell) and make sure `pwsh` is on the PATH.")
-_row("pwsh-no-module", "AzurePowerShellCredential", "Az.Accounts module not found",
-     "The Az.Accounts PowerShell module (2.2.0 or later) is not installed.",
-     "Run `Install-Module -Name Az.Accounts -Scope CurrentUser` in PowerShell.")
-_row("pwsh-not-logged-in", "AzurePowerShellCredential", "Please run \"Connect-AzAccount\" to set up account",
-     "No account is logged in to Azure PowerShell.",
-     "Run `Connect-AzAccount`, then check with `Get-AzAccessToken -ResourceUrl https://management.core.windows.net`.")
-_row("pwsh-claims", "AzurePowerShellCredential", "Azure PowerShell requires multifactor authentication or additional claims",
-     "The request carries a claims challenge, which only an interactive login can satisfy.",
-     "Run the Connect-AzAccount command shown in the message, then retry.")
-_row("pwsh-timeout", "AzurePowerShellCredential", "Azure PowerShell timed out",
-     "PowerShell did not finish within process_timeout.", "Raise process_timeout.")
-_row("pwsh-failed", "AzurePowerShellCredential", "Azure PowerShell failed",
-     "Get-AzAccessToken failed or printed unreadable output.",
-     "Run `Get-AzAccessToken -ResourceUrl <resource>` in pwsh yourself to see the problem.")
-_row("pwsh-execution-policy", "AzurePowerShellCredential", "Execution policy prevented invoking Azure PowerShell",
-     "PowerShell's execution policy refused to load the Az.Accounts module (\"AuthorizationManager check failed\").",
-     "Allow signed modules for your user, e.g. `Set-ExecutionPolicy -Scope CurrentUser RemoteSigned`, or ask your "
-     "administrator which policy applies.")
+_row(
+    "cli-not-found",
+    "AzureCliCredential",
+    "Azure CLI not found on path",
+    "The Azure CLI isn't installed or isn't on the program's PATH.",
+    "Install the Azure CLI (https://aka.ms/azure-cli) and make sure `az` is on the PATH of this program.",
+)
+_row(
+    "cli-not-logged-in",
+    "AzureCliCredential",
+    "Please run 'az login' to set up account",
+    "No account is logged in to the Azure CLI, or the login expired.",
+    "Run `az login`, then check with `az account get-access-token --output json --resource "
+    "https://management.core.windows.net`.",
+)
+_row(
+    "cli-claims",
+    "AzureCliCredential",
+    "Azure CLI requires multifactor authentication or additional claims",
+    "The request carries a claims challenge, which only an interactive login can satisfy.",
+    "Run the login command shown in the message, then retry.",
+)
+_row(
+    "cli-timeout",
+    "AzureCliCredential",
+    "Azure CLI timed out",
+    "The Azure CLI did not finish within process_timeout.",
+    "Raise process_timeout (for example AzureCliCredential(process_timeout=30)); check that `az` runs "
+    "without prompting.",
+)
+_row(
+    "cli-subscription",
+    "AzureCliCredential",
+    "Subscription contains invalid characters",
+    "The subscription contains characters that are not allowed on the command line.",
+    'Use the subscription\'s ID: az account show --name "<name>" --query id',
+)
+_row(
+    "cli-failed",
+    "AzureCliCredential",
+    "The Azure CLI failed",
+    "`az account get-access-token` exited with an error or printed unreadable output.",
+    "Run `az account get-access-token --output json --resource <resource>` yourself to see the problem.",
+)
+_row(
+    "azd-not-found",
+    "AzureDeveloperCliCredential",
+    "Azure Developer CLI not found on path",
+    "The Azure Developer CLI isn't installed or isn't on the program's PATH.",
+    "Install the Azure Developer CLI (https://aka.ms/azure-dev/install) and make sure `azd` is on the PATH.",
+)
+_row(
+    "azd-not-logged-in",
+    "AzureDeveloperCliCredential",
+    'Please run "azd auth login"',
+    "No account is logged in to the Azure Developer CLI, or the login expired.",
+    "Run `azd auth login`, then check with `azd auth token --output json --scope "
+    "https://management.core.windows.net/.default`.",
+)
+_row(
+    "azd-claims",
+    "AzureDeveloperCliCredential",
+    "Azure Developer CLI requires multifactor authentication or additional claims",
+    "The request carries a claims challenge, which only an interactive login can satisfy.",
+    "Run the login command shown in the message, then retry (azd 1.18.1 or later).",
+)
+_row(
+    "azd-timeout",
+    "AzureDeveloperCliCredential",
+    "Azure Developer CLI timed out",
+    "azd did not finish within process_timeout.",
+    "Raise process_timeout; check that azd runs without prompting.",
+)
+_row(
+    "azd-failed",
+    "AzureDeveloperCliCredential",
+    "The Azure Developer CLI failed",
+    "`azd auth token` exited with an error or printed unreadable output.",
+    "Run `azd auth token --output json --scope <scope>` yourself to see the problem.",
+)
+_row(
+    "pwsh-not-found",
+    "AzurePowerShellCredential",
+    "PowerShell is not installed",
+    "Neither pwsh nor powershell was found on the program's PATH.",
+    "Install PowerShell (https://aka.ms/install-powershell) and make sure `pwsh` is on the PATH.",
+)
+_row(
+    "pwsh-no-module",
+    "AzurePowerShellCredential",
+    "Az.Accounts module not found",
+    "The Az.Accounts PowerShell module (2.2.0 or later) is not installed.",
+    "Run `Install-Module -Name Az.Accounts -Scope CurrentUser` in PowerShell.",
+)
+_row(
+    "pwsh-not-logged-in",
+    "AzurePowerShellCredential",
+    'Please run "Connect-AzAccount" to set up account',
+    "No account is logged in to Azure PowerShell.",
+    "Run `Connect-AzAccount`, then check with `Get-AzAccessToken -ResourceUrl https://management.core.windows.net`.",
+)
+_row(
+    "pwsh-claims",
+    "AzurePowerShellCredential",
+    "Azure PowerShell requires multifactor authentication or additional claims",
+    "The request carries a claims challenge, which only an interactive login can satisfy.",
+    "Run the Connect-AzAccount command shown in the message, then retry.",
+)
+_row(
+    "pwsh-timeout",
+    "AzurePowerShellCredential",
+    "Azure PowerShell timed out",
+    "PowerShell did not finish within process_timeout.",
+    "Raise process_timeout.",
+)
+_row(
+    "pwsh-failed",
+    "AzurePowerShellCredential",
+    "Azure PowerShell failed",
+    "Get-AzAccessToken failed or printed unreadable output.",
+    "Run `Get-AzAccessToken -ResourceUrl <resource>` in pwsh yourself to see the problem.",
+)
+_row(
+    "pwsh-execution-policy",
+    "AzurePowerShellCredential",
+    "Execution policy prevented invoking Azure PowerShell",
+    'PowerShell\'s execution policy refused to load the Az.Accounts module ("AuthorizationManager check failed").',
+    "Allow signed modules for your user, e.g. `Set-ExecutionPolicy -Scope CurrentUser RemoteSigned`, or ask your "
+    "administrator which policy applies.",
+)
 
 # --- Federated ---------------------------------------------------------------------------------
-_row("workload-incomplete", "WorkloadIdentityCredential", "no client ID/tenant ID/token file specified",
-     "The configuration is incomplete.",
-     "On AKS these values come from the Azure Workload Identity webhook: check that the pod's service account "
-     "is annotated with azure.workload.identity/client-id and the pod labelled azure.workload.identity/use: "
-     "\"true\". Elsewhere pass tenant_id, client_id and token_file_path.")
-_row("workload-token-file", "WorkloadIdentityCredential", "The federated token file cannot be read",
-     "The file named by AZURE_FEDERATED_TOKEN_FILE (or token_file_path) is missing, unreadable or empty.",
-     "Check the projected service-account token volume of the pod.")
-_row("pipelines-service-connection", "AzurePipelinesCredential", "No service connection found with identifier",
-     "The service_connection_id is wrong.",
-     "Use the resourceId of the Azure service connection; it is also in the query string of the service "
-     "connection's page in Azure DevOps.")
-_row("pipelines-unauthorized", "AzurePipelinesCredential", "401 (Unauthorized) response from OIDC endpoint",
-     "The system_access_token is wrong.",
-     "Pass the predefined variable System.AccessToken (map it into the step's environment, e.g. "
-     "SYSTEM_ACCESSTOKEN: $(System.AccessToken)).")
-_row("pipelines-oidc-failed", "AzurePipelinesCredential", "Unexpected response from the OIDC endpoint",
-     "Azure Pipelines' OIDC endpoint did not return an OIDC token for the service connection.",
-     "Check the service_connection_id and that the pipeline may use the service connection; give the x-vss-e2eid "
-     "and x-msedge-ref values shown in the message to Azure DevOps support if the problem persists.")
-_row("pipelines-not-in-pipeline", "AzurePipelinesCredential", "Missing value for the SYSTEM_OIDCREQUESTURI environment variable",
-     "The program does not run in an Azure Pipelines job.", "Use AzurePipelinesCredential only inside a pipeline job.")
+_row(
+    "workload-incomplete",
+    "WorkloadIdentityCredential",
+    "no client ID/tenant ID/token file specified",
+    "The configuration is incomplete.",
+    "On AKS these values come from the Azure Workload Identity webhook: check that the pod's service account "
+    "is annotated with azure.workload.identity/client-id and the pod labelled azure.workload.identity/use: "
+    '"true". Elsewhere pass tenant_id, client_id and token_file_path.',
+)
+_row(
+    "workload-token-file",
+    "WorkloadIdentityCredential",
+    "The federated token file cannot be read",
+    "The file named by AZURE_FEDERATED_TOKEN_FILE (or token_file_path) is missing, unreadable or empty.",
+    "Check the projected service-account token volume of the pod.",
+)
+_row(
+    "pipelines-service-connection",
+    "AzurePipelinesCredential",
+    "No service connection found with identifier",
+    "The service_connection_id is wrong.",
+    "Use the resourceId of the Azure service connection; it is also in the query string of the service "
+    "connection's page in Azure DevOps.",
+)
+_row(
+    "pipelines-unauthorized",
+    "AzurePipelinesCredential",
+    "401 (Unauthorized) response from OIDC endpoint",
+    "The system_access_token is wrong.",
+    "Pass the predefined variable System.AccessToken (map it into the step's environment, e.g. "
+    "SYSTEM_ACCESSTOKEN: $(System.AccessToken)).",
+)
+_row(
+    "pipelines-oidc-failed",
+    "AzurePipelinesCredential",
+    "Unexpected response from the OIDC endpoint",
+    "Azure Pipelines' OIDC endpoint did not return an OIDC token for the service connection.",
+    "Check the service_connection_id and that the pipeline may use the service connection; give the x-vss-e2eid "
+    "and x-msedge-ref values shown in the message to Azure DevOps support if the problem persists.",
+)
+_row(
+    "pipelines-not-in-pipeline",
+    "AzurePipelinesCredential",
+    "Missing value for the SYSTEM_OIDCREQUESTURI environment variable",
+    "The program does not run in an Azure Pipelines job.",
+    "Use AzurePipelinesCredential only inside a pipeline job.",
+)

@@ -24,7 +24,9 @@ class Account:
 
     __slots__ = ("home_account_id", "username", "tenant_id", "authority", "client_id")
 
-    def __init__(self, home_account_id: str, username: str, tenant_id: str, authority: str, client_id: str) -> None:
+    def __init__(
+        self, home_account_id: str, username: str, tenant_id: str, authority: str, client_id: str
+    ) -> None:
         self.home_account_id = home_account_id
         self.username = username
         self.tenant_id = tenant_id

@@ -22,7 +22,12 @@ def b64url(data: bytes) -> str:
 
 
 def build_assertion(
-    cert: ClientCertificate, client_id: str, audience: str, now: float, *, send_chain: bool = False,
+    cert: ClientCertificate,
+    client_id: str,
+    audience: str,
+    now: float,
+    *,
+    send_chain: bool = False,
     rsa_pkcs1: bool = False,
 ) -> str:
     import uuid
@@ -42,15 +47,22 @@ def build_assertion(
         ]
     issued = int(now)
     claims = {
-        "aud": audience, "iss": client_id, "sub": client_id, "jti": str(uuid.uuid4()),
-        "iat": issued, "nbf": issued, "exp": issued + LIFETIME,
+        "aud": audience,
+        "iss": client_id,
+        "sub": client_id,
+        "jti": str(uuid.uuid4()),
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + LIFETIME,
     }
     signing_input = (
-        b64url(json.dumps(header, separators=(",", ":")).encode()) + "."
+        b64url(json.dumps(header, separators=(",", ":")).encode())
+        + "."
         + b64url(json.dumps(claims, separators=(",", ":")).encode())
     ).encode("ascii")
     pad: Any = (
-        padding.PKCS1v15() if rsa_pkcs1
+        padding.PKCS1v15()
+        if rsa_pkcs1
         else padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
     )
     signature = cert.private_key.sign(signing_input, pad, hashes.SHA256())

@@ -84,7 +84,8 @@ def code_from_redirect(params: Mapping[str, str], expected_state: str, *, creden
     if params.get("state") != expected_state:
         raise AuthenticationFailedError(
             "the redirect's state parameter doesn't match the sign-in in progress; the response was ignored",
-            credential=credential, mitigation_key="interactive-state-mismatch",
+            credential=credential,
+            mitigation_key="interactive-state-mismatch",
         )
     error = params.get("error")
     if error:
@@ -92,23 +93,37 @@ def code_from_redirect(params: Mapping[str, str], expected_state: str, *, creden
         code = description.split(":", 1)[0] if description.startswith("AADSTS") else ""
         raise AuthenticationFailedError(
             f"the sign-in page answered {error}" + (f": {description}" if description else ""),
-            credential=credential, mitigation_key=code if code and lookup(code) else "interactive-sign-in-failed",
+            credential=credential,
+            mitigation_key=code if code and lookup(code) else "interactive-sign-in-failed",
         )
     code_value = params.get("code")
     if not code_value:
         raise AuthenticationFailedError(
             "the redirect carries neither an authorization code nor an error",
-            credential=credential, mitigation_key="interactive-sign-in-failed",
+            credential=credential,
+            mitigation_key="interactive-sign-in-failed",
         )
     return code_value
 
 
 def auth_code_form(
-    client_id: str, code: str, redirect_uri: str, scopes: Iterable[str], *, code_verifier: str | None = None,
-    claims: str | None = None, client_secret: str | None = None,
+    client_id: str,
+    code: str,
+    redirect_uri: str,
+    scopes: Iterable[str],
+    *,
+    code_verifier: str | None = None,
+    claims: str | None = None,
+    client_secret: str | None = None,
 ) -> dict[str, str]:
-    form = {"client_id": client_id, "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-            "scope": " ".join(scopes), "client_info": "1"}
+    form = {
+        "client_id": client_id,
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "scope": " ".join(scopes),
+        "client_info": "1",
+    }
     if code_verifier:
         form["code_verifier"] = code_verifier
     if claims:
@@ -119,11 +134,20 @@ def auth_code_form(
 
 
 def refresh_form(
-    client_id: str, refresh_token: str, scopes: Iterable[str], *, claims: str | None = None,
+    client_id: str,
+    refresh_token: str,
+    scopes: Iterable[str],
+    *,
+    claims: str | None = None,
     client_secret: str | None = None,
 ) -> dict[str, str]:
-    form = {"client_id": client_id, "grant_type": "refresh_token", "refresh_token": refresh_token,
-            "scope": " ".join(scopes), "client_info": "1"}
+    form = {
+        "client_id": client_id,
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "scope": " ".join(scopes),
+        "client_info": "1",
+    }
     if claims:
         form["claims"] = claims
     if client_secret:

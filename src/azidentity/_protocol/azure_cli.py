@@ -51,7 +51,8 @@ def parse(result: ProcessResult, *, credential: str, timeout: float, now: float)
             raise CredentialUnavailableError(shown, credential=credential, mitigation_key="cli-not-logged-in")
         raise AuthenticationFailedError(
             shown or f"az exited with code {result.returncode} and printed nothing",
-            credential=credential, mitigation_key="cli-failed",
+            credential=credential,
+            mitigation_key="cli-failed",
         )
     return read_token(_token, result, TOOL, credential=credential, now=now)
 
@@ -73,4 +74,10 @@ def _token(stdout: str, now: float) -> Token:
     else:
         raise ValueError("no expires_on or expiresOn")
     token_type = payload.get("tokenType")
-    return make_token(access_token, check_expiry(expires_on, now), now, None, token_type if isinstance(token_type, str) else "Bearer")
+    return make_token(
+        access_token,
+        check_expiry(expires_on, now),
+        now,
+        None,
+        token_type if isinstance(token_type, str) else "Bearer",
+    )

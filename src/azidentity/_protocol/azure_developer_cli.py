@@ -64,7 +64,11 @@ def _json_message(line: str) -> str | None:
     if isinstance(payload.get("error"), str):
         return str(payload["error"])
     data = payload.get("data")
-    if payload.get("type") == "consoleMessage" and isinstance(data, dict) and isinstance(data.get("message"), str):
+    if (
+        payload.get("type") == "consoleMessage"
+        and isinstance(data, dict)
+        and isinstance(data.get("message"), str)
+    ):
         return str(data["message"])
     return None
 
@@ -80,7 +84,8 @@ def parse(result: ProcessResult, *, credential: str, timeout: float, now: float)
             raise CredentialUnavailableError(shown, credential=credential, mitigation_key="azd-not-logged-in")
         raise AuthenticationFailedError(
             shown or f"azd exited with code {result.returncode} and printed nothing",
-            credential=credential, mitigation_key="azd-failed",
+            credential=credential,
+            mitigation_key="azd-failed",
         )
     return read_token(_token, result, TOOL, credential=credential, now=now)
 

@@ -69,8 +69,13 @@ def encode_script(text: str) -> str:
 
 def command(executable: str, resource: str, tenant: str | None) -> tuple[str, ...]:
     return (
-        executable, "-NoProfile", "-NonInteractive", "-OutputFormat", "Text",
-        "-EncodedCommand", encode_script(script(resource, tenant)),
+        executable,
+        "-NoProfile",
+        "-NonInteractive",
+        "-OutputFormat",
+        "Text",
+        "-EncodedCommand",
+        encode_script(script(resource, tenant)),
     )
 
 
@@ -92,20 +97,25 @@ def parse(result: ProcessResult, *, credential: str, timeout: float, now: float)
     if NO_MODULE in result.stdout:
         raise CredentialUnavailableError(
             "Az.Accounts module not found: Az.Accounts 2.2.0 or later is not installed",
-            credential=credential, mitigation_key="pwsh-no-module",
+            credential=credential,
+            mitigation_key="pwsh-no-module",
         )
     stderr = result.stderr
     if NOT_LOGGED_IN in stderr:
-        raise CredentialUnavailableError(_error_lines(stderr), credential=credential, mitigation_key="pwsh-not-logged-in")
+        raise CredentialUnavailableError(
+            _error_lines(stderr), credential=credential, mitigation_key="pwsh-not-logged-in"
+        )
     if EXECUTION_POLICY in stderr:
         raise AuthenticationFailedError(
             _error_lines(stderr), credential=credential, mitigation_key="pwsh-execution-policy"
         )
     if result.returncode != 0:
         raise AuthenticationFailedError(
-            _error_lines(stderr) or scrub(result.stdout)
+            _error_lines(stderr)
+            or scrub(result.stdout)
             or f"PowerShell exited with code {result.returncode} and printed nothing",
-            credential=credential, mitigation_key="pwsh-failed",
+            credential=credential,
+            mitigation_key="pwsh-failed",
         )
     return read_token(_token, result, TOOL, credential=credential, now=now, source="Get-AzAccessToken")
 
@@ -130,7 +140,7 @@ def _token(stdout: str, now: float) -> Token:
 
     for word in stdout.split():
         if word.startswith(PREFIX):
-            parts = word[len(PREFIX):].split("%")
+            parts = word[len(PREFIX) :].split("%")
             if len(parts) != 2 or not parts[0]:
                 raise ValueError("the azsdk% line is not azsdk%<token>%<expiry>")
             return make_token(parts[0], check_expiry(epoch_seconds(parts[1]), now), now)

@@ -47,22 +47,30 @@ def load_certificate(data: bytes, password: bytes | str | None, source: str) -> 
         raise ValueError(
             f"The certificate {source} has a {type(key).__name__.lstrip('_')} private key; an RSA key is required."
         )
-    public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     leaf = []
     for cert in certs:
         # Certificates are parsed lazily: a damaged public key fails only now.
         try:
             cert_public = cert.public_key().public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
         except (ValueError, UnsupportedAlgorithm) as error:
-            raise ValueError(f"The certificate {source} contains a certificate whose public key cannot be read: "
-                             f"{error}") from None
+            raise ValueError(
+                f"The certificate {source} contains a certificate whose public key cannot be read: {error}"
+            ) from None
         if cert_public == public:
             leaf.append(cert)
     if not leaf:
-        raise ValueError(f"The certificate {source} holds a private key that matches none of its certificates.")
+        raise ValueError(
+            f"The certificate {source} holds a private key that matches none of its certificates."
+        )
     chain = (leaf[0], *[c for c in certs if c is not leaf[0]])
-    return ClientCertificate(key, chain, leaf[0].fingerprint(hashes.SHA1()), leaf[0].fingerprint(hashes.SHA256()))  # noqa: S303
+    return ClientCertificate(
+        key, chain, leaf[0].fingerprint(hashes.SHA1()), leaf[0].fingerprint(hashes.SHA256())
+    )  # noqa: S303
 
 
 def _load_pem(data: bytes, password: bytes | None, source: str) -> tuple[Any, list[Any]]:
@@ -76,12 +84,18 @@ def _load_pem(data: bytes, password: bytes | None, source: str) -> tuple[Any, li
             try:
                 certs.append(x509.load_pem_x509_certificate(block))
             except ValueError as error:
-                raise ValueError(f"The certificate {source} contains a CERTIFICATE block that cannot be parsed: {error}") from None
+                raise ValueError(
+                    f"The certificate {source} contains a CERTIFICATE block that cannot be parsed: {error}"
+                ) from None
     keys = [(kind, block) for kind, block in blocks if kind.endswith("PRIVATE KEY")]
     if not keys:
-        raise ValueError(f"The certificate {source} contains no private key; the PEM data must include the certificate's private key.")
+        raise ValueError(
+            f"The certificate {source} contains no private key; the PEM data must include the certificate's private key."
+        )
     if len(keys) > 1:
-        raise ValueError(f"The certificate {source} contains {len(keys)} private keys; it must contain exactly one.")
+        raise ValueError(
+            f"The certificate {source} contains {len(keys)} private keys; it must contain exactly one."
+        )
     if not certs:
         raise ValueError(f"The certificate {source} contains a private key but no CERTIFICATE block.")
     kind, block = keys[0]
@@ -92,7 +106,9 @@ def _load_pem(data: bytes, password: bytes | None, source: str) -> tuple[Any, li
         key = load_pem_private_key(block, password if encrypted else None)
     except (ValueError, TypeError) as error:
         if encrypted:
-            raise ValueError(f"The password for the certificate {source} is wrong (its private key cannot be decrypted).") from None
+            raise ValueError(
+                f"The password for the certificate {source} is wrong (its private key cannot be decrypted)."
+            ) from None
         raise ValueError(f"The private key in the certificate {source} cannot be parsed: {error}") from None
     return key, certs
 
@@ -113,7 +129,9 @@ def _load_pkcs12(data: bytes, password: bytes | None, source: str) -> tuple[Any,
             "or the data is not PKCS#12 (nor PEM)."
         ) from None
     if key is None:
-        raise ValueError(f"The certificate {source} contains no private key; the PKCS#12 data must include it.")
+        raise ValueError(
+            f"The certificate {source} contains no private key; the PKCS#12 data must include it."
+        )
     if cert is None:
         raise ValueError(f"The certificate {source} contains a private key but no certificate.")
     return key, [cert, *extra]

@@ -147,7 +147,9 @@ def check_expiry(expires_on: int, now: float) -> int:
 def _fields(match: re.Match[str]) -> tuple[int, int, int, int, int, int]:
     year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
     # Let time functions reject impossible dates (month 13, second 61, ...).
-    time.strptime(f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}", "%Y-%m-%d %H:%M:%S")
+    time.strptime(
+        f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}", "%Y-%m-%d %H:%M:%S"
+    )
     return year, month, day, hour, minute, second
 
 
@@ -220,11 +222,20 @@ def check_ran(result: ProcessResult, tool: Tool, *, credential: str, timeout: fl
             timed_out_message(tool, timeout), credential=credential, mitigation_key=f"{tool.key}-timeout"
         )
     if is_not_found(result):
-        raise CredentialUnavailableError(tool.not_found, credential=credential, mitigation_key=f"{tool.key}-not-found")
+        raise CredentialUnavailableError(
+            tool.not_found, credential=credential, mitigation_key=f"{tool.key}-not-found"
+        )
 
 
-def read_token(parse_stdout: Callable[[str, float], Token], result: ProcessResult, tool: Tool, *, credential: str,
-               now: float, source: str | None = None) -> Token:
+def read_token(
+    parse_stdout: Callable[[str, float], Token],
+    result: ProcessResult,
+    tool: Tool,
+    *,
+    credential: str,
+    now: float,
+    source: str | None = None,
+) -> Token:
     """The token a tool printed, or a failure that shows its (scrubbed) output."""
     from .._errors import AuthenticationFailedError
 
@@ -233,5 +244,6 @@ def read_token(parse_stdout: Callable[[str, float], Token], result: ProcessResul
     except ValueError as error:
         raise AuthenticationFailedError(
             f"Unexpected output from {source or tool.display} ({error}): {scrub(combined_output(result))!r}",
-            credential=credential, mitigation_key=f"{tool.key}-failed",
+            credential=credential,
+            mitigation_key=f"{tool.key}-failed",
         ) from None

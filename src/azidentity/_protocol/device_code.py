@@ -34,7 +34,9 @@ def device_code_request(authority: str, tenant: str, client_id: str, scopes: Ite
     """Begin the flow (a claims challenge, if any, goes with the polls, as MSAL sends it)."""
     from .entra import token_request
 
-    return token_request(device_code_url(authority, tenant), {"client_id": client_id, "scope": " ".join(scopes)})
+    return token_request(
+        device_code_url(authority, tenant), {"client_id": client_id, "scope": " ".join(scopes)}
+    )
 
 
 class DeviceCode:
@@ -42,8 +44,15 @@ class DeviceCode:
 
     __slots__ = ("device_code", "user_code", "verification_uri", "expires_on", "interval", "message")
 
-    def __init__(self, device_code: str, user_code: str, verification_uri: str, expires_on: float, interval: float,
-                 message: str) -> None:
+    def __init__(
+        self,
+        device_code: str,
+        user_code: str,
+        verification_uri: str,
+        expires_on: float,
+        interval: float,
+        message: str,
+    ) -> None:
         self.device_code = device_code
         self.user_code = user_code
         self.verification_uri = verification_uri
@@ -52,8 +61,10 @@ class DeviceCode:
         self.message = message
 
     def __repr__(self) -> str:
-        return (f"DeviceCode(user_code={self.user_code!r}, verification_uri={self.verification_uri!r}, "
-                f"expires_on={self.expires_on}, interval={self.interval})")
+        return (
+            f"DeviceCode(user_code={self.user_code!r}, verification_uri={self.verification_uri!r}, "
+            f"expires_on={self.expires_on}, interval={self.interval})"
+        )
 
 
 def parse_device_code_response(response: HttpResponse, *, credential: str, now: float) -> DeviceCode:
@@ -78,29 +89,50 @@ def parse_device_code_response(response: HttpResponse, *, credential: str, now: 
         if not missing and expires_in is not None:
             message = payload.get("message")
             if not isinstance(message, str) or not message:
-                message = (f"To sign in, use a web browser to open the page {fields['verification_uri']} and enter "
-                           f"the code {fields['user_code']} to authenticate.")
+                message = (
+                    f"To sign in, use a web browser to open the page {fields['verification_uri']} and enter "
+                    f"the code {fields['user_code']} to authenticate."
+                )
             return DeviceCode(
-                str(fields["device_code"]), str(fields["user_code"]), str(fields["verification_uri"]),
-                now + expires_in, interval if interval is not None and interval > 0 else DEFAULT_INTERVAL, message,
+                str(fields["device_code"]),
+                str(fields["user_code"]),
+                str(fields["verification_uri"]),
+                now + expires_in,
+                interval if interval is not None and interval > 0 else DEFAULT_INTERVAL,
+                message,
             )
         raise AuthenticationFailedError(
             f"Couldn't begin authentication: the device code response lacks {', '.join(dict.fromkeys(missing))}",
-            credential=credential, http_response=response, mitigation_key="entra-unexpected",
+            credential=credential,
+            http_response=response,
+            mitigation_key="entra-unexpected",
         )
     detail = "unexpected response from Microsoft Entra ID"
     if isinstance(payload, dict) and isinstance(payload.get("error"), str):
         description = payload.get("error_description")
-        detail = description.split("\r\n", 1)[0].split("\n", 1)[0] if isinstance(description, str) else payload["error"]
+        detail = (
+            description.split("\r\n", 1)[0].split("\n", 1)[0]
+            if isinstance(description, str)
+            else payload["error"]
+        )
     raise AuthenticationFailedError(
-        f"Couldn't begin authentication: {detail}", credential=credential, http_response=response,
+        f"Couldn't begin authentication: {detail}",
+        credential=credential,
+        http_response=response,
         mitigation_key=None if isinstance(payload, dict) and payload.get("error") else "entra-unexpected",
     )
 
 
-def poll_form(client_id: str, device_code: str, scopes: Iterable[str], claims: str | None = None) -> dict[str, str]:
-    form = {"grant_type": GRANT_TYPE, "client_id": client_id, "device_code": device_code,
-            "scope": " ".join(scopes), "client_info": "1"}
+def poll_form(
+    client_id: str, device_code: str, scopes: Iterable[str], claims: str | None = None
+) -> dict[str, str]:
+    form = {
+        "grant_type": GRANT_TYPE,
+        "client_id": client_id,
+        "device_code": device_code,
+        "scope": " ".join(scopes),
+        "client_info": "1",
+    }
     if claims:
         form["claims"] = claims
     return form

@@ -19,7 +19,9 @@ class _Value:
     __slots__: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__ if name not in ("raw", "body"))
+        fields = ", ".join(
+            f"{name}={getattr(self, name)!r}" for name in self.__slots__ if name not in ("raw", "body")
+        )
         return f"{type(self).__name__}({fields})"
 
     def __eq__(self, other: object) -> bool:
@@ -34,8 +36,17 @@ class HttpRequest(_Value):
     """One HTTP request. Per-request transport settings of ``None`` keep the pipeline's values;
     ``bypass_proxy`` means the endpoint must be contacted directly (managed identity)."""
 
-    __slots__ = ("method", "url", "headers", "params", "form", "retry_total", "connection_timeout",
-                 "read_timeout", "bypass_proxy")
+    __slots__ = (
+        "method",
+        "url",
+        "headers",
+        "params",
+        "form",
+        "retry_total",
+        "connection_timeout",
+        "read_timeout",
+        "bypass_proxy",
+    )
 
     def __init__(
         self,
@@ -85,8 +96,16 @@ class HttpResponse(_Value):
 
     __slots__ = ("status", "headers", "body", "request", "reason", "raw", "truncated")
 
-    def __init__(self, status: int, headers: Headers, body: bytes, request: HttpRequest, reason: str = "",
-                 raw: Any = None, truncated: bool = False) -> None:
+    def __init__(
+        self,
+        status: int,
+        headers: Headers,
+        body: bytes,
+        request: HttpRequest,
+        reason: str = "",
+        raw: Any = None,
+        truncated: bool = False,
+    ) -> None:
         self.status = status
         self.headers = headers
         self.body = body
@@ -160,8 +179,13 @@ class RunProcess(_Value):
 
     __slots__ = ("argv", "timeout", "env", "cwd")
 
-    def __init__(self, argv: tuple[str, ...], timeout: float, env: Mapping[str, str] | None = None,
-                 cwd: str | None = None) -> None:
+    def __init__(
+        self,
+        argv: tuple[str, ...],
+        timeout: float,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> None:
         self.argv = tuple(argv)
         self.timeout = timeout
         self.env = env
@@ -173,8 +197,15 @@ class ProcessResult(_Value):
 
     __slots__ = ("returncode", "stdout", "stderr", "duration", "timed_out", "not_found")
 
-    def __init__(self, returncode: int, stdout: str, stderr: str, duration: float, timed_out: bool = False,
-                 not_found: bool = False) -> None:
+    def __init__(
+        self,
+        returncode: int,
+        stdout: str,
+        stderr: str,
+        duration: float,
+        timed_out: bool = False,
+        not_found: bool = False,
+    ) -> None:
         self.returncode = returncode
         self.stdout = stdout
         self.stderr = stderr

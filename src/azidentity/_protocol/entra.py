@@ -99,13 +99,17 @@ def parse_token_response(
             expires_in = _number(payload.get("expires_in"))
         except ValueError:
             raise AuthenticationFailedError(
-                "the response's expires_in is not a number of seconds", credential=credential,
-                http_response=response, mitigation_key="entra-unexpected",
+                "the response's expires_in is not a number of seconds",
+                credential=credential,
+                http_response=response,
+                mitigation_key="entra-unexpected",
             ) from None
         if expires_in is not None and not 0 < expires_in <= MAX_LIFETIME:
             raise AuthenticationFailedError(
                 f"the response's expires_in ({expires_in:g}) is not a usable token lifetime",
-                credential=credential, http_response=response, mitigation_key="entra-unexpected",
+                credential=credential,
+                http_response=response,
+                mitigation_key="entra-unexpected",
             )
         if isinstance(access_token, str) and access_token and expires_in is not None:
             refresh_in = None
@@ -116,8 +120,10 @@ def parse_token_response(
             token_type = payload.get("token_type") if isinstance(payload.get("token_type"), str) else "Bearer"
             return make_token(access_token, int(now + expires_in), now, refresh_in, str(token_type)), payload
         raise AuthenticationFailedError(
-            "the response has no access_token or expires_in", credential=credential,
-            http_response=response, mitigation_key="entra-unexpected",
+            "the response has no access_token or expires_in",
+            credential=credential,
+            http_response=response,
+            mitigation_key="entra-unexpected",
         )
     if isinstance(payload, dict) and isinstance(payload.get("error"), str):
         detail = ""
@@ -131,7 +137,10 @@ def parse_token_response(
     if response.truncated:
         detail += f" (its body is larger than {len(response.body)} bytes: no token response is)"
     raise AuthenticationFailedError(
-        detail, credential=credential, http_response=response, mitigation_key="entra-unexpected",
+        detail,
+        credential=credential,
+        http_response=response,
+        mitigation_key="entra-unexpected",
     )
 
 

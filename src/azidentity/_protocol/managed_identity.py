@@ -75,9 +75,13 @@ IDENTITY_KINDS = ("client_id", "object_id", "resource_id")
 # identity_config keys accepted as spellings of the three kinds (older azure-identity samples
 # used the wire names).
 _IDENTITY_ALIASES = {
-    "client_id": "client_id", "clientid": "client_id",
-    "object_id": "object_id", "principal_id": "object_id",
-    "resource_id": "resource_id", "msi_res_id": "resource_id", "mi_res_id": "resource_id",
+    "client_id": "client_id",
+    "clientid": "client_id",
+    "object_id": "object_id",
+    "principal_id": "object_id",
+    "resource_id": "resource_id",
+    "msi_res_id": "resource_id",
+    "mi_res_id": "resource_id",
 }
 MAX_LIFETIME = 365 * 24 * 3600
 # expires_on and now + expires_in differing by more than this means the clocks differ (seconds).
@@ -125,6 +129,7 @@ class Source:
 
 
 # -- construction ---------------------------------------------------------------------------------
+
 
 def identity_from_args(client_id: str | None, identity_config: Mapping[str, str] | None) -> Identity | None:
     """The requested user-assigned identity, or None for the host's (system-assigned) identity."""
@@ -187,8 +192,12 @@ def detect(env: Mapping[str, str], *, exclude_workload_identity: bool = False) -
     if msi_endpoint:
         secret = _get(env, "MSI_SECRET")
         if secret:
-            return Source(AZURE_ML, msi_endpoint, secret=secret,
-                          default_client_id=_get(env, "DEFAULT_IDENTITY_CLIENT_ID") or None)
+            return Source(
+                AZURE_ML,
+                msi_endpoint,
+                secret=secret,
+                default_client_id=_get(env, "DEFAULT_IDENTITY_CLIENT_ID") or None,
+            )
         return Source(CLOUD_SHELL, msi_endpoint)
     if not exclude_workload_identity and all(
         _get(env, name) for name in ("AZURE_FEDERATED_TOKEN_FILE", "AZURE_TENANT_ID", "AZURE_AUTHORITY_HOST")
@@ -216,7 +225,9 @@ def _service_fabric(endpoint: str, secret: str, thumbprint_setting: str) -> Sour
     elif thumbprint is None:
         problem = "IDENTITY_SERVER_THUMBPRINT must be a SHA-1 certificate thumbprint (40 hexadecimal digits)."
         key = "mi-service-fabric-thumbprint"
-    return Source(SERVICE_FABRIC, endpoint, secret=secret, thumbprint=thumbprint, problem=problem, problem_key=key)
+    return Source(
+        SERVICE_FABRIC, endpoint, secret=secret, thumbprint=thumbprint, problem=problem, problem_key=key
+    )
 
 
 def unsupported_identity(source: Source, identity: Identity | None) -> tuple[str, str] | None:
@@ -245,6 +256,7 @@ def unsupported_identity(source: Source, identity: Identity | None) -> tuple[str
 
 # -- requests -------------------------------------------------------------------------------------
 
+
 def resource_for(scopes: tuple[str, ...]) -> str:
     """The resource a managed identity endpoint wants: the one scope without ``/.default``."""
     if len(scopes) != 1:
@@ -252,7 +264,9 @@ def resource_for(scopes: tuple[str, ...]) -> str:
     scope = scopes[0]
     resource = scope[: -len(SCOPE_SUFFIX)] if scope.endswith(SCOPE_SUFFIX) else scope
     if not resource or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in resource):
-        raise ValueError(f"{scope!r} is not a valid scope: it must not contain whitespace or control characters")
+        raise ValueError(
+            f"{scope!r} is not a valid scope: it must not contain whitespace or control characters"
+        )
     return resource
 
 
@@ -262,7 +276,9 @@ class Timeouts:
     read: float = 5.0
 
 
-def token_request(source: Source, resource: str, identity: Identity | None, timeouts: Timeouts) -> HttpRequest:
+def token_request(
+    source: Source, resource: str, identity: Identity | None, timeouts: Timeouts
+) -> HttpRequest:
     """The token request for ``source`` (never proxied, no transport retries: the flow retries)."""
     params: dict[str, str] = {}
     headers: dict[str, str] = {"Accept": "application/json"}
@@ -290,8 +306,15 @@ def token_request(source: Source, resource: str, identity: Identity | None, time
     elif source.kind == AZURE_ML:
         headers["secret"] = source.secret or ""
     return HttpRequest(
-        method, source.endpoint, headers=headers, params=params, form=form, retry_total=0,
-        connection_timeout=timeouts.connect, read_timeout=timeouts.read, bypass_proxy=True,
+        method,
+        source.endpoint,
+        headers=headers,
+        params=params,
+        form=form,
+        retry_total=0,
+        connection_timeout=timeouts.connect,
+        read_timeout=timeouts.read,
+        bypass_proxy=True,
     )
 
 
@@ -300,21 +323,33 @@ def with_authorization(request: HttpRequest, key: str) -> HttpRequest:
     headers = dict(request.headers)
     headers["Authorization"] = f"Basic {key}"
     return HttpRequest(
-        request.method, request.url, headers=headers, params=request.params, form=request.form,
-        retry_total=request.retry_total, connection_timeout=request.connection_timeout,
-        read_timeout=request.read_timeout, bypass_proxy=True,
+        request.method,
+        request.url,
+        headers=headers,
+        params=request.params,
+        form=request.form,
+        retry_total=request.retry_total,
+        connection_timeout=request.connection_timeout,
+        read_timeout=request.read_timeout,
+        bypass_proxy=True,
     )
 
 
 def probe_request(endpoint: str, resource: str, timeout: float) -> HttpRequest:
     """The chain probe: the IMDS token URL without the Metadata header, one short attempt."""
     return HttpRequest(
-        "GET", endpoint, params={"api-version": API_VERSIONS[IMDS], "resource": resource}, retry_total=0,
-        connection_timeout=timeout, read_timeout=timeout, bypass_proxy=True,
+        "GET",
+        endpoint,
+        params={"api-version": API_VERSIONS[IMDS], "resource": resource},
+        retry_total=0,
+        connection_timeout=timeout,
+        read_timeout=timeout,
+        bypass_proxy=True,
     )
 
 
 # -- responses ------------------------------------------------------------------------------------
+
 
 def not_imds_reason(response: HttpResponse, *, probe: bool = False) -> str | None:
     """Why this answer cannot come from IMDS (which always answers JSON), or None if it may.
@@ -385,8 +420,9 @@ def parse_expires_on(value: Any) -> int:
             raise ValueError(f"'{_short(value)}' has an invalid hour")
         hour = hour % 12 + (12 if meridiem == "PM" else 0)
     try:
-        parsed = time.strptime(f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}",
-                               "%Y-%m-%d %H:%M:%S")
+        parsed = time.strptime(
+            f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}", "%Y-%m-%d %H:%M:%S"
+        )
     except ValueError as error:
         raise ValueError(f"'{_short(value)}' is not a valid date") from error
     epoch = calendar.timegm(parsed)
@@ -432,7 +468,9 @@ def parse_token(response: HttpResponse, now: float) -> tuple[Token, dict[str, An
     payload = payload_of(response)
     if payload is None:
         if response.truncated:
-            raise BadTokenResponse(f"the response body is larger than {len(response.body)} bytes: no token response is")
+            raise BadTokenResponse(
+                f"the response body is larger than {len(response.body)} bytes: no token response is"
+            )
         raise BadTokenResponse("the response is not a JSON object")
     access_token = payload.get("access_token")
     if not isinstance(access_token, str) or not access_token:
@@ -453,8 +491,12 @@ def parse_token(response: HttpResponse, now: float) -> tuple[Token, dict[str, An
         expires_in = _seconds(payload.get("expires_in")) if expires_on is not None else None
     except ValueError:
         expires_in = None
-    if expires_on is not None and expires_in is not None and expires_in > 0 and abs(
-            expires_on - (now + expires_in)) > CLOCK_SKEW_TOLERANCE:
+    if (
+        expires_on is not None
+        and expires_in is not None
+        and expires_in > 0
+        and abs(expires_on - (now + expires_in)) > CLOCK_SKEW_TOLERANCE
+    ):
         expires_on = int(now + expires_in)
     if expires_on is None:
         raise BadTokenResponse("the response has neither expires_on nor expires_in")
@@ -467,6 +509,11 @@ def parse_token(response: HttpResponse, now: float) -> tuple[Token, dict[str, An
     except ValueError:
         refresh_in = None
     token_type = payload.get("token_type")
-    token = make_token(access_token, expires_on, now, refresh_in,
-                       token_type if isinstance(token_type, str) and token_type else "Bearer")
+    token = make_token(
+        access_token,
+        expires_on,
+        now,
+        refresh_in,
+        token_type if isinstance(token_type, str) and token_type else "Bearer",
+    )
     return token, payload

@@ -77,7 +77,9 @@ def check_key_path(path: str, token_dir: str) -> str:
 
 def check_key_size(size: int) -> None:
     if size > MAX_KEY_SIZE:
-        raise KeyFileProblem(f"The file size must be less than or equal to {MAX_KEY_SIZE} bytes (it has {size}).")
+        raise KeyFileProblem(
+            f"The file size must be less than or equal to {MAX_KEY_SIZE} bytes (it has {size})."
+        )
     if size == 0:
         raise KeyFileProblem("The key file is empty.")
 

@@ -139,10 +139,16 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
 
 
 # Exception classes (requests/urllib3, aiohttp, azure-core) raised when no connection was made.
-_CONNECT_ERRORS = frozenset({
-    "NewConnectionError", "ConnectTimeoutError", "ConnectTimeout", "ClientConnectorError",
-    "ConnectionTimeoutError", "ServiceRequestTimeoutError",
-})
+_CONNECT_ERRORS = frozenset(
+    {
+        "NewConnectionError",
+        "ConnectTimeoutError",
+        "ConnectTimeout",
+        "ClientConnectorError",
+        "ConnectionTimeoutError",
+        "ServiceRequestTimeoutError",
+    }
+)
 
 
 def connect_failed(error: TransportError) -> bool:
@@ -156,7 +162,9 @@ def connect_failed(error: TransportError) -> bool:
 def certificate_rejected(error: TransportError) -> bool:
     """A TLS certificate was refused (a pin mismatch, an untrusted CA): retrying cannot help."""
     for item in _chain(error):
-        if any(cls.__name__ in ("SSLCertVerificationError", "CertificateError") for cls in type(item).__mro__):
+        if any(
+            cls.__name__ in ("SSLCertVerificationError", "CertificateError") for cls in type(item).__mro__
+        ):
             return True
     return False
 
@@ -198,16 +206,22 @@ def send(
         reached = reached or answered or (error is not None and not connect_failed(error))
         if response is not None and 200 <= response.status < 300:
             return Outcome(response, None, attempts, slept, answered, tuple(delays), reached)
-        if error is not None and (certificate_rejected(error) or (
-                not retry_connect_failures and not reached and connect_failed(error))):
+        if error is not None and (
+            certificate_rejected(error)
+            or (not retry_connect_failures and not reached and connect_failed(error))
+        ):
             return Outcome(None, error, attempts, slept, answered, tuple(delays), reached)
         wait = policy.delay(attempts, response, slept, now())
         if wait is None:
             return Outcome(response, error, attempts, slept, answered, tuple(delays), reached)
         log.emit(
-            log.EVENT_RETRY, logging.DEBUG, "ManagedIdentityCredential: %s %s -> %s; retrying in %.1f s",
-            request.method, request.url_without_query,
-            response.status if response is not None else (error.message if error else "no response"), wait,
+            log.EVENT_RETRY,
+            logging.DEBUG,
+            "ManagedIdentityCredential: %s %s -> %s; retrying in %.1f s",
+            request.method,
+            request.url_without_query,
+            response.status if response is not None else (error.message if error else "no response"),
+            wait,
         )
         delays.append(wait)
         if wait > 0:

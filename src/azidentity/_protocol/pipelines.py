@@ -53,7 +53,9 @@ def parse_oidc_response(response: HttpResponse, *, credential: str) -> str:
             return token
         raise AuthenticationFailedError(
             "OIDC token not found in the OIDC endpoint's response" + diagnostic_headers(response),
-            credential=credential, http_response=response, mitigation_key="pipelines-oidc-failed",
+            credential=credential,
+            http_response=response,
+            mitigation_key="pipelines-oidc-failed",
         )
     reason = f" ({response.reason})" if response.reason else ""
     detail = (
@@ -68,7 +70,10 @@ def parse_oidc_response(response: HttpResponse, *, credential: str) -> str:
     else:
         key = "pipelines-oidc-failed"
     raise AuthenticationFailedError(
-        detail + diagnostic_headers(response), credential=credential, http_response=response, mitigation_key=key
+        detail + diagnostic_headers(response),
+        credential=credential,
+        http_response=response,
+        mitigation_key=key,
     )
 
 

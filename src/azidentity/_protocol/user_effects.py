@@ -30,8 +30,16 @@ class BrowserAuthorization(Interaction):
 
     __slots__ = ("authorize_url", "host", "ports", "path", "state", "timeout", "performer")
 
-    def __init__(self, authorize_url: str, host: str, ports: tuple[int, ...], path: str, state: str, timeout: float,
-                 performer: Any) -> None:
+    def __init__(
+        self,
+        authorize_url: str,
+        host: str,
+        ports: tuple[int, ...],
+        path: str,
+        state: str,
+        timeout: float,
+        performer: Any,
+    ) -> None:
         self.authorize_url = authorize_url
         self.host = host
         self.ports = tuple(ports)
@@ -53,8 +61,13 @@ class RedirectResult(_Value):
 
     __slots__ = ("redirect_uri", "params", "failure", "detail")
 
-    def __init__(self, redirect_uri: str, params: Mapping[str, str] | None = None, failure: str | None = None,
-                 detail: str = "") -> None:
+    def __init__(
+        self,
+        redirect_uri: str,
+        params: Mapping[str, str] | None = None,
+        failure: str | None = None,
+        detail: str = "",
+    ) -> None:
         self.redirect_uri = redirect_uri
         self.params: Mapping[str, str] = params or {}
         self.failure = failure

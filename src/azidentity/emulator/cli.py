@@ -20,11 +20,20 @@ def _parser() -> argparse.ArgumentParser:
         prog="azidentity emulator",
         description="Run a local Entra ID + managed identity emulator on 127.0.0.1 until interrupted.",
     )
-    parser.add_argument("--port", type=int, default=None, help="HTTPS (authority) port; default: any free port")
-    parser.add_argument("--json", action="store_true",
-                        help="print one line of JSON (emulator info + env) as the first line of stdout")
-    parser.add_argument("--host", choices=HOSTS, default=None,
-                        help="print the environment this Azure host would set (default: service principal)")
+    parser.add_argument(
+        "--port", type=int, default=None, help="HTTPS (authority) port; default: any free port"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one line of JSON (emulator info + env) as the first line of stdout",
+    )
+    parser.add_argument(
+        "--host",
+        choices=HOSTS,
+        default=None,
+        help="print the environment this Azure host would set (default: service principal)",
+    )
     parser.add_argument("--config", metavar="FILE", default=None, help="JSON or TOML config overrides")
     return parser
 

@@ -25,8 +25,9 @@ class ClientAuth:
         return {"none": "0", "secret": "1"}.get(self.method, "2")
 
 
-def authenticate(rt: Runtime, app: AppConfig, tenant_id: str, tenant_segment: str,
-                 form: Mapping[str, str]) -> ClientAuth:
+def authenticate(
+    rt: Runtime, app: AppConfig, tenant_id: str, tenant_segment: str, form: Mapping[str, str]
+) -> ClientAuth:
     secret = form.get("client_secret")
     assertion = form.get("client_assertion")
     if app.public:
@@ -81,8 +82,9 @@ def _audiences(claims: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def _check_assertion(rt: Runtime, app: AppConfig, tenant_id: str, tenant_segment: str,
-                     assertion: str) -> ClientAuth:
+def _check_assertion(
+    rt: Runtime, app: AppConfig, tenant_id: str, tenant_segment: str, assertion: str
+) -> ClientAuth:
     try:
         decoded = jwt.decode(assertion)
     except ValueError as exc:
@@ -112,8 +114,9 @@ def _find_cert(certs: list[RegisteredCert], header: Mapping[str, Any]) -> tuple[
     return None, presented
 
 
-def _check_certificate_assertion(rt: Runtime, app: AppConfig, tenant_id: str, tenant_segment: str,
-                                 decoded: jwt.DecodedJwt) -> None:
+def _check_certificate_assertion(
+    rt: Runtime, app: AppConfig, tenant_id: str, tenant_segment: str, decoded: jwt.DecodedJwt
+) -> None:
     cert, presented = _find_cert(rt.app_certs.get(app.client_id, []), decoded.header)
     if cert is None:
         raise errors.assertion_signature(app.client_id, presented)
@@ -121,7 +124,9 @@ def _check_certificate_assertion(rt: Runtime, app: AppConfig, tenant_id: str, te
         raise errors.assertion_signature(app.client_id, presented, "Unsupported signing algorithm.")
     if not jwt.verify_signature(decoded, cert.public_key):
         raise errors.assertion_signature(
-            app.client_id, presented, "The provided signature value did not match the expected signature value."
+            app.client_id,
+            presented,
+            "The provided signature value did not match the expected signature value.",
         )
     claims = decoded.claims
     if claims.get("sub") != app.client_id:
@@ -132,7 +137,9 @@ def _check_certificate_assertion(rt: Runtime, app: AppConfig, tenant_id: str, te
         accepted.add(f"{rt.base_url}/{segment}/v2.0".lower())
     audiences = _audiences(claims)
     if not any(a.rstrip("/").lower() in accepted for a in audiences):
-        raise errors.assertion_audience(claims.get("aud"), f"{rt.base_url}/{tenant_segment}/oauth2/v2.0/token")
+        raise errors.assertion_audience(
+            claims.get("aud"), f"{rt.base_url}/{tenant_segment}/oauth2/v2.0/token"
+        )
     _check_times(rt, claims)
 
 
@@ -152,7 +159,12 @@ def _check_federated_assertion(rt: Runtime, app: AppConfig, decoded: jwt.Decoded
     if key is None:
         # The emulator never contacts other hosts, so it can only validate issuers it hosts itself.
         raise errors.EntraError(400, "invalid_client", 50166, "Request to External OIDC endpoint failed.")
-    if decoded.header.get("alg") not in jwt.SUPPORTED_ALGS or not jwt.verify_signature(decoded, key.public_key):
-        raise errors.assertion_signature(app.client_id, str(decoded.header.get("kid", "")),
-                                         "The provided signature value did not match the expected signature value.")
+    if decoded.header.get("alg") not in jwt.SUPPORTED_ALGS or not jwt.verify_signature(
+        decoded, key.public_key
+    ):
+        raise errors.assertion_signature(
+            app.client_id,
+            str(decoded.header.get("kid", "")),
+            "The provided signature value did not match the expected signature value.",
+        )
     _check_times(rt, claims)

@@ -124,9 +124,14 @@ def _default_apps(tenant_id: str, other_tenant_id: str) -> dict[str, AppConfig]:
     both = [tenant_id, other_tenant_id]
     return {
         "secret": AppConfig(
-            tenant_ids=list(both), display_name="emulator-secret-app", secret=_secret(), expired_secret=_secret()
+            tenant_ids=list(both),
+            display_name="emulator-secret-app",
+            secret=_secret(),
+            expired_secret=_secret(),
         ),
-        "single": AppConfig(tenant_ids=[tenant_id], display_name="emulator-single-tenant-app", secret=_secret()),
+        "single": AppConfig(
+            tenant_ids=[tenant_id], display_name="emulator-single-tenant-app", secret=_secret()
+        ),
         "cert": AppConfig(tenant_ids=list(both), display_name="emulator-cert-app", certificate=True),
         "public": AppConfig(tenant_ids=list(both), display_name="emulator-public-client", public=True),
         "api": AppConfig(tenant_ids=list(both), display_name="emulator-middle-tier-api", secret=_secret()),
@@ -185,7 +190,9 @@ class EmulatorConfig:
         if not self.users:
             self.users = {
                 "alice": UserConfig(
-                    username=f"alice@{self.tenant_domain}", tenant_id=self.tenant_id, display_name="Alice Emulator"
+                    username=f"alice@{self.tenant_domain}",
+                    tenant_id=self.tenant_id,
+                    display_name="Alice Emulator",
                 ),
                 "bob": UserConfig(
                     username=f"bob@{self.other_tenant_domain}",

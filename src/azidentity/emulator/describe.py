@@ -10,12 +10,36 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .emulator import Emulator
 
-HOSTS = ("imds", "app-service", "functions", "arc", "service-fabric", "cloud-shell", "azure-ml",
-         "workload-identity", "pipelines")
+HOSTS = (
+    "imds",
+    "app-service",
+    "functions",
+    "arc",
+    "service-fabric",
+    "cloud-shell",
+    "azure-ml",
+    "workload-identity",
+    "pipelines",
+)
 
-_APP_FIELDS = ("client_id", "tenant_ids", "public", "display_name", "secret", "expired_secret", "cert_password",
-               "cert_pem_path", "cert_pem_encrypted_path", "pfx_path", "pfx_password_path", "chain_pem_path",
-               "unregistered_pem_path", "thumbprint_sha1", "thumbprint_sha256", "chain_thumbprint_sha1")
+_APP_FIELDS = (
+    "client_id",
+    "tenant_ids",
+    "public",
+    "display_name",
+    "secret",
+    "expired_secret",
+    "cert_password",
+    "cert_pem_path",
+    "cert_pem_encrypted_path",
+    "pfx_path",
+    "pfx_password_path",
+    "chain_pem_path",
+    "unregistered_pem_path",
+    "thumbprint_sha1",
+    "thumbprint_sha256",
+    "chain_thumbprint_sha1",
+)
 
 
 def describe(emu: Emulator) -> dict[str, Any]:
@@ -81,8 +105,12 @@ def environment(emu: Emulator, host: str | None = None) -> dict[str, str]:
     if host == "app-service":
         return {**app_service, **tls}
     if host == "functions":
-        return {**app_service, "FUNCTIONS_WORKER_RUNTIME": "python", "WEBSITE_SITE_NAME": "azidentity-emulator",
-                **tls}
+        return {
+            **app_service,
+            "FUNCTIONS_WORKER_RUNTIME": "python",
+            "WEBSITE_SITE_NAME": "azidentity-emulator",
+            **tls,
+        }
     if host == "arc":
         return {"IDENTITY_ENDPOINT": f"{mi}/arc/metadata/identity/oauth2/token", "IMDS_ENDPOINT": mi, **tls}
     if host == "service-fabric":

@@ -45,8 +45,13 @@ from .wire import RecordedRequest, Router
 class Emulator:
     """Entra ID + managed identity emulator on 127.0.0.1.  Use as a context manager or start()/stop()."""
 
-    def __init__(self, config: EmulatorConfig | None = None, *, clock: Callable[[], float] | None = None,
-                 workdir: str | None = None) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+        workdir: str | None = None,
+    ) -> None:
         # Copy: start() fills in runtime fields (cert paths), which must not leak into a shared config.
         self.config = copy.deepcopy(config) if config is not None else EmulatorConfig()
         self.clock: Callable[[], float] = clock or time.time
@@ -117,13 +122,21 @@ class Emulator:
         main_ctx = server_ssl_context(pki.server_cert_path, pki.server_key_path)
         sf_ctx = server_ssl_context(pki.service_fabric_cert_path, pki.service_fabric_key_path)
         main_routes = self.entra.routes() + self.federation.routes() + self.user_flows.routes()
-        main = Listener("main", Router(main_routes), self._shared, port=self.config.port, ssl_context=main_ctx)
+        main = Listener(
+            "main", Router(main_routes), self._shared, port=self.config.port, ssl_context=main_ctx
+        )
         self._listeners.append(main)
-        mi = Listener("managed-identity", Router(self.managed_identity.routes()), self._shared,
-                      port=self.config.mi_port)
+        mi = Listener(
+            "managed-identity", Router(self.managed_identity.routes()), self._shared, port=self.config.mi_port
+        )
         self._listeners.append(mi)
-        sf = Listener("service-fabric", Router(self.managed_identity.service_fabric_routes()), self._shared,
-                      port=self.config.service_fabric_port, ssl_context=sf_ctx)
+        sf = Listener(
+            "service-fabric",
+            Router(self.managed_identity.service_fabric_routes()),
+            self._shared,
+            port=self.config.service_fabric_port,
+            ssl_context=sf_ctx,
+        )
         self._listeners.append(sf)
         self.base_url, self.mi_base_url, self.service_fabric_url = main.url, mi.url, sf.url
         rt.base_url, rt.mi_base_url = main.url, mi.url
@@ -166,8 +179,9 @@ class Emulator:
     def __enter__(self) -> Emulator:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     @property
@@ -230,7 +244,9 @@ class Emulator:
 
     # --- Key Vault-like secrets endpoints --------------------------------------------------------------
 
-    def vault(self, name: str = "vault", *, tenant_id: str | None = None, challenge: str | None = None) -> Vault:
+    def vault(
+        self, name: str = "vault", *, tenant_id: str | None = None, challenge: str | None = None
+    ) -> Vault:
         """The vault called ``name``, started on its own HTTPS port on first use.
 
         ``tenant_id`` (default: the home tenant) is the tenant its 401 challenge names and whose tokens
@@ -251,8 +267,9 @@ class Emulator:
             assert self.keyvault is not None and self._pki is not None
             vault = Vault(name, tenant_id or self.tenant_id, challenge or "resource")
             ctx = server_ssl_context(self._pki.server_cert_path, self._pki.server_key_path)
-            listener = Listener(f"keyvault-{name}", Router(self.keyvault.routes(vault)), self._shared,
-                                ssl_context=ctx)
+            listener = Listener(
+                f"keyvault-{name}", Router(self.keyvault.routes(vault)), self._shared, ssl_context=ctx
+            )
             vault.url = listener.url
             self._listeners.append(listener)
             self._vaults[name] = vault
@@ -286,8 +303,9 @@ class Emulator:
     def jwks(self) -> dict[str, Any]:
         return {"keys": [self.runtime.entra_key.jwk()]}
 
-    def issue_service_account_token(self, subject: str = DEFAULT_SUBJECT, audience: str = TOKEN_EXCHANGE_AUDIENCE,
-                                    lifetime: int = 3600) -> str:
+    def issue_service_account_token(
+        self, subject: str = DEFAULT_SUBJECT, audience: str = TOKEN_EXCHANGE_AUDIENCE, lifetime: int = 3600
+    ) -> str:
         assert self.federation is not None
         self.runtime  # noqa: B018 - raises if not started
         return self.federation.service_account_token(subject, audience, lifetime)

@@ -25,8 +25,12 @@ class EntraService:
 
     def routes(self) -> list[Route]:
         return [
-            Route.of("openid-configuration", "GET", rf"/{TENANT}/v2\.0/\.well-known/openid-configuration",
-                     self.openid_configuration),
+            Route.of(
+                "openid-configuration",
+                "GET",
+                rf"/{TENANT}/v2\.0/\.well-known/openid-configuration",
+                self.openid_configuration,
+            ),
             Route.of("instance-discovery", "GET", r"/common/discovery/instance", self.instance_discovery),
             Route.of("jwks", "GET", rf"/{TENANT}/discovery/v2\.0/keys", self.jwks_handler),
             Route.of("jwks", "GET", rf"/{TENANT}/discovery/keys", self.jwks_handler),
@@ -47,7 +51,11 @@ class EntraService:
         issuer_tenant = tid or "{tenantid}"  # Entra publishes this literal placeholder for /common
         doc: dict[str, Any] = {
             "token_endpoint": f"{base}/{path_tenant}/oauth2/v2.0/token",
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_post",
+                "private_key_jwt",
+                "client_secret_basic",
+            ],
             "jwks_uri": f"{base}/{path_tenant}/discovery/v2.0/keys",
             "response_modes_supported": ["query", "fragment", "form_post"],
             "subject_types_supported": ["pairwise"],
@@ -62,9 +70,27 @@ class EntraService:
             "http_logout_supported": True,
             "frontchannel_logout_supported": True,
             "end_session_endpoint": f"{base}/{path_tenant}/oauth2/v2.0/logout",
-            "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
-                                 "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce",
-                                 "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+            "claims_supported": [
+                "sub",
+                "iss",
+                "cloud_instance_name",
+                "cloud_instance_host_name",
+                "cloud_graph_host_name",
+                "msgraph_host",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "acr",
+                "nonce",
+                "preferred_username",
+                "name",
+                "tid",
+                "ver",
+                "at_hash",
+                "c_hash",
+                "email",
+            ],
             "kerberos_endpoint": f"{base}/{path_tenant}/kerberos",
             "tenant_region_scope": "NA" if tid else None,
             "cloud_instance_name": "emulator.test",
@@ -83,7 +109,9 @@ class EntraService:
         if endpoint:
             parsed = urlsplit(endpoint)
             if parsed.netloc.lower() not in aliases:
-                return self._error(EntraError(400, "invalid_instance", 50049, "Unknown or invalid instance."), request)
+                return self._error(
+                    EntraError(400, "invalid_instance", 50049, "Unknown or invalid instance."), request
+                )
             tenant = next((p for p in parsed.path.split("/") if p), "common")
         body = {
             "tenant_discovery_endpoint": f"{self.rt.base_url}/{tenant}/v2.0/.well-known/openid-configuration",

@@ -52,7 +52,9 @@ def _encode_body(body: str | bytes | dict[str, object] | None, headers: dict[str
         data = body.encode("utf-8") if isinstance(body, str) else body
     if not has_type:
         looks_json = data.lstrip()[:1] in (b"{", b"[")
-        headers["Content-Type"] = "application/json; charset=utf-8" if looks_json else "text/plain; charset=utf-8"
+        headers["Content-Type"] = (
+            "application/json; charset=utf-8" if looks_json else "text/plain; charset=utf-8"
+        )
     return data
 
 

@@ -31,10 +31,16 @@ class FederationService:
 
     def routes(self) -> list[Route]:
         return [
-            Route.of("oidc-issuer", "GET", r"/oidc-issuer/\.well-known/openid-configuration", self.oidc_discovery),
+            Route.of(
+                "oidc-issuer", "GET", r"/oidc-issuer/\.well-known/openid-configuration", self.oidc_discovery
+            ),
             Route.of("oidc-issuer", "GET", r"/oidc-issuer/openid/v1/jwks", self.oidc_jwks),
-            Route.of("oidc-issuer", "GET", r"/pipelines-issuer/\.well-known/openid-configuration",
-                     self.pipelines_discovery),
+            Route.of(
+                "oidc-issuer",
+                "GET",
+                r"/pipelines-issuer/\.well-known/openid-configuration",
+                self.pipelines_discovery,
+            ),
             Route.of("oidc-issuer", "GET", r"/pipelines-issuer/keys", self.pipelines_jwks),
             Route.of("pipelines-oidc", "POST", r"/pipelines/oidctoken", self.pipelines_token),
         ]
@@ -48,8 +54,9 @@ class FederationService:
     def oidc_jwks(self, request: RecordedRequest, params: dict[str, str]) -> Response:
         return json_response(200, {"keys": [self.rt.oidc_key.jwk()]})
 
-    def service_account_token(self, subject: str = DEFAULT_SUBJECT, audience: str = TOKEN_EXCHANGE_AUDIENCE,
-                              lifetime: int = 3600) -> str:
+    def service_account_token(
+        self, subject: str = DEFAULT_SUBJECT, audience: str = TOKEN_EXCHANGE_AUDIENCE, lifetime: int = 3600
+    ) -> str:
         now = int(self.rt.clock())
         namespace, _, account = subject.removeprefix("system:serviceaccount:").partition(":")
         claims = {
@@ -100,15 +107,25 @@ class FederationService:
             return Response(401, b"", {**trace, "Content-Type": "text/html; charset=utf-8"})
         version = request.query.get("api-version")
         if version != PIPELINES_API_VERSION:
-            return json_response(400, _vss_error(
-                f"The requested REST API version of {version} is out of range for this server. The latest REST API "
-                f"version this server supports is {PIPELINES_API_VERSION}.",
-                "VssVersionOutOfRangeException"), trace)
+            return json_response(
+                400,
+                _vss_error(
+                    f"The requested REST API version of {version} is out of range for this server. The latest REST API "
+                    f"version this server supports is {PIPELINES_API_VERSION}.",
+                    "VssVersionOutOfRangeException",
+                ),
+                trace,
+            )
         connection = request.query.get("serviceConnectionId", "")
         if connection.lower() != config.pipelines_service_connection_id.lower():
-            return json_response(404, _vss_error(
-                f"No service connection found with identifier {connection}.",
-                "ServiceEndpointNotFoundException"), trace)
+            return json_response(
+                404,
+                _vss_error(
+                    f"No service connection found with identifier {connection}.",
+                    "ServiceEndpointNotFoundException",
+                ),
+                trace,
+            )
         return json_response(200, {"oidcToken": self.pipelines_oidc_token()}, trace)
 
 

@@ -61,8 +61,12 @@ def password(tr: TokenRequest) -> Response:
 def on_behalf_of(tr: TokenRequest) -> Response:
     use = tr.param("requested_token_use")
     if use != "on_behalf_of":
-        raise EntraError(400, "invalid_request", 90014,
-                         f"The 'requested_token_use' parameter value '{use}' is not supported.")
+        raise EntraError(
+            400,
+            "invalid_request",
+            90014,
+            f"The 'requested_token_use' parameter value '{use}' is not supported.",
+        )
     assertion = tr.param("assertion")
     app = tr.app()
     rt = tr.rt
@@ -70,13 +74,19 @@ def on_behalf_of(tr: TokenRequest) -> Response:
         decoded = jwt.decode(assertion)
     except ValueError as exc:
         raise errors.malformed_jwt() from exc
-    if decoded.header.get("kid") != rt.entra_key.kid or not jwt.verify_signature(decoded, rt.entra_key.public_key):
+    if decoded.header.get("kid") != rt.entra_key.kid or not jwt.verify_signature(
+        decoded, rt.entra_key.public_key
+    ):
         raise errors.obo_signature()
     claims = decoded.claims
     tenant_id = str(claims.get("tid", ""))
     if tr.tenant_id is not None and tenant_id != tr.tenant_id:
-        raise EntraError(400, "invalid_grant", 50013,
-                         f"Assertion tenant '{tenant_id}' does not match the request tenant '{tr.tenant_id}'.")
+        raise EntraError(
+            400,
+            "invalid_grant",
+            50013,
+            f"Assertion tenant '{tenant_id}' does not match the request tenant '{tr.tenant_id}'.",
+        )
     auth = tr.authenticate(app, tenant_id)
     if auth.method == "none":
         raise errors.credential_required()  # OBO is for confidential (middle-tier) clients only

@@ -123,8 +123,12 @@ class KeyVaultService:
     def handle(self, vault: Vault, method: str, request: RecordedRequest, params: dict[str, str]) -> Response:
         api_version = request.query.get("api-version", "")
         if not API_VERSION.match(api_version):
-            return _error(400, "BadParameter", "The request URI contains an invalid API version: "
-                          f"'{api_version}'. Key Vault expects 7.x or a date.")
+            return _error(
+                400,
+                "BadParameter",
+                "The request URI contains an invalid API version: "
+                f"'{api_version}'. Key Vault expects 7.x or a date.",
+            )
         problem = self._authenticate(vault, request)
         if problem is not None:
             return self._unauthorized(vault, problem or None)
@@ -144,8 +148,11 @@ class KeyVaultService:
             attributes["nbf"] = item.not_before
         if item.expires is not None:
             attributes["exp"] = item.expires
-        bundle: dict[str, Any] = {"value": item.value, "id": f"{vault.url}/secrets/{name}/{item.version}",
-                                  "attributes": attributes}
+        bundle: dict[str, Any] = {
+            "value": item.value,
+            "id": f"{vault.url}/secrets/{name}/{item.version}",
+            "attributes": attributes,
+        }
         if item.content_type is not None:
             bundle["contentType"] = item.content_type
         if item.tags is not None:
@@ -158,7 +165,9 @@ class KeyVaultService:
         except (UnicodeDecodeError, json.JSONDecodeError):
             body = None
         if not isinstance(body, dict) or not isinstance(body.get("value"), str):
-            return _error(400, "BadParameter", "The request body must be a JSON object with a string 'value'.")
+            return _error(
+                400, "BadParameter", "The request body must be a JSON object with a string 'value'."
+            )
         raw_attributes = body.get("attributes")
         attributes: dict[str, Any] = raw_attributes if isinstance(raw_attributes, dict) else {}
         tags = body.get("tags") if isinstance(body.get("tags"), dict) else None
@@ -180,13 +189,20 @@ class KeyVaultService:
     def _get(self, vault: Vault, name: str, version: str | None) -> Response:
         with vault.lock:
             versions = list(vault.secrets.get(name.lower(), []))
-        item = next((v for v in versions if v.version == version), None) if version else (
-            versions[-1] if versions else None)
+        item = (
+            next((v for v in versions if v.version == version), None)
+            if version
+            else (versions[-1] if versions else None)
+        )
         if item is None:
             what = f"{name}/{version}" if version else name
-            return _error(404, "SecretNotFound", f"A secret with (name/id) {what} was not found in this key vault. "
-                          "If you recently deleted this secret you may be able to recover it using the correct "
-                          "recovery command.")
+            return _error(
+                404,
+                "SecretNotFound",
+                f"A secret with (name/id) {what} was not found in this key vault. "
+                "If you recently deleted this secret you may be able to recover it using the correct "
+                "recovery command.",
+            )
         if not item.enabled:
             return _error(403, "Forbidden", f"Operation get is not allowed on a disabled secret ({name}).")
         return json_response(200, self._bundle(vault, name, item))

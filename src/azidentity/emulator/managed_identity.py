@@ -35,8 +35,11 @@ def select_identity(
     mis: ManagedIdentities, *, client_id: str | None, object_id: str | None, resource_id: str | None
 ) -> Identity | None:
     """The assigned identity a request names; with no id: system-assigned, else the only user-assigned one."""
-    given = [(attr, value) for attr, value in
-             (("client_id", client_id), ("object_id", object_id), ("resource_id", resource_id)) if value]
+    given = [
+        (attr, value)
+        for attr, value in (("client_id", client_id), ("object_id", object_id), ("resource_id", resource_id))
+        if value
+    ]
     if len(given) > 1:
         raise AmbiguousIdentity()
     candidates = [Identity(u.client_id, u.object_id, u.resource_id) for u in mis.user if u.assigned]
@@ -60,7 +63,9 @@ def _imds_error(status: int, description: str, error: str = "invalid_request") -
 
 
 def _app_service_error(status: int, message: str) -> Response:
-    return json_response(status, {"statusCode": status, "message": message, "correlationId": str(uuid.uuid4())})
+    return json_response(
+        status, {"statusCode": status, "message": message, "correlationId": str(uuid.uuid4())}
+    )
 
 
 def _sf_error(status: int, code: str, message: str) -> Response:
@@ -84,8 +89,10 @@ class ManagedIdentityService:
 
     def service_fabric_routes(self) -> list[Route]:
         # Answer at the root too: IDENTITY_ENDPOINT may be given as the listener's bare URL.
-        return [Route.of("service-fabric", "GET", pattern, self.service_fabric)
-                for pattern in (r"/", r"/sf/token", r"/metadata/identity/oauth2/token")]
+        return [
+            Route.of("service-fabric", "GET", pattern, self.service_fabric)
+            for pattern in (r"/", r"/sf/token", r"/metadata/identity/oauth2/token")
+        ]
 
     def _issue(self, identity: Identity, resource: str) -> IssuedToken:
         return access_token(
@@ -167,7 +174,9 @@ class ManagedIdentityService:
             return _imds_error(400, "Required metadata header not specified")
         version = request.query.get("api-version")
         if version not in ARC_API_VERSIONS:
-            return _imds_error(400, f"Invalid api-version '{version}'; supported: {', '.join(ARC_API_VERSIONS)}")
+            return _imds_error(
+                400, f"Invalid api-version '{version}'; supported: {', '.join(ARC_API_VERSIONS)}"
+            )
         authorization = request.headers.get("Authorization")
         if not authorization:
             return self._arc_challenge()
@@ -213,7 +222,9 @@ class ManagedIdentityService:
             return _app_service_error(401, "The X-IDENTITY-HEADER header value is invalid.")
         query = request.query
         if query.get("api-version") != "2019-08-01":
-            return _app_service_error(400, f"api-version '{query.get('api-version')}' is not supported; use 2019-08-01.")
+            return _app_service_error(
+                400, f"api-version '{query.get('api-version')}' is not supported; use 2019-08-01."
+            )
         resource = query.get("resource")
         if not resource:
             return _app_service_error(400, "The 'resource' query parameter is required.")
@@ -227,8 +238,16 @@ class ManagedIdentityService:
         if problem:
             return _app_service_error(400, problem)
         token = self._issue(identity, resource)
-        return json_response(200, {"access_token": token.token, "expires_on": str(token.expires_on),
-                                   "resource": resource, "token_type": "Bearer", "client_id": identity.client_id})
+        return json_response(
+            200,
+            {
+                "access_token": token.token,
+                "expires_on": str(token.expires_on),
+                "resource": resource,
+                "token_type": "Bearer",
+                "client_id": identity.client_id,
+            },
+        )
 
     def service_fabric(self, request: RecordedRequest, params: dict[str, str]) -> Response:
         secret = request.headers.get("Secret")
@@ -239,9 +258,13 @@ class ManagedIdentityService:
         query = request.query
         for name in ("api-version", "resource"):
             if not query.get(name):
-                return _sf_error(400, "ArgumentNullOrEmpty", f"Value cannot be null or empty. Parameter name: {name}")
+                return _sf_error(
+                    400, "ArgumentNullOrEmpty", f"Value cannot be null or empty. Parameter name: {name}"
+                )
         if query["api-version"] != "2019-07-01-preview":
-            return _sf_error(400, "InvalidApiVersion", f"api-version '{query['api-version']}' is not supported.")
+            return _sf_error(
+                400, "InvalidApiVersion", f"api-version '{query['api-version']}' is not supported."
+            )
         try:
             identity = self._select(query, "mi_res_id")
         except AmbiguousIdentity:
@@ -254,8 +277,15 @@ class ManagedIdentityService:
             return _sf_error(400, "InvalidResource", problem)
         token = self._issue(identity, resource)
         # Service Fabric's expires_on is a JSON number, unlike App Service's string.
-        return json_response(200, {"access_token": token.token, "expires_on": token.expires_on,
-                                   "token_type": "Bearer", "resource": resource})
+        return json_response(
+            200,
+            {
+                "access_token": token.token,
+                "expires_on": token.expires_on,
+                "token_type": "Bearer",
+                "resource": resource,
+            },
+        )
 
     def azure_ml(self, request: RecordedRequest, params: dict[str, str]) -> Response:
         secret = request.headers.get("secret")
@@ -263,17 +293,31 @@ class ManagedIdentityService:
             return _imds_error(401, "The 'secret' header is missing or invalid.", "unauthorized_client")
         query = request.query
         if query.get("api-version") != "2017-09-01":
-            return _imds_error(400, f"api-version '{query.get('api-version')}' is not supported; use 2017-09-01.")
+            return _imds_error(
+                400, f"api-version '{query.get('api-version')}' is not supported; use 2017-09-01."
+            )
         resource = query.get("resource")
         if not resource:
             return _imds_error(400, "Required audience parameter not specified")
-        identity = select_identity(self.rt.config.managed_identities, client_id=query.get("clientid"),
-                                   object_id=None, resource_id=None)
+        identity = select_identity(
+            self.rt.config.managed_identities,
+            client_id=query.get("clientid"),
+            object_id=None,
+            resource_id=None,
+        )
         if identity is None:
             return _imds_error(400, "Identity not found")
         problem = self._unknown_resource(resource)
         if problem:
             return _imds_error(400, problem, "invalid_resource")
         token = self._issue(identity, resource)
-        return json_response(200, {"access_token": token.token, "expires_on": str(token.expires_on),
-                                   "resource": resource, "token_type": "Bearer", "clientid": identity.client_id})
+        return json_response(
+            200,
+            {
+                "access_token": token.token,
+                "expires_on": str(token.expires_on),
+                "resource": resource,
+                "token_type": "Bearer",
+                "clientid": identity.client_id,
+            },
+        )

@@ -61,7 +61,9 @@ def refill_in_background(count: int) -> None:
     with _pool_lock:
         if _refill_thread is not None and _refill_thread.is_alive():
             return
-        _refill_thread = threading.Thread(target=_refill, args=(count,), name="emulator-key-pool", daemon=True)
+        _refill_thread = threading.Thread(
+            target=_refill, args=(count,), name="emulator-key-pool", daemon=True
+        )
         _refill_thread.start()
 
 
@@ -94,9 +96,13 @@ class CertKey:
 
     def key_pem(self, password: str | None = None) -> bytes:
         encryption: serialization.KeySerializationEncryption = (
-            serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
+            serialization.BestAvailableEncryption(password.encode())
+            if password
+            else serialization.NoEncryption()
         )
-        return self.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+        return self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
 
 
 def _name(common_name: str) -> x509.Name:
@@ -167,9 +173,13 @@ def make_leaf(common_name: str, issuer: CertKey | None, *, server: bool = False)
         names: list[x509.GeneralName] = [x509.DNSName(n) for n in LOCAL_DNS]
         names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in LOCAL_IPS]
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
     else:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+        )
     return CertKey(builder.sign(issuer.key if issuer else key, hashes.SHA256()), key)
 
 
@@ -195,7 +205,9 @@ class ClientCertFiles:
     unregistered_pem_path: str
 
 
-def write_client_cert_files(directory: Path, name: str, intermediate: CertKey, password: str) -> ClientCertFiles:
+def write_client_cert_files(
+    directory: Path, name: str, intermediate: CertKey, password: str
+) -> ClientCertFiles:
     """Leaf (self-signed), leaf issued by ``intermediate``, and an unregistered cert, in every format."""
     leaf = make_leaf(f"{name} client certificate", None)
     chain_leaf = make_leaf(f"{name} chained client certificate", intermediate)
@@ -208,10 +220,14 @@ def write_client_cert_files(directory: Path, name: str, intermediate: CertKey, p
         unregistered=unregistered,
         password=password,
         pem_path=_write(directory / f"{name}.pem", leaf.cert_pem() + leaf.key_pem()),
-        pem_encrypted_path=_write(directory / f"{name}-encrypted.pem", leaf.cert_pem() + leaf.key_pem(password)),
+        pem_encrypted_path=_write(
+            directory / f"{name}-encrypted.pem", leaf.cert_pem() + leaf.key_pem(password)
+        ),
         pfx_path=_write(
             directory / f"{name}.pfx",
-            pkcs12.serialize_key_and_certificates(friendly, leaf.key, leaf.cert, None, serialization.NoEncryption()),
+            pkcs12.serialize_key_and_certificates(
+                friendly, leaf.key, leaf.cert, None, serialization.NoEncryption()
+            ),
         ),
         pfx_password_path=_write(
             directory / f"{name}-password.pfx",
@@ -220,7 +236,8 @@ def write_client_cert_files(directory: Path, name: str, intermediate: CertKey, p
             ),
         ),
         chain_pem_path=_write(
-            directory / f"{name}-chain.pem", chain_leaf.cert_pem() + intermediate.cert_pem() + chain_leaf.key_pem()
+            directory / f"{name}-chain.pem",
+            chain_leaf.cert_pem() + intermediate.cert_pem() + chain_leaf.key_pem(),
         ),
         unregistered_pem_path=_write(
             directory / f"{name}-unregistered.pem", unregistered.cert_pem() + unregistered.key_pem()

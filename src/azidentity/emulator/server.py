@@ -167,8 +167,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif route is None:
             status = 405 if path_known else 404
             message = "method not allowed" if path_known else f"no emulator route for {parsed.path}"
-            response = json_response(status, {"error": "not_found" if status == 404 else "method_not_allowed",
-                                              "error_description": message})
+            response = json_response(
+                status,
+                {
+                    "error": "not_found" if status == 404 else "method_not_allowed",
+                    "error_description": message,
+                },
+            )
         else:
             response = self._call(route.handler, request, params)
             if fault is not None:
@@ -176,8 +181,12 @@ class _Handler(BaseHTTPRequestHandler):
         request.status = response.status
         self._send(response, fault)
 
-    def _call(self, handler: Callable[[RecordedRequest, dict[str, str]], Response],
-              request: RecordedRequest, params: dict[str, str]) -> Response:
+    def _call(
+        self,
+        handler: Callable[[RecordedRequest, dict[str, str]], Response],
+        request: RecordedRequest,
+        params: dict[str, str],
+    ) -> Response:
         try:
             return handler(request, params)
         except Exception as exc:  # surface emulator bugs as 500s and keep them for test diagnostics
@@ -236,8 +245,9 @@ class _Server(ThreadingHTTPServer):
     # kernel drops their SYNs, which clients retransmit only after 1 s.
     request_queue_size = 128
 
-    def __init__(self, name: str, port: int, router: Router, shared: Shared,
-                 ssl_context: ssl.SSLContext | None) -> None:
+    def __init__(
+        self, name: str, port: int, router: Router, shared: Shared, ssl_context: ssl.SSLContext | None
+    ) -> None:
         self.name = name
         self.router = router
         self.shared = shared
@@ -274,8 +284,15 @@ class _Server(ThreadingHTTPServer):
 class Listener:
     """One listening socket (bound at construction so the port is known before serving)."""
 
-    def __init__(self, name: str, router: Router, shared: Shared, *, port: int = 0,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        router: Router,
+        shared: Shared,
+        *,
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.name = name
         self.router = router
         self._server = _Server(name, port, router, shared, ssl_context)
@@ -289,8 +306,10 @@ class Listener:
 
     def start(self) -> None:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"azidentity-emulator-{self.name}", daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"azidentity-emulator-{self.name}",
+            daemon=True,
         )
         self._thread.start()
 

@@ -115,7 +115,9 @@ class Runtime:
 
     def issuer_key(self, issuer: str) -> SigningKey | None:
         """Signing keys of the federated issuers the emulator itself hosts (it never fetches others)."""
-        return {self.oidc_issuer_url: self.oidc_key, self.pipelines_issuer_url: self.pipelines_key}.get(issuer)
+        return {self.oidc_issuer_url: self.oidc_key, self.pipelines_issuer_url: self.pipelines_key}.get(
+            issuer
+        )
 
     def app_by_client_id(self, client_id: str) -> AppConfig | None:
         for app in self.config.apps.values():

@@ -93,7 +93,7 @@ def parse_scope(rt: Runtime, scope: str) -> Resource:
     audience = resource
     if resource.lower().startswith("api://"):
         # App ID URI "api://<client id>" identifies the app itself; tokens for it carry the bare id.
-        app = rt.app_by_client_id(resource[len("api://"):])
+        app = rt.app_by_client_id(resource[len("api://") :])
         if app is not None:
             audience = app.client_id
     return Resource(audience, resource, permissions, oidc)
@@ -185,7 +185,9 @@ class TokenRequest:
             headers["client-request-id"] = self.request.client_request_id
         return json_response(200, body, headers)
 
-    def respond_for_user(self, app: AppConfig, user: UserIdentity, res: Resource, auth: ClientAuth) -> Response:
+    def respond_for_user(
+        self, app: AppConfig, user: UserIdentity, res: Resource, auth: ClientAuth
+    ) -> Response:
         rt = self.rt
         lifetime = rt.lifetime_for(app)
         token = access_token(
@@ -199,7 +201,9 @@ class TokenRequest:
             cp1=self.cp1(),
             appidacr=auth.appidacr,
         )
-        grant = RefreshGrant(app.client_id, user.tenant_id, user, rt.clock() + rt.config.refresh_token_lifetime)
+        grant = RefreshGrant(
+            app.client_id, user.tenant_id, user, rt.clock() + rt.config.refresh_token_lifetime
+        )
         extra = {"scope": res.granted_scope, "refresh_token": rt.refresh_tokens.issue(grant)}
         if "openid" in res.oidc:
             extra["id_token"] = id_token(rt, user=user, client_id=app.client_id, lifetime=lifetime)

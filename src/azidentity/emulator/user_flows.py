@@ -84,8 +84,10 @@ def pkce_matches(verifier: str, challenge: str, method: str | None) -> bool:
 
 
 def _page(status: int, title: str, body: str, headers: dict[str, str] | None = None) -> Response:
-    text = (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title></head>"
-            f"<body><h1>{html.escape(title)}</h1>{body}</body></html>")
+    text = (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
     all_headers = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store, no-cache"}
     all_headers.update(headers or {})
     return Response(status, text.encode("utf-8"), all_headers)
@@ -127,7 +129,10 @@ class UserFlowService:
         ]
 
     def grants(self) -> dict[str, GrantHandler]:
-        return {"authorization_code": self.authorization_code_grant, DEVICE_CODE_GRANT: self.device_code_grant}
+        return {
+            "authorization_code": self.authorization_code_grant,
+            DEVICE_CODE_GRANT: self.device_code_grant,
+        }
 
     @property
     def verification_uri(self) -> str:
@@ -164,33 +169,54 @@ class UserFlowService:
                 raise errors.missing_parameter("client_id")
             app = self.rt.app_by_client_id(client_id)
             if app is None:
-                raise errors.app_not_found(client_id, self._tenant_name(tenant_id) if tenant_id else params["tenant"])
+                raise errors.app_not_found(
+                    client_id, self._tenant_name(tenant_id) if tenant_id else params["tenant"]
+                )
             redirect_uri = query.get("redirect_uri") or ""
             if not _valid_redirect_uri(redirect_uri):
-                raise EntraError(400, "invalid_request", 50011,
-                                 f"The redirect URI '{redirect_uri}' specified in the request does not match the "
-                                 f"redirect URIs configured for the application '{client_id}'.")
+                raise EntraError(
+                    400,
+                    "invalid_request",
+                    50011,
+                    f"The redirect URI '{redirect_uri}' specified in the request does not match the "
+                    f"redirect URIs configured for the application '{client_id}'.",
+                )
             mode = query.get("response_mode") or "query"
             if mode not in ("query", "form_post"):
-                raise EntraError(400, "invalid_request", 900144,  # chosen: the emulator supports these two modes
-                                 f"The response_mode '{mode}' is not supported; use 'query' or 'form_post'.")
+                raise EntraError(
+                    400,
+                    "invalid_request",
+                    900144,  # chosen: the emulator supports these two modes
+                    f"The response_mode '{mode}' is not supported; use 'query' or 'form_post'.",
+                )
         except EntraError as err:
             return _page(400, "Sign in failed", f"<p>{html.escape(str(err))}</p>")
         state = query.get("state")
         try:
             code = self._issue_code(query, tenant_id, app.client_id, app.tenant_ids, redirect_uri)
         except EntraError as err:
-            return self._redirect(redirect_uri, mode, {"error": err.error, "error_description": str(err),
-                                                       "state": state})
+            return self._redirect(
+                redirect_uri, mode, {"error": err.error, "error_description": str(err), "state": state}
+            )
         return self._redirect(redirect_uri, mode, {"code": code, "state": state})
 
-    def _issue_code(self, query: dict[str, str], tenant_id: str | None, client_id: str, app_tenants: list[str],
-                    redirect_uri: str) -> str:
+    def _issue_code(
+        self,
+        query: dict[str, str],
+        tenant_id: str | None,
+        client_id: str,
+        app_tenants: list[str],
+        redirect_uri: str,
+    ) -> str:
         if query.get("response_type") != "code":
             # chosen: AADSTS70005 (unsupported_response_type); Entra's wording varies by response type
-            raise EntraError(400, "unsupported_response_type", 70005,
-                             "The provided value for the input parameter 'response_type' is not allowed for this "
-                             "request. Expected value is 'code'.")
+            raise EntraError(
+                400,
+                "unsupported_response_type",
+                70005,
+                "The provided value for the input parameter 'response_type' is not allowed for this "
+                "request. Expected value is 'code'.",
+            )
         scope = query.get("scope")
         if not scope:
             raise errors.missing_parameter("scope")
@@ -198,36 +224,55 @@ class UserFlowService:
         challenge = query.get("code_challenge") or None
         method = query.get("code_challenge_method") or ("plain" if challenge else None)
         if challenge and method not in ("S256", "plain"):
-            raise EntraError(400, "invalid_request", 501491,
-                             f"Invalid code_challenge_method '{method}'; expected 'S256' or 'plain'.")
+            raise EntraError(
+                400,
+                "invalid_request",
+                501491,
+                f"Invalid code_challenge_method '{method}'; expected 'S256' or 'plain'.",
+            )
         hint = query.get("login_hint")
         user = self.find_user(hint or self.default_user)
         if user is None or (tenant_id is not None and user.tenant_id != tenant_id):
             where = self._tenant_name(tenant_id) if tenant_id else "the"
-            raise EntraError(400, "invalid_request", 50034,
-                             f"The user account {hint or self.default_user} does not exist in {where} directory. "
-                             "To sign into this application, the account must be added to the directory.")
+            raise EntraError(
+                400,
+                "invalid_request",
+                50034,
+                f"The user account {hint or self.default_user} does not exist in {where} directory. "
+                "To sign into this application, the account must be added to the directory.",
+            )
         if user.tenant_id not in app_tenants:
             raise errors.app_not_found(client_id, self._tenant_name(user.tenant_id))
         code = "1.AEMUcode" + secrets.token_urlsafe(48)
         with self._lock:
-            self._codes[code] = AuthorizationCode(client_id, redirect_uri, challenge, method, user,
-                                                  self.rt.clock() + self.code_lifetime)
+            self._codes[code] = AuthorizationCode(
+                client_id, redirect_uri, challenge, method, user, self.rt.clock() + self.code_lifetime
+            )
         return code
 
     def _redirect(self, redirect_uri: str, mode: str, fields: dict[str, str | None]) -> Response:
         values = {k: v for k, v in fields.items() if v is not None}
         if mode == "form_post":
-            inputs = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}"/>'
-                             for k, v in values.items())
-            body = (f'<form method="POST" name="hiddenform" action="{html.escape(redirect_uri)}">{inputs}'
-                    "<noscript><p>Script is disabled. Click Submit to continue.</p>"
-                    '<input type="submit" value="Submit"/></noscript></form>'
-                    "<script>document.forms[0].submit()</script>")
+            inputs = "".join(
+                f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}"/>'
+                for k, v in values.items()
+            )
+            body = (
+                f'<form method="POST" name="hiddenform" action="{html.escape(redirect_uri)}">{inputs}'
+                "<noscript><p>Script is disabled. Click Submit to continue.</p>"
+                '<input type="submit" value="Submit"/></noscript></form>'
+                "<script>document.forms[0].submit()</script>"
+            )
             return _page(200, "Working...", body)
         separator = "&" if "?" in redirect_uri else "?"
-        return Response(302, b"", {"Location": f"{redirect_uri}{separator}{urlencode(values)}",
-                                   "Cache-Control": "no-store, no-cache"})
+        return Response(
+            302,
+            b"",
+            {
+                "Location": f"{redirect_uri}{separator}{urlencode(values)}",
+                "Cache-Control": "no-store, no-cache",
+            },
+        )
 
     # --- authorization_code grant ------------------------------------------------------------------
 
@@ -240,24 +285,40 @@ class UserFlowService:
             if grant is None or grant.client_id != app.client_id:
                 raise errors.invalid_grant_token()
             if grant.redeemed:
-                raise EntraError(400, "invalid_grant", 54005,
-                                 "OAuth2 Authorization code was already redeemed, please retry with a new valid code "
-                                 "or use an existing refresh token.")
+                raise EntraError(
+                    400,
+                    "invalid_grant",
+                    54005,
+                    "OAuth2 Authorization code was already redeemed, please retry with a new valid code "
+                    "or use an existing refresh token.",
+                )
             grant.redeemed = True  # single use, whatever happens next
         if grant.expires_at <= self.rt.clock():
-            raise EntraError(400, "invalid_grant", 70008,
-                             "The provided authorization code or refresh token has expired due to inactivity. Send a "
-                             "new interactive authorization request for this user and resource.")
+            raise EntraError(
+                400,
+                "invalid_grant",
+                70008,
+                "The provided authorization code or refresh token has expired due to inactivity. Send a "
+                "new interactive authorization request for this user and resource.",
+            )
         if redirect_uri != grant.redirect_uri:
-            raise EntraError(400, "invalid_grant", 500112,
-                             f"The reply address '{redirect_uri}' does not match the reply address "
-                             f"'{grant.redirect_uri}' provided when requesting Authorization code.")
+            raise EntraError(
+                400,
+                "invalid_grant",
+                500112,
+                f"The reply address '{redirect_uri}' does not match the reply address "
+                f"'{grant.redirect_uri}' provided when requesting Authorization code.",
+            )
         if grant.code_challenge:
             verifier = tr.param("code_verifier")
             if not pkce_matches(verifier, grant.code_challenge, grant.code_challenge_method):
-                raise EntraError(400, "invalid_grant", 501481,
-                                 "The Code_Verifier does not match the code_challenge supplied in the authorization "
-                                 "request.")
+                raise EntraError(
+                    400,
+                    "invalid_grant",
+                    501481,
+                    "The Code_Verifier does not match the code_challenge supplied in the authorization "
+                    "request.",
+                )
         user = grant.user
         if tr.tenant_id is not None and tr.tenant_id != user.tenant_id:
             raise errors.invalid_grant_token()
@@ -275,7 +336,9 @@ class UserFlowService:
                 raise errors.missing_parameter("client_id")
             app = rt.app_by_client_id(client_id)
             if app is None:
-                raise errors.app_not_found(client_id, self._tenant_name(tenant_id) if tenant_id else params["tenant"])
+                raise errors.app_not_found(
+                    client_id, self._tenant_name(tenant_id) if tenant_id else params["tenant"]
+                )
             scope = request.form.get("scope")
             if not scope:
                 raise errors.missing_parameter("scope")
@@ -285,21 +348,30 @@ class UserFlowService:
         now = rt.clock()
         user_code = "".join(secrets.choice(_USER_CODE_ALPHABET) for _ in range(9))
         device = DeviceAuthorization(
-            device_code="DAQABAAEAAAEMU" + secrets.token_urlsafe(48), user_code=user_code, client_id=app.client_id,
-            tenant_id=tenant_id, scope=scope, expires_at=now + self.device_code_lifetime,
-            interval=self.device_code_interval, last_poll=now,
+            device_code="DAQABAAEAAAEMU" + secrets.token_urlsafe(48),
+            user_code=user_code,
+            client_id=app.client_id,
+            tenant_id=tenant_id,
+            scope=scope,
+            expires_at=now + self.device_code_lifetime,
+            interval=self.device_code_interval,
+            last_poll=now,
         )
         with self._lock:
             self._devices[device.device_code] = device
-        return json_response(200, {
-            "user_code": user_code,
-            "device_code": device.device_code,
-            "verification_uri": self.verification_uri,
-            "expires_in": self.device_code_lifetime,
-            "interval": self.device_code_interval,
-            "message": f"To sign in, use a web browser to open the page {self.verification_uri} and enter the code "
-                       f"{user_code} to authenticate.",
-        }, {"Cache-Control": "no-store, no-cache"})
+        return json_response(
+            200,
+            {
+                "user_code": user_code,
+                "device_code": device.device_code,
+                "verification_uri": self.verification_uri,
+                "expires_in": self.device_code_lifetime,
+                "interval": self.device_code_interval,
+                "message": f"To sign in, use a web browser to open the page {self.verification_uri} and enter the code "
+                f"{user_code} to authenticate.",
+            },
+            {"Cache-Control": "no-store, no-cache"},
+        )
 
     def device_code_grant(self, tr: TokenRequest) -> Response:
         device_code = tr.param("device_code")
@@ -310,22 +382,36 @@ class UserFlowService:
             if device is None or device.client_id != app.client_id or device.status == "redeemed":
                 raise errors.invalid_grant_token()
             if now >= device.expires_at:
-                raise EntraError(400, "expired_token", 70020,
-                                 "The provided value for the input parameter 'device_code' is not valid. This device "
-                                 "code has expired.")
+                raise EntraError(
+                    400,
+                    "expired_token",
+                    70020,
+                    "The provided value for the input parameter 'device_code' is not valid. This device "
+                    "code has expired.",
+                )
             if device.status == "declined":
                 # chosen: AADSTS65004, Entra's code for a user declining consent
-                raise EntraError(400, "authorization_declined", 65004, "User declined to consent to access the app.")
+                raise EntraError(
+                    400, "authorization_declined", 65004, "User declined to consent to access the app."
+                )
             if device.status == "pending":
                 too_fast = now - device.last_poll < device.interval
                 device.last_poll = now
                 if too_fast:
                     device.interval += 5  # RFC 8628 §3.5: for this and all subsequent requests
-                    raise EntraError(400, "slow_down", 70016,  # chosen: the device-flow code family
-                                     "OAuth 2.0 device flow error. The client is polling too frequently; wait at "
-                                     f"least {device.interval:g} seconds between requests.")
-                raise EntraError(400, "authorization_pending", 70016,
-                                 "OAuth 2.0 device flow error. Authorization is pending. Continue polling.")
+                    raise EntraError(
+                        400,
+                        "slow_down",
+                        70016,  # chosen: the device-flow code family
+                        "OAuth 2.0 device flow error. The client is polling too frequently; wait at "
+                        f"least {device.interval:g} seconds between requests.",
+                    )
+                raise EntraError(
+                    400,
+                    "authorization_pending",
+                    70016,
+                    "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+                )
             device.status = "redeemed"
             user = device.user
         assert user is not None
@@ -362,13 +448,17 @@ class UserFlowService:
     def pending_user_codes(self) -> list[str]:
         now = self.rt.clock()
         with self._lock:
-            return [d.user_code for d in self._devices.values() if d.status == "pending" and now < d.expires_at]
+            return [
+                d.user_code for d in self._devices.values() if d.status == "pending" and now < d.expires_at
+            ]
 
     def devicelogin_page(self, request: RecordedRequest, params: dict[str, str]) -> Response:
-        form = ('<form method="POST" action="/devicelogin"><label>Code <input name="user_code"/></label>'
-                '<label>User <input name="username"/></label>'
-                '<button name="action" value="approve">Sign in</button>'
-                '<button name="action" value="decline">Decline</button></form>')
+        form = (
+            '<form method="POST" action="/devicelogin"><label>Code <input name="user_code"/></label>'
+            '<label>User <input name="username"/></label>'
+            '<button name="action" value="approve">Sign in</button>'
+            '<button name="action" value="decline">Decline</button></form>'
+        )
         return _page(200, "Enter code", form)
 
     def devicelogin(self, request: RecordedRequest, params: dict[str, str]) -> Response:
