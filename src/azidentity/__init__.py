@@ -2,18 +2,24 @@
 
 Public names resolve lazily (PEP 562): ``import azidentity`` loads neither azure-core's
 pipeline, requests, aiohttp nor cryptography; each loads when a credential first needs it.
+
+``_EXPORTS`` is the one table of public names. ``azidentity.aio`` derives its table from it (every
+credential class has an ``Async`` twin in the same module), and the ``TYPE_CHECKING`` imports
+at the end mirror it for type checkers: ``tests/test_typed_surface.py`` checks both, and runs
+mypy to prove that no public name is ``Any``.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from ._version import __version__
+from ._version import __version__ as __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+# public name -> the module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
     "AuthenticationFailedError": "._errors",
     "AuthenticationRecord": "._auth_record",
@@ -42,6 +48,8 @@ _EXPORTS: dict[str, str] = {
     "WorkloadIdentityCredential": "._credentials.workload_identity",
     "get_bearer_token_provider": "._bearer",
 }
+# The modules whose credential classes have async twins (``Async<Name>``), exported by azidentity.aio.
+CREDENTIAL_PACKAGE = "._credentials."
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
@@ -59,19 +67,30 @@ def __dir__() -> list[str]:
     return __all__
 
 
-if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+if TYPE_CHECKING:  # pragma: no cover - the same names, for type checkers and IDEs
+    from ._auth_record import AuthenticationRecord as AuthenticationRecord
     from ._bearer import get_bearer_token_provider as get_bearer_token_provider
     from ._constants import AzureAuthorityHosts as AzureAuthorityHosts
     from ._constants import KnownAuthorities as KnownAuthorities
+    from ._credentials.authorization_code import AuthorizationCodeCredential as AuthorizationCodeCredential
+    from ._credentials.azure_cli import AzureCliCredential as AzureCliCredential
+    from ._credentials.azure_developer_cli import AzureDeveloperCliCredential as AzureDeveloperCliCredential
+    from ._credentials.azure_pipelines import AzurePipelinesCredential as AzurePipelinesCredential
+    from ._credentials.azure_powershell import AzurePowerShellCredential as AzurePowerShellCredential
     from ._credentials.certificate import CertificateCredential as CertificateCredential
     from ._credentials.certificate import ClientCertificateCredential as ClientCertificateCredential
     from ._credentials.chained import ChainedTokenCredential as ChainedTokenCredential
     from ._credentials.client_assertion import ClientAssertionCredential as ClientAssertionCredential
     from ._credentials.client_secret import ClientSecretCredential as ClientSecretCredential
     from ._credentials.default import DefaultAzureCredential as DefaultAzureCredential
+    from ._credentials.device_code import DeviceCodeCredential as DeviceCodeCredential
     from ._credentials.environment import EnvironmentCredential as EnvironmentCredential
+    from ._credentials.interactive_browser import InteractiveBrowserCredential as InteractiveBrowserCredential
+    from ._credentials.managed_identity import ManagedIdentityCredential as ManagedIdentityCredential
     from ._credentials.on_behalf_of import OnBehalfOfCredential as OnBehalfOfCredential
     from ._credentials.username_password import UsernamePasswordCredential as UsernamePasswordCredential
+    from ._credentials.workload_identity import WorkloadIdentityCredential as WorkloadIdentityCredential
     from ._errors import AuthenticationFailedError as AuthenticationFailedError
     from ._errors import AuthenticationRequiredError as AuthenticationRequiredError
     from ._errors import CredentialUnavailableError as CredentialUnavailableError
+    from ._persistence_options import TokenCachePersistenceOptions as TokenCachePersistenceOptions

@@ -23,7 +23,14 @@ from .. import log
 from .._credential import IN_CHAIN
 
 if TYPE_CHECKING:
-    from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
+    from azure.core.credentials import (
+        AccessToken,
+        AccessTokenInfo,
+        SupportsTokenInfo,
+        TokenCredential,
+        TokenRequestOptions,
+    )
+    from azure.core.credentials_async import AsyncSupportsTokenInfo, AsyncTokenCredential
 
 DOCTOR_LINE = "To diagnose every credential at once, run: azidentity doctor"
 # Attributes an aggregate failure copies from the member error that stopped the chain.
@@ -328,7 +335,7 @@ class ChainedTokenCredential(_ChainBase):
     :param credentials: credential instances, tried in order (at least one).
     """
 
-    def __init__(self, *credentials: Any) -> None:
+    def __init__(self, *credentials: TokenCredential | SupportsTokenInfo) -> None:
         self._init_chain(credentials)
 
     def _drive(self, walk: Generator[_Call, Any, Any]) -> Any:
@@ -400,7 +407,7 @@ class _AsyncChainBase(_ChainBase):
 class AsyncChainedTokenCredential(_AsyncChainBase):
     __doc__ = ChainedTokenCredential.__doc__
 
-    def __init__(self, *credentials: Any) -> None:
+    def __init__(self, *credentials: AsyncTokenCredential | AsyncSupportsTokenInfo) -> None:
         self._init_chain(credentials)
 
     async def _drive(self, walk: Generator[_Call, Any, Any]) -> Any:
