@@ -45,7 +45,7 @@ from azure.core.pipeline.policies import (
     UserAgentPolicy,
 )
 
-from . import log
+from . import _tracing, log
 from ._version import __version__
 
 SDK_MONIKER = f"azidentity/{__version__}"
@@ -210,6 +210,7 @@ def _policies(kwargs: dict[str, Any], retry: Any, direct: bool, limit: Any) -> l
         *kwargs.get("per_retry_policies", ()),
         CustomHookPolicy(**kwargs),
         EventLogPolicy(),
+        _tracing.http_policy(kwargs),
         HttpLoggingPolicy(**kwargs),
         limit,
     ]
