@@ -370,3 +370,54 @@ def test_sync_credentials_in_threads_keep_their_own_spans(clean, emulator, traci
     assert len(spans) == 4
     for span in spans:
         assert span.parent is None and [s.name for s in tracing.children(span)] == ["POST"]
+
+
+# -- calls that never end normally --------------------------------------------------------------------------
+def test_an_async_member_in_a_sync_chain(clean, emulator, tracing: Spans):
+    member = azidentity.aio.ClientSecretCredential("tenant", "client", "secret-value-for-nothing")
+    credential = azidentity.ChainedTokenCredential(azidentity.EnvironmentCredential(), member)
+    with pytest.raises(TypeError, match="async credential"):
+        credential.get_token(SCOPE)
+    assert tracing.all == []  # nothing did work; the walk was abandoned, not failed
+    app = emulator.apps["secret"]
+    with azidentity.ClientSecretCredential(
+        emulator.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emulator.authority,
+        connection_verify=emulator.ca_bundle_path,
+    ) as other:
+        other.get_token(SCOPE)
+    (span,) = tracing.named("ClientSecretCredential.get_token")
+    assert span.parent is None  # the abandoned walk left nothing behind in the context
+
+
+def test_a_cancelled_request_inside_a_chain(clean, emulator, tracing: Spans):
+    import asyncio
+
+    emulator.faults.add("token", hang=True, times=None)
+    app = emulator.apps["secret"]
+
+    async def main():
+        async with azidentity.aio.ChainedTokenCredential(
+            azidentity.aio.EnvironmentCredential(),
+            azidentity.aio.ClientSecretCredential(
+                emulator.tenant_id,
+                app.client_id,
+                app.secret,
+                authority=emulator.authority,
+                connection_verify=emulator.ca_bundle_path,
+            ),
+        ) as credential:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(credential.get_token(SCOPE), 0.5)
+
+    asyncio.run(main())
+    top = tracing.one("ChainedTokenCredential.get_token")
+    assert top.attributes["azidentity.outcome"] == "cancelled"
+    assert top.attributes["error.type"] == "asyncio.exceptions.CancelledError"
+    environment, secret = tracing.children(top)
+    assert environment.attributes["azidentity.outcome"] == "unavailable"
+    assert secret.name == "ClientSecretCredential.get_token"
+    assert secret.attributes["azidentity.outcome"] == "cancelled"
+    assert secret.status.status_code is StatusCode.ERROR

@@ -165,6 +165,8 @@ def request_attributes(
 def outcome(error: BaseException | None) -> str:
     if error is None:
         return "token"
+    if not isinstance(error, Exception):
+        return "cancelled"  # CancelledError, KeyboardInterrupt: the call was abandoned
     unavailable = any(cls.__name__ == "CredentialUnavailableError" for cls in type(error).__mro__)
     return "unavailable" if unavailable else "failed"
 
@@ -425,9 +427,33 @@ def traced_drive(drive: F) -> F:
         tracing = backend()
         if tracing is None:
             return drive(self, walk)
-        return drive(self, _watched(tracing, self, walk))
+        watched = _watched(tracing, self, walk)
+        try:
+            result = drive(self, watched)
+        except BaseException as error:
+            _abandon(watched, error)
+            raise
+        return _driving(result, watched) if hasattr(result, "__await__") else result
 
     return traced  # type: ignore[return-value]
+
+
+async def _driving(driving: Any, watched: Any) -> Any:
+    try:
+        return await driving
+    except BaseException as error:
+        _abandon(watched, error)
+        raise
+
+
+def _abandon(watched: Any, error: BaseException) -> None:
+    """The chain stopped on an error its walk never saw (a cancelled task, KeyboardInterrupt): tell the
+    walk, so the member's and the chain's spans end now, saying so."""
+    if watched.gi_frame is not None:  # suspended in a member call
+        try:
+            watched.throw(error)
+        except BaseException:
+            pass
 
 
 def _watched(tracing: _Backend, owner: Any, walk: Any) -> Any:
