@@ -227,3 +227,52 @@ def test_inside_a_client_method(flavor, emulator, tracing: Spans):
         # The plugin records no INTERNAL span nested in an Azure SDK method's span (its rule, for every
         # library): the HTTP request still shows, under the client's span.
         assert tracing.tree() == [("Client.call", [("POST", [])])]
+
+
+# -- device code: the prompt and the polling, on an emulator whose clock the test moves -------------------
+@pytest.fixture(scope="module")
+def clocked():
+    import conftest
+    from azidentity.emulator import Emulator
+    from interactive_testlib import Clock
+
+    clock = Clock()
+    with Emulator(clock=clock) as emu:
+        conftest.register_info(emu.info())
+        yield emu, clock
+
+
+def test_device_code_polls_are_waits_in_its_span(flavor, clocked, tracing: Spans):
+    from interactive_testlib import kwargs_for, register_refresh_tokens
+
+    emu, clock = clocked
+    emu.reset()
+    prompts, waits = [], []
+
+    def prompt(uri, code, expires_on):
+        prompts.append(code)
+
+    def sleep(seconds):
+        waits.append(seconds)
+        clock.advance(seconds)
+        if len(waits) == 2:
+            emu.approve_device_code(prompts[-1])
+
+    credential = flavor.make(
+        "DeviceCodeCredential", **kwargs_for(emu, prompt_callback=prompt, _sleep=sleep, _clock=clock)
+    )
+    flavor.get_token(credential, ARM)
+    register_refresh_tokens(emu, canary)
+    span = tracing.one("DeviceCodeCredential.get_token")
+    assert_credential_span(span, "DeviceCodeCredential", "token")
+    posts = http_spans(tracing, span)
+    assert [dict(p.attributes)["http.response.status_code"] for p in posts] == [
+        200,
+        400,
+        200,
+    ]  # code, pending, token
+    events = [e for e in span.events if e.name == "azidentity.wait"]
+    assert [e.attributes["azidentity.wait.seconds"] for e in events] == waits == [5, 5]
+    assert prompts[0] not in str(
+        [dict(s.attributes) for s in tracing.all]
+    )  # the user code stays in the prompt

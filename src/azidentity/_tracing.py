@@ -64,8 +64,11 @@ _MAX_TEXT = 512
 # -- is tracing on? ---------------------------------------------------------------------------------------
 def backend() -> _Backend | None:
     """How to make spans now, or None when tracing is off (azure-core's settings decide, per call)."""
-    if "opentelemetry.trace" not in sys.modules:
+    otel = sys.modules.get("opentelemetry.trace")
+    if otel is None:
         return None  # no OpenTelemetry loaded: no tracer provider, no span could be recorded
+    if isinstance(otel.get_tracer_provider(), otel.ProxyTracerProvider):
+        return None  # loaded (by some library) but never given a provider: nothing would be recorded
     from azure.core.settings import settings
 
     if not settings.tracing_enabled():
