@@ -327,11 +327,14 @@ class SyncCredential(CredentialBase):
         return run_sync(flow, self._sync_io())
 
     def close(self) -> None:
-        if self._io is not None:
-            self._io.close()
-            self._io = None
+        """Close connections; a ``transport=`` you gave is exited (``__exit__``), as azure-identity does."""
+        if self._io is None and "transport" not in self._pipeline_kwargs:
+            return
+        io, self._io = self._sync_io(), None
+        io.close()
 
     def __enter__(self) -> Any:
+        self._sync_io().enter()
         return self
 
     def __exit__(self, *args: object) -> None:
@@ -414,11 +417,14 @@ class AsyncCredential(CredentialBase):
         return await run_async(flow, self._async_io())
 
     async def close(self) -> None:
-        if self._io is not None:
-            await self._io.close()
-            self._io = None
+        """Close connections; a ``transport=`` you gave is exited (``__aexit__``), as azure-identity does."""
+        if self._io is None and "transport" not in self._pipeline_kwargs:
+            return
+        io, self._io = self._async_io(), None
+        await io.close()
 
     async def __aenter__(self) -> Any:
+        await self._async_io().enter()
         return self
 
     async def __aexit__(self, *args: object) -> None:
