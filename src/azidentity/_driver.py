@@ -66,10 +66,23 @@ def _response(request: HttpRequest, result: Any) -> HttpResponse:
         headers=Headers(_header_items(raw.headers)),
         body=body,
         request=request,
-        reason=raw.reason if isinstance(getattr(raw, "reason", None), str) else "",
+        reason=_reason(raw),
         raw=raw,
         truncated=truncated,
     )
+
+
+def _reason(raw: Any) -> str:
+    """The response's reason phrase, or the standard one for its status (a double may have none)."""
+    reason = getattr(raw, "reason", None)
+    if isinstance(reason, str) and reason:
+        return reason
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(raw.status_code).phrase
+    except ValueError:
+        return ""
 
 
 def _header_items(headers: Any) -> dict[str, str]:
