@@ -421,3 +421,41 @@ def test_a_cancelled_request_inside_a_chain(clean, emulator, tracing: Spans):
     assert secret.name == "ClientSecretCredential.get_token"
     assert secret.attributes["azidentity.outcome"] == "cancelled"
     assert secret.status.status_code is StatusCode.ERROR
+
+
+def test_callers_sharing_one_failed_attempt(clean, emulator, tracing: Spans):
+    import threading
+
+    app = emulator.apps["secret"]
+    emulator.faults.add("token", delay=0.3, times=1)  # hold the attempt while the others queue
+    credential = azidentity.ClientSecretCredential(
+        emulator.tenant_id,
+        app.client_id,
+        "not-the-secret-value",
+        authority=emulator.authority,
+        connection_verify=emulator.ca_bundle_path,
+    )
+    errors = []
+
+    def call():
+        try:
+            credential.get_token(SCOPE)
+        except AuthenticationFailedError as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    credential.close()
+    assert len(errors) == 6 and emulator.count("token") == 1
+    spans = tracing.named("ClientSecretCredential.get_token")
+    assert len(spans) == 6  # every call failed, so every call has its span ...
+    assert len(tracing.named("POST")) == 1  # ... and the one request sits under the call that made it
+    (attempt,) = [s for s in spans if tracing.children(s)]
+    assert all(s.attributes["azidentity.outcome"] == "failed" for s in spans)
+    assert (
+        all(s.parent is None for s in spans)
+        and attempt.attributes["azidentity.error_code"] == "AADSTS7000215"
+    )
