@@ -8,20 +8,24 @@ azure-core has two ways to trace, and azidentity follows whichever the user turn
   ``azure-core-tracing-opentelemetry``): spans are the plugin's ``OpenTelemetrySpan``, with its rule that
   an INTERNAL span nested in another Azure SDK method's span is not recorded.
 
-What is traced (the hooks are one line each in the files that call in here):
+What is traced (each hook is a decorator or one line in the file that calls in here):
 
 - a credential's ``get_token`` / ``get_token_info`` that misses the cache (``_credential.py``'s
   ``_acquire``): a span ``<Credential>.get_token``, current while the token is requested, so azure-core's
   HTTP spans (``DistributedTracingPolicy`` in our pipelines, :func:`http_policy`) nest under it;
 - a chain's walk (``chained.py``'s ``_drive``): a span for the chain and one per member tried. A member's
-  span *is* its ``get_token`` span (one span per call, not two). Chain spans are made lazily: a walk
-  answered from a member's cache leaves no span; the spans appear once a member does real work (its
-  ``_acquire`` runs) or the whole chain fails, with the start times they had;
+  span *is* its ``get_token`` span (one span per call, not two);
 - inside a credential span (``_driver.py``): waits between retries as ``azidentity.wait`` events, and each
   developer tool run as a child span ``run <tool>`` (its name, duration and exit code; never its output).
 
-Tracing off costs nothing measurable: the check is one ``sys.modules`` lookup while OpenTelemetry isn't
-loaded (no span could be recorded without it), and the cache-hit paths don't call in here at all. Nothing
+Spans are made lazily (see "frames" below): one exists only once the driver performs an effect for it
+(an HTTP request, a tool run, a user interaction, a wait) or the call fails, and then starts at the time
+the call did. A call answered from a cache -- the credential's own, after waiting for another caller's
+request, or a member's inside a chain -- leaves no span.
+
+Tracing off costs nothing measurable: while OpenTelemetry isn't loaded the check is one ``sys.modules``
+lookup (no span could be recorded without it), while it has no tracer provider one more call; only then
+are azure-core's settings asked. The cache-hit paths of credentials don't call in here at all. Nothing
 here imports azure-core or OpenTelemetry unless tracing is on.
 
 Spans never carry a secret: scopes lose query strings and user info, errors are recorded with our own
@@ -213,11 +217,11 @@ def finish(span: Any, error: BaseException | None, end_ns: int | None = None) ->
 
 
 # -- the frames of a trace in progress ------------------------------------------------------------------
-# A frame is what azidentity is doing in this context: a credential acquiring a token (_Acquisition), a
-# chain's walk (_Chain) or one of its member calls (_Member). Each gets its span only once something in it
-# is worth one -- the driver performs an effect (HTTP request, tool run, user interaction, wait), or the
-# call fails -- and the span then starts at the time the frame did. So a call answered from a cache (the
-# credential's own, or a member's inside a chain) leaves no span, as a cache hit should.
+# A frame is what azidentity is doing in this context (one ContextVar, so threads and asyncio tasks each
+# have their own): a credential acquiring a token (_Acquisition), a chain's walk (_Chain) or one of its
+# member calls (_Member), each pointing at the frame it runs in. A frame's span is started by
+# _materialize, with its parents' spans, when the driver performs an effect inside it or when it fails;
+# members that ended before their chain's span existed get theirs then, with the times they had.
 class _Acquisition:
     """A credential's ``_acquire``; once its span exists it is current, so HTTP spans nest under it."""
 
