@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from . import _tracing
 from ._protocol.effects import (
     Flow,
     Headers,
@@ -258,6 +259,7 @@ def run_sync(flow: Flow[T], io: SyncIO) -> T:
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         result, error = None, None
+        _tracing.performing(effect)
         if isinstance(effect, HttpRequest):
             try:
                 result = io.http(effect)
@@ -267,6 +269,7 @@ def run_sync(flow: Flow[T], io: SyncIO) -> T:
             io.sleep(effect.seconds)
         elif isinstance(effect, RunProcess):
             result = io.run(effect)
+            _tracing.process_ran(effect, result)
         elif isinstance(effect, Interaction):
             result = effect.performer.perform_sync(effect)
         else:  # pragma: no cover - a programming error in a flow
@@ -383,6 +386,7 @@ async def run_async(flow: Flow[T], io: AsyncIO) -> T:
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         result, error = None, None
+        _tracing.performing(effect)
         if isinstance(effect, HttpRequest):
             try:
                 result = await io.http(effect)
@@ -392,6 +396,7 @@ async def run_async(flow: Flow[T], io: AsyncIO) -> T:
             await io.sleep(effect.seconds)
         elif isinstance(effect, RunProcess):
             result = await io.run(effect)
+            _tracing.process_ran(effect, result)
         elif isinstance(effect, Interaction):
             result = await effect.performer.perform_async(effect)
         else:  # pragma: no cover
