@@ -66,9 +66,12 @@ class _ManagedIdentity(CredentialBase):
     ) -> None:
         given_env: Mapping[str, str] | None = kwargs.pop("_env", None)
         env: Mapping[str, str] = os.environ if given_env is None else given_env
-        self._identity = mi.identity_from_args(client_id, identity_config)
+        args = mi.identity_from_args(client_id, identity_config)
         exclude_workload = bool(kwargs.pop("_exclude_workload_identity_credential", False))
+        within_dac = bool(kwargs.pop("_within_dac", False))
         self._source = mi.detect(env, exclude_workload_identity=exclude_workload)
+        self._identity_args = args
+        self._identity = self._usable_identity(args, within_dac)
         probe = kwargs.pop("_probe", None)
         self._probe_setting: bool | None = None if probe is None else bool(probe)
         self._probe_timeout = _positive("probe_timeout", kwargs.pop("probe_timeout", 1.0))
@@ -94,7 +97,13 @@ class _ManagedIdentity(CredentialBase):
         self._program_data = env.get("PROGRAMDATA", "")
         # Configuration errors found now but reported by get_token, so that a chain can be built.
         self._config_error: tuple[str, str] | None = None
-        if self._source.kind == mi.SERVICE_FABRIC:
+        if args.blank is not None:
+            self._config_error = (
+                f"{args.blank} is blank: it names no identity. Pass a user-assigned identity's ID, or omit it (or "
+                "pass an empty string) for the system-assigned identity.",
+                "mi-blank-identity",
+            )
+        elif self._source.kind == mi.SERVICE_FABRIC:
             if self._source.problem:
                 self._config_error = (self._source.problem, self._source.problem_key or "mi-bad-response")
             elif kwargs.get("transport") is not None:
@@ -128,16 +137,70 @@ class _ManagedIdentity(CredentialBase):
             )
 
     # -- configuration ------------------------------------------------------------------------------
+    def _usable_identity(self, args: mi.IdentityArgs, within_dac: bool) -> mi.Identity | None:
+        """The identity this host is asked for; drops (with a WARNING) what azure-identity ignores and raises
+        ValueError where it raises one."""
+        kind = self._source.kind
+        identity = args.identity
+        ignored = list(args.dropped)
+        if kind == mi.CLOUD_SHELL:
+            refusal = None if within_dac else mi.cloud_shell_refusal(args)
+            if refusal is not None:
+                from .._mitigations import lookup
+
+                row = lookup("mi-cloud-shell-identity")
+                raise ValueError(f"{refusal} {row.mitigation if row else ''}".strip())
+            if identity is not None:
+                # Inside DefaultAzureCredential (AZURE_CLIENT_ID is its managed_identity_client_id): Cloud Shell
+                # has only the signed-in user's identity, which azure-identity gets there too.
+                log.emit(
+                    log.EVENT_AUTHENTICATION,
+                    logging.INFO,
+                    "%s: Cloud Shell provides only the signed-in user's identity; %s %s is not used",
+                    self._name,
+                    identity.kind,
+                    identity.value,
+                )
+                if args.alias is not None:
+                    ignored.append(args.alias)
+                identity = None
+        elif kind == mi.WORKLOAD and identity is not None and identity.kind != "client_id":
+            # azure-identity ignores identity_config there: AZURE_CLIENT_ID names the identity.
+            log.emit(
+                log.EVENT_AUTHENTICATION,
+                logging.WARNING,
+                "%s uses workload identity, which selects an identity by client ID only (AZURE_CLIENT_ID or "
+                "client_id): identity_config's %s %s is ignored",
+                self._name,
+                identity.kind,
+                identity.value,
+            )
+            identity = None
+        if ignored:
+            log.emit(
+                log.EVENT_AUTHENTICATION,
+                logging.WARNING,
+                "%s ignores identity_config keys %s: only one of client_id, object_id or resource_id selects an "
+                "identity",
+                self._name,
+                ", ".join(repr(key) for key in ignored),
+            )
+        if args.alias is not None and identity is not None:
+            log.emit(
+                log.EVENT_AUTHENTICATION,
+                logging.INFO,
+                "%s reads identity_config key %r as %s",
+                self._name,
+                args.alias,
+                identity.kind,
+            )
+        return identity
+
     def _workload_credential(self, env: Mapping[str, str], kwargs: dict[str, Any]) -> Any:
         """AKS workload identity: the token exchange is WorkloadIdentityCredential's flow, run by this
         credential's drivers (as azure-identity does when the webhook's variables are set)."""
         from .workload_identity import WorkloadIdentityCredential
 
-        if self._identity is not None and self._identity.kind != "client_id":
-            raise ValueError(
-                f"Workload identity selects an identity by client ID only; got {self._identity.kind}. "
-                'Pass client_id (or identity_config={"client_id": ...}).'
-            )
         client_id = self._identity.value if self._identity is not None else env.get("AZURE_CLIENT_ID")
         if not client_id:
             raise ValueError(
@@ -229,7 +292,9 @@ class _ManagedIdentity(CredentialBase):
             exchange = TokenRequest(request.scopes, request.claims, None, request.enable_cae)
             token: Token = yield from self._workload._flow(exchange)
             return token
-        unsupported = mi.unsupported_identity(source, self._identity)
+        unsupported = mi.unsupported_identity(
+            source, self._identity, configured=self._identity_args.configured
+        )
         if unsupported is not None:
             raise self._failed_or_unavailable(in_chain, *unsupported)
         if source.kind == mi.IMDS:
@@ -492,8 +557,9 @@ class ManagedIdentityCredential(_ManagedIdentity, SyncCredential):
     :keyword str client_id: a user-assigned identity's client ID (or, with pod identity, the client ID
         of an app registration).
     :keyword identity_config: a mapping naming a user-assigned identity by one of ``client_id``,
-        ``object_id`` or ``resource_id``, e.g. ``{"object_id": "..."}``. Hosts select identities
-        differently: Cloud Shell and Service Fabric don't allow any, Azure ML only ``client_id``.
+        ``object_id`` or ``resource_id``, e.g. ``{"object_id": "..."}``; ``resource_id`` is sent under
+        each host's own parameter name. Other keys are ignored (logged at WARNING). Cloud Shell and
+        Service Fabric don't allow a user-assigned identity.
     :paramtype identity_config: Mapping[str, str]
     :keyword float connection_timeout: seconds to wait for a connection (default 2).
     :keyword float read_timeout: seconds to wait for the answer (default 5).
