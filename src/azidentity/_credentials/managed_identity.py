@@ -20,8 +20,9 @@ from collections.abc import Hashable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import log
+from .._authority import resolve_tenant
 from .._cache import TokenCache
-from .._credential import IN_CHAIN, AsyncCredential, CredentialBase, SyncCredential, TokenRequest
+from .._credential import IN_CHAIN, AsyncCredential, CredentialBase, SyncCredential, TokenRequest, _scope_key
 from .._protocol import managed_identity as mi
 from .._protocol import mi_arc as arc
 from .._protocol.effects import Flow, HttpResponse, TransportError
@@ -113,7 +114,14 @@ class _ManagedIdentity(CredentialBase):
                     "mi-service-fabric-thumbprint",
                 )
         self._imds_confirmed = False
-        self._workload = self._workload_credential(env, kwargs) if self._source.kind == mi.WORKLOAD else None
+        # azure-identity hands its keywords to WorkloadIdentityCredential for that source; the other sources
+        # have no tenant to choose.
+        allowed_tenants = kwargs.pop("additionally_allowed_tenants", None)
+        self._workload = (
+            self._workload_credential(env, kwargs, allowed_tenants)
+            if self._source.kind == mi.WORKLOAD
+            else None
+        )
         # Beyond azure-identity: with persistence, processes on one host share one token instead of
         # each asking the endpoint (the key already names the source, endpoint and identity).
         self._cache_persistence_options = kwargs.pop("cache_persistence_options", None)
@@ -196,7 +204,9 @@ class _ManagedIdentity(CredentialBase):
             )
         return identity
 
-    def _workload_credential(self, env: Mapping[str, str], kwargs: dict[str, Any]) -> Any:
+    def _workload_credential(
+        self, env: Mapping[str, str], kwargs: dict[str, Any], allowed_tenants: Any
+    ) -> Any:
         """AKS workload identity: the token exchange is WorkloadIdentityCredential's flow, run by this
         credential's drivers (as azure-identity does when the webhook's variables are set)."""
         from .workload_identity import WorkloadIdentityCredential
@@ -212,6 +222,7 @@ class _ManagedIdentity(CredentialBase):
             client_id=client_id,
             token_file_path=env["AZURE_FEDERATED_TOKEN_FILE"],
             authority=env["AZURE_AUTHORITY_HOST"],
+            additionally_allowed_tenants=allowed_tenants,
             _clock=self._clock,
         )
 
@@ -222,6 +233,20 @@ class _ManagedIdentity(CredentialBase):
         return TokenCache(self._clock) if self._clock is not None else _SHARED_CACHE
 
     def _cache_key(self, request: TokenRequest) -> Hashable:
+        workload = self._workload
+        if workload is not None:
+            # An Entra token: its tenant, client and CAE capability (a CAE token must never be served to a
+            # caller that didn't ask for one, nor the reverse) tell tokens apart.
+            return (
+                "managed-identity",
+                mi.WORKLOAD,
+                workload._authority,
+                request.tenant_id or workload._tenant_id,
+                workload._client_id,
+                self._source.endpoint,
+                _scope_key(request.scopes),
+                request.enable_cae,
+            )
         identity = (self._identity.kind, self._identity.value.lower()) if self._identity else None
         return (
             "managed-identity",
@@ -232,6 +257,9 @@ class _ManagedIdentity(CredentialBase):
         )
 
     def _validate(self, request: TokenRequest) -> None:
+        if self._workload is not None:
+            self._workload._validate(request)  # WorkloadIdentityCredential's rules: several scopes are fine
+            return
         mi.resource_for(request.scopes)
 
     def _in_chain(self) -> bool:
@@ -279,7 +307,6 @@ class _ManagedIdentity(CredentialBase):
     # -- the flow -----------------------------------------------------------------------------------
     def _flow(self, request: TokenRequest) -> Flow[Token]:
         source = self._source
-        resource = mi.resource_for(request.scopes)
         in_chain = self._in_chain()
         if self._config_error is not None:
             raise self._failed(*self._config_error)
@@ -288,10 +315,16 @@ class _ManagedIdentity(CredentialBase):
                 source.problem or "No managed identity endpoint found.",
                 source.problem_key or "mi-incomplete-environment",
             )
-        if self._workload is not None:
-            exchange = TokenRequest(request.scopes, request.claims, None, request.enable_cae)
-            token: Token = yield from self._workload._flow(exchange)
+        workload = self._workload
+        if workload is not None:
+            # As azure-identity, which delegates to WorkloadIdentityCredential: a tenant other than the
+            # configured one is refused unless additionally allowed (the error names this credential).
+            resolve_tenant(
+                workload._tenant_id, request.tenant_id, workload._additionally_allowed_tenants, self._name
+            )
+            token: Token = yield from workload._flow(request)
             return token
+        resource = mi.resource_for(request.scopes)
         unsupported = mi.unsupported_identity(
             source, self._identity, configured=self._identity_args.configured
         )
