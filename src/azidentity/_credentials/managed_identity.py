@@ -16,6 +16,7 @@ import logging
 import os
 import stat
 import sys
+import warnings
 from collections.abc import Hashable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -104,15 +105,16 @@ class _ManagedIdentity(CredentialBase):
                 "pass an empty string) for the system-assigned identity.",
                 "mi-blank-identity",
             )
-        elif self._source.kind == mi.SERVICE_FABRIC:
-            if self._source.problem:
-                self._config_error = (self._source.problem, self._source.problem_key or "mi-bad-response")
-            elif kwargs.get("transport") is not None:
-                self._config_error = (
-                    "Service Fabric managed identity can't use a custom transport: its connections are pinned "
-                    "to IDENTITY_SERVER_THUMBPRINT by azidentity's own transport. Remove transport=.",
-                    "mi-service-fabric-thumbprint",
-                )
+        elif self._source.kind == mi.SERVICE_FABRIC and self._source.problem:
+            self._config_error = (self._source.problem, self._source.problem_key or "mi-bad-response")
+        if self._source.kind == mi.SERVICE_FABRIC:
+            from .mi_service_fabric import ignored_options, warning_text
+
+            is_async = isinstance(self, AsyncCredential)
+            unusable = ignored_options(kwargs, is_async=is_async)
+            if unusable:
+                # As azure-identity's sync credential: one warning naming them, at the caller's line.
+                warnings.warn(warning_text(unusable, is_async=is_async), UserWarning, stacklevel=2)
         self._imds_confirmed = False
         # azure-identity hands its keywords to WorkloadIdentityCredential for that source; the other sources
         # have no tenant to choose.
@@ -605,10 +607,16 @@ class ManagedIdentityCredential(_ManagedIdentity, SyncCredential):
     def _sync_io(self) -> SyncIO:
         if self._io is None and self._pinned():
             from .._driver import SyncIO
-            from .mi_service_fabric import sync_transport
+            from .mi_service_fabric import pinned_user_transport, sync_transport, usable_user_transport
 
             kwargs = dict(self._pipeline_kwargs)
-            kwargs["transport"] = sync_transport(self._source.thumbprint or "", kwargs)
+            thumbprint = self._source.thumbprint or ""
+            users = usable_user_transport(kwargs, is_async=False)
+            kwargs["transport"] = (
+                pinned_user_transport(users, thumbprint, self._source.endpoint)
+                if users is not None
+                else sync_transport(thumbprint, kwargs)
+            )
             self._io = SyncIO(kwargs, self._sleep)
         return super()._sync_io()
 
