@@ -417,7 +417,7 @@ def test_410_budget_is_off_when_the_user_sets_retry_total():
 
 def test_retry_after_is_honoured_and_capped():
     _, _, sleeps = run(
-        send(REQ, imds_policy(), lambda: NOW),
+        send(REQ, imds_policy(budget=120), lambda: NOW),
         [
             response(429, headers={"Retry-After": "7"}),
             response(429, headers={"Retry-After": "3600"}),
@@ -425,6 +425,12 @@ def test_retry_after_is_honoured_and_capped():
         ],
     )
     assert sleeps == [7, 60]
+    # Within the default 30 s budget the capped 60 s wait doesn't fit: the loop ends instead.
+    outcome, _, sleeps = run(
+        send(REQ, imds_policy(), lambda: NOW),
+        [response(429, headers={"Retry-After": "7"}), response(429, headers={"Retry-After": "3600"})],
+    )
+    assert sleeps == [7] and outcome.budget_spent and outcome.response.status == 429
 
 
 def test_retry_total_zero_disables_retries():
@@ -568,7 +574,9 @@ def test_credential_flow_steps_probe_then_token_request():
         and dict(request.params)["resource"] == "https://vault.azure.net"
     )
     assert flow.send(response(503, "{}")) == Sleep(0.8)
-    assert flow.send(None) == request
+    again = flow.send(None)  # the same request, its whole-request deadline cut to what's left of 30 s
+    assert again.replace(total_timeout=None) == request.replace(total_timeout=None)
+    assert request.total_timeout == 30.0 and again.total_timeout <= 30.0 - 0.8
     body = _json.dumps({"access_token": "tok", "expires_in": "3600", "token_type": "Bearer"})
     with pytest.raises(StopIteration) as stop:
         flow.send(response(200, body))

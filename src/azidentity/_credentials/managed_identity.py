@@ -16,6 +16,7 @@ import logging
 import os
 import stat
 import sys
+import time
 import warnings
 from collections.abc import Hashable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -28,10 +29,12 @@ from .._protocol import managed_identity as mi
 from .._protocol import mi_arc as arc
 from .._protocol.effects import Flow, HttpResponse, TransportError
 from .._protocol.mi_retry import (
+    DEFAULT_BUDGET,
     GONE_BUDGET,
     IMDS_STATUSES,
     OTHER_RETRIES,
     OTHER_STATUSES,
+    Budget,
     Outcome,
     RetryPolicy,
     connect_failed,
@@ -90,6 +93,9 @@ class _ManagedIdentity(CredentialBase):
         backoff_max = _positive("retry_backoff_max", kwargs.pop("retry_backoff_max", 60.0))
         self._retry_total: int | None = retry_total
         self._backoff = (backoff, backoff_max)
+        # azure-core's RetryPolicy keyword for the total time of an operation, retries included: here the
+        # budget for all attempts and waits of one token request (decisions.md: 30 s).
+        self._budget = _positive("timeout", kwargs.pop("timeout", DEFAULT_BUDGET))
         for ignored in ("retry_connect", "retry_read", "retry_status", "retry_mode", "retry_on_status_codes"):
             kwargs.pop(ignored, None)
         # Managed identity endpoints are never reached through a proxy (decisions.md).
@@ -279,10 +285,15 @@ class _ManagedIdentity(CredentialBase):
                     backoff_factor=factor,
                     backoff_max=maximum,
                     gone_budget=GONE_BUDGET,
+                    budget=self._budget,
                 )
-            return RetryPolicy(self._retry_total, IMDS_STATUSES, factor, maximum)
+            return RetryPolicy(self._retry_total, IMDS_STATUSES, factor, maximum, budget=self._budget)
         retries = OTHER_RETRIES if self._retry_total is None else self._retry_total
-        return RetryPolicy(retries, OTHER_STATUSES, factor, maximum)
+        return RetryPolicy(retries, OTHER_STATUSES, factor, maximum, budget=self._budget)
+
+    def _new_budget(self) -> Budget:
+        """One token request's time budget, timed with a monotonic clock (waits count as requested)."""
+        return Budget(self._budget, time.monotonic)
 
     # -- errors -----------------------------------------------------------------------------------
     def _failed(self, detail: str, key: str | None, response: HttpResponse | None = None) -> Exception:
@@ -355,7 +366,11 @@ class _ManagedIdentity(CredentialBase):
             self._imds_confirmed = True
         request = mi.token_request(self._source, resource, self._identity, self._timeouts)
         outcome = yield from send(
-            request, self._policy(), self._now, retry_connect_failures=self._imds_confirmed
+            request,
+            self._policy(),
+            self._now,
+            retry_connect_failures=self._imds_confirmed,
+            budget=self._new_budget(),
         )
         response = outcome.response
         if response is None:
@@ -437,10 +452,17 @@ class _ManagedIdentity(CredentialBase):
         )
 
     @staticmethod
-    def _tries(outcome: Outcome) -> str:
-        if outcome.attempts < 2:
+    def _tries(outcome: Outcome, *, always: bool = False) -> str:
+        """How many attempts, in how long; and whether the budget stopped them."""
+        if outcome.attempts < 2 and not outcome.budget_spent and not always:
             return ""
-        return f" ({outcome.attempts} attempts over {outcome.slept:.1f} s)"
+        count = f"{outcome.attempts} attempt{'s' if outcome.attempts != 1 else ''}"
+        stopped = (
+            f"; no further attempt fits in the {outcome.budget:g} s budget (timeout={outcome.budget:g})"
+            if outcome.budget_spent
+            else ""
+        )
+        return f" ({count} in {outcome.elapsed:.1f} s{stopped})"
 
     def _no_response(self, outcome: Outcome, *, unavailable: bool) -> Exception:
         error = outcome.error
@@ -460,7 +482,7 @@ class _ManagedIdentity(CredentialBase):
                 f"{self._tries(outcome)}: no response. Last error: {what}"
             )
         else:
-            detail = f"No response received from the managed identity endpoint ({what})"
+            detail = f"No response received from the managed identity endpoint{self._tries(outcome, always=True)}: {what}"
         return self._failed_or_unavailable(unavailable, detail, "mi-no-response")
 
     def _status_error(self, outcome: Outcome, response: HttpResponse) -> Exception:
@@ -469,6 +491,13 @@ class _ManagedIdentity(CredentialBase):
             return self._failed(
                 f"Multiple attempts failed to obtain a token from the managed identity endpoint"
                 f"{self._tries(outcome)}; the last response is shown below.",
+                "mi-retries-exhausted",
+                response,
+            )
+        if retryable and outcome.budget_spent:
+            return self._failed(
+                f"The managed identity endpoint answered {response.status} and asked for a wait that doesn't fit in "
+                f"the request's budget{self._tries(outcome)}; the response is shown below.",
                 "mi-retries-exhausted",
                 response,
             )
@@ -483,7 +512,7 @@ class _ManagedIdentity(CredentialBase):
     # App Service, Service Fabric, Cloud Shell, Azure ML --------------------------------------------
     def _host_flow(self, resource: str) -> Flow[Token]:
         request = mi.token_request(self._source, resource, self._identity, self._timeouts)
-        outcome = yield from send(request, self._policy(), self._now)
+        outcome = yield from send(request, self._policy(), self._now, budget=self._new_budget())
         response = outcome.response
         if response is None:
             raise self._no_response(outcome, unavailable=False)
@@ -514,11 +543,12 @@ class _ManagedIdentity(CredentialBase):
     def _arc_flow(self, resource: str) -> Flow[Token]:
         request = mi.token_request(self._source, resource, self._identity, self._timeouts)
         policy = self._policy()
-        outcome = yield from send(request, policy, self._now)
+        budget = self._new_budget()  # the challenge and the answer share it
+        outcome = yield from send(request, policy, self._now, budget=budget)
         response = outcome.response
         if response is not None and response.status == 401:
             key = self._arc_key(response)
-            outcome = yield from send(mi.with_authorization(request, key), policy, self._now)
+            outcome = yield from send(mi.with_authorization(request, key), policy, self._now, budget=budget)
             response = outcome.response
             if response is not None and response.status == 401:
                 raise self._failed(
@@ -600,6 +630,9 @@ class ManagedIdentityCredential(_ManagedIdentity, SyncCredential):
     :keyword float read_timeout: seconds to wait for the answer (default 5).
     :keyword int retry_total: retries of a failing request (default: 5 on IMDS, which also retries
         410 for 70 s; 3 elsewhere; 0 disables retrying).
+    :keyword float timeout: seconds one token request may take in all, retries, timeouts and
+        ``Retry-After`` waits included (azure-core's meaning of ``timeout``; default 30). A starting
+        IMDS answering 410 gets 70 s more.
     :keyword float probe_timeout: (azidentity addition) connect and read timeout of the one-shot
         IMDS probe made when the credential runs inside a chain (default 1).
     """

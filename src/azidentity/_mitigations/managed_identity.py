@@ -32,9 +32,10 @@ _row(
     "mi-retries-exhausted",
     _MI_VM,
     "Multiple attempts failed to obtain a token from the managed identity endpoint.",
-    "The endpoint kept failing until the credential's retries ran out.",
+    "The endpoint kept failing until the credential's retries, or its total time budget (timeout, 30 s by "
+    "default), ran out.",
     "Read the last response shown in the message; check the identity configuration and the endpoint's health. "
-    "Raise retry_total or the timeouts if the host is slow to start.",
+    "Raise retry_total, timeout (the total budget) or the connect and read timeouts if the host is slow to start.",
 )
 _row(
     "mi-not-imds",
