@@ -157,7 +157,7 @@ def test_a_hanging_imds_is_bounded_by_the_budget(flavor, emulator):
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(credential, SCOPE)
     spent = time.monotonic() - start + sum(sleeps)
-    assert spent <= 3 + 0.5, spent
+    assert spent <= 3 + 1.0, spent  # the margin is for a busy machine; before the fix: 5.6 s
     text = str(info.value)
     attempts = emulator.count("imds")
     assert attempts < 6 and f"{attempts} attempts in " in text
