@@ -173,6 +173,17 @@ def test_retry_after_at_the_credential(flavor, emulator):
     assert "2 attempts in 20." in str(info.value) and "30 s budget" in str(info.value)
 
 
+def test_a_retry_after_longer_than_the_budget_ends_at_once(flavor, emulator):
+    sleeps = Sleeps()
+    emulator.faults.add("app-service", status=503, body=BUSY, headers={"Retry-After": "86400"}, times=None)
+    with pytest.raises(AuthenticationFailedError) as info:
+        flavor.get_token(make(flavor, emulator, "app-service", sleeps=sleeps), SCOPE)
+    assert sleeps == [] and emulator.count("app-service") == 1
+    text = str(info.value)
+    assert "answered 503" in text and "1 attempt in " in text and "30 s budget (timeout=30)" in text
+    assert info.value.status_code == 503
+
+
 def test_timeout_must_be_positive(flavor):
     with pytest.raises(ValueError, match="timeout"):
         flavor.make("ManagedIdentityCredential", _env={}, timeout=0)

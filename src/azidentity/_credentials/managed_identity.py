@@ -496,8 +496,9 @@ class _ManagedIdentity(CredentialBase):
             )
         if retryable and outcome.budget_spent:
             return self._failed(
-                f"The managed identity endpoint answered {response.status} and asked for a wait that doesn't fit in "
-                f"the request's budget{self._tries(outcome)}; the response is shown below.",
+                f"The managed identity endpoint answered {response.status}, and waiting to retry (backoff or "
+                f"Retry-After) would not fit in the request's budget{self._tries(outcome)}; the response is shown "
+                "below.",
                 "mi-retries-exhausted",
                 response,
             )
