@@ -211,5 +211,9 @@ def test_workload_identity_ignores_object_and_resource_ids_with_a_warning(flavor
     assert claims["appid"] == emulator.apps["workload"].client_id
     assert any("object_id" in w and "workload identity" in w for w in warnings_of(caplog))
     without_client = {k: v for k, v in env.items() if k != "AZURE_CLIENT_ID"}
-    with pytest.raises(ValueError, match="Workload identity was selected but no client ID was provided"):
+    with pytest.raises(ValueError) as info:
         flavor.make("ManagedIdentityCredential", _env=without_client, identity_config={"object_id": "o"})
+    assert str(info.value).startswith(
+        "Workload identity was selected but no client ID was provided. Configure the environment with a client ID "
+        'or pass a value for "client_id" argument'
+    )

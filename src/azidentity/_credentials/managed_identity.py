@@ -222,8 +222,9 @@ class _ManagedIdentity(CredentialBase):
         client_id = self._identity.value if self._identity is not None else env.get("AZURE_CLIENT_ID")
         if not client_id:
             raise ValueError(
+                # azure-identity's text, then which variable: code matching its message keeps working.
                 "Workload identity was selected but no client ID was provided. Configure the environment with a "
-                'client ID (AZURE_CLIENT_ID) or pass a value for "client_id" argument'
+                'client ID or pass a value for "client_id" argument (the variable is AZURE_CLIENT_ID).'
             )
         return WorkloadIdentityCredential(
             tenant_id=env["AZURE_TENANT_ID"],
