@@ -153,6 +153,11 @@ DIFFERENCES = (
         "WorkloadIdentityCredential and a request's tenant_id (tests/compat/test_compat_surface.py).",
     ),
     Difference(
+        "Assertion callback errors",
+        "An exception from the assertion callback becomes a CredentialUnavailableError chained to it (a chain "
+        "moves on); azure-identity lets it through unchanged (a chain stops).",
+    ),
+    Difference(
         "Async AzurePipelinesCredential",
         "The OIDC request goes through the async pipeline (and transport=); azure-identity's async class "
         "uses a synchronous pipeline, blocking the loop and unusable with an async transport.",

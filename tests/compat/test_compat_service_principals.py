@@ -508,3 +508,27 @@ def test_no_scopes(
     with pytest.raises(ClientAuthenticationError if chain else ValueError):
         call(mode, credential, method)
     assert script.requests == []
+
+
+@cases
+@pytest.mark.parametrize("how", ["authority", "AZURE_AUTHORITY_HOST"])
+def test_authority(case: Case, library: Library, mode: Mode, environ: Any, tmp_path: Path, how: str) -> None:
+    """Another cloud's authority, by keyword or by AZURE_AUTHORITY_HOST: the token request goes there."""
+    module = module_for(case, library, mode)
+    host = "login.microsoftonline.us"  # AzureAuthorityHosts.AZURE_GOVERNMENT
+    script = Script()
+    if case.prelude is not None:
+        case.prelude(script)
+    script.add(
+        Expect("POST", f"https://{host}/{TENANT}/oauth2/v2.0/token", form=case.form),
+        mock_response(json_payload=case.payload("government-token")),
+    )
+    kwargs: dict[str, Any] = {"transport": mode.transport(script)}
+    with mock.patch.dict(
+        os.environ, {"AZURE_AUTHORITY_HOST": f"https://{host}"} if how != "authority" else {}
+    ):
+        if how == "authority":
+            kwargs["authority"] = library.AzureAuthorityHosts.AZURE_GOVERNMENT
+        credential = case.make(module, tmp_path, **kwargs)
+        assert call(mode, credential, "get_token", SCOPE).token == "government-token"
+    assert script.unanswered == 0
