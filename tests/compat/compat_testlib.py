@@ -445,6 +445,23 @@ def self_signed_pem() -> tuple[bytes, bytes]:
     return pem, certificate.public_bytes(serialization.Encoding.DER)
 
 
+def certificate_formats(password: str) -> dict[str, bytes]:
+    """One fresh certificate and key as an encrypted PEM and as PKCS#12, both under ``password``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    pem, _ = self_signed_pem()
+    key = serialization.load_pem_private_key(pem, password=None)
+    certificate = x509.load_pem_x509_certificate(pem)
+    encryption = serialization.BestAvailableEncryption(password.encode())
+    encrypted_pem = certificate.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+    )
+    pfx = pkcs12.serialize_key_and_certificates(b"compat", key, certificate, None, encryption)  # type: ignore[arg-type]
+    return {"encrypted PEM": encrypted_pem, "PKCS#12": pfx}
+
+
 def jwt_parts(assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:
     def decode(part: str) -> dict[str, Any]:
         return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))  # type: ignore[no-any-return]

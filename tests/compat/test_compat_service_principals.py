@@ -532,3 +532,35 @@ def test_authority(case: Case, library: Library, mode: Mode, environ: Any, tmp_p
         credential = case.make(module, tmp_path, **kwargs)
         assert call(mode, credential, "get_token", SCOPE).token == "government-token"
     assert script.unanswered == 0
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if not c.user and c.name != "DefaultAzureCredential"], ids=str
+)
+@pytest.mark.parametrize(
+    ("extra", "refresh_in"), [({}, 43200), ({"refresh_in": 1800}, 1800)], ids=["half", "refresh_in"]
+)
+def test_refresh_on_of_a_long_lived_token(
+    case: Case,
+    library: Library,
+    mode: Mode,
+    environ: Any,
+    tmp_path: Path,
+    extra: dict[str, int],
+    refresh_in: int,
+) -> None:
+    """A token living 24 h: refresh_on is the server's refresh_in, else half the lifetime."""
+    import time
+
+    module = module_for(case, library, mode)
+    script = Script()
+    if case.prelude is not None:
+        case.prelude(script)
+    payload = dict(case.payload("long-token"), expires_in=86400, **extra)
+    script.add(Expect("POST", token_url()), mock_response(json_payload=payload))
+    credential = case.make(module, tmp_path, transport=mode.transport(script))
+    info = call(mode, credential, "get_token_info", SCOPE)
+    if info.refresh_on is None and not library.ours and not mode.is_async and not extra:
+        return  # azure-identity's MSAL-based sync credentials expose no refresh_on unless the server sent one
+    assert info.refresh_on is not None
+    assert abs(info.refresh_on - (time.time() + refresh_in)) < 60

@@ -23,6 +23,7 @@ from compat_testlib import (
     Mode,
     Script,
     call,
+    certificate_formats,
     error_payload,
     mock_response,
     self_signed_pem,
@@ -399,6 +400,46 @@ def test_request_tenant_that_changes_the_path_is_refused(library: Library, tenan
     )
     with pytest.raises(ValueError, match="tenant"):
         credential.get_token(SCOPE, tenant_id=tenant)
+
+
+# --- certificates ------------------------------------------------------------------------------------------
+
+CERTIFICATE_PASSWORD = "certificate-password"
+FORMATS = certificate_formats(CERTIFICATE_PASSWORD)
+
+
+@pytest.mark.parametrize("kind", list(FORMATS))
+@pytest.mark.parametrize(
+    "password", [CERTIFICATE_PASSWORD, CERTIFICATE_PASSWORD.encode()], ids=["str", "bytes"]
+)
+def test_certificate_with_a_password(library: Library, mode: Mode, kind: str, password: Any) -> None:
+    script = Script(
+        (
+            Expect(
+                "POST",
+                form={"client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+            ),
+            mock_response(json_payload=token_payload("certificate-token")),
+        )
+    )
+    credential = mode.module(library).CertificateCredential(
+        TENANT, CLIENT_ID, certificate_data=FORMATS[kind], password=password, transport=mode.transport(script)
+    )
+    assert call(mode, credential, "get_token", SCOPE).token == "certificate-token"
+
+
+@pytest.mark.parametrize("kind", list(FORMATS))
+def test_certificate_with_a_wrong_password(library: Library, kind: str) -> None:
+    with pytest.raises(ValueError):
+        library.sync.CertificateCredential(
+            TENANT, CLIENT_ID, certificate_data=FORMATS[kind], password="wrong"
+        )
+
+
+def test_certificate_without_a_private_key(library: Library) -> None:
+    certificate_only = PEM.split(b"-----BEGIN PRIVATE KEY-----")[0]
+    with pytest.raises(ValueError):
+        library.sync.CertificateCredential(TENANT, CLIENT_ID, certificate_data=certificate_only)
 
 
 # --- pipelines, assertions ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ that posts the authorization code to the credential's redirect URI.
 from __future__ import annotations
 
 import datetime
+import os
 import threading
 import urllib.request
 import warnings
@@ -301,6 +302,18 @@ def test_browser_sign_in(library: Library, mode: Mode, method: str, browser: Fak
     assert not browser.failures
 
 
+def test_browser_login_hint(library: Library, browser: FakeBrowser) -> None:
+    script = Script()
+    browser_exchange(script, browser)
+    credential = library.sync.InteractiveBrowserCredential(
+        client_id=CLIENT_ID,
+        login_hint="user@contoso.com",
+        transport=mock.MagicMock(send=mock.Mock(wraps=script)),
+    )
+    credential.get_token(SCOPE)
+    assert parse_qs(urlparse(browser.urls[0]).query)["login_hint"] == ["user@contoso.com"]
+
+
 def test_browser_authenticate(library: Library, mode: Mode, browser: FakeBrowser) -> None:
     module = module_for(library, mode, "InteractiveBrowserCredential")
     script = Script()
@@ -337,6 +350,25 @@ def test_browser_that_cannot_open(library: Library) -> None:
 def test_username_password_is_deprecated(library: Library) -> None:
     with pytest.warns(DeprecationWarning, match="UsernamePasswordCredential is deprecated"):
         library.sync.UsernamePasswordCredential(CLIENT_ID, "user@contoso.com", "password")
+
+
+def test_environment_with_username_and_password(library: Library) -> None:
+    env = {"AZURE_CLIENT_ID": CLIENT_ID, "AZURE_USERNAME": "user@contoso.com", "AZURE_PASSWORD": "password"}
+    script = Script(
+        (
+            Expect(
+                "POST",
+                f"{ORGANIZATIONS}/token",
+                form={"grant_type": "password", "username": "user@contoso.com"},
+            ),
+            mock_response(json_payload=user_token_payload("password-token")),
+        )
+    )
+    with mock.patch.dict(os.environ, env), pytest.warns(DeprecationWarning, match="username and password"):
+        credential = library.sync.EnvironmentCredential(
+            transport=mock.MagicMock(send=mock.Mock(wraps=script))
+        )
+    assert credential.get_token(SCOPE).token == "password-token"
 
 
 def test_username_password_authenticate(library: Library, mode: Mode) -> None:
