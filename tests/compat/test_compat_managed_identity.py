@@ -22,6 +22,7 @@ from compat_testlib import (
     CLIENT_ID,
     GET_TOKEN_METHODS,
     JWT_BEARER,
+    RESPONSE_STYLES,
     SCOPE,
     TENANT,
     Expect,
@@ -167,10 +168,11 @@ def environ(host: Host, library: Library, mode: Mode) -> Any:
 
 @hosts
 @methods
+@pytest.mark.parametrize("style", list(RESPONSE_STYLES))
 def test_system_assigned_token_and_cache(
-    host: Host, library: Library, mode: Mode, method: str, environ: Any
+    host: Host, library: Library, mode: Mode, method: str, environ: Any, style: str
 ) -> None:
-    script = Script((host.expect({}), mock_response(json_payload=host.payload("mi-token-1"))))
+    script = Script((host.expect({}), RESPONSE_STYLES[style](json_payload=host.payload("mi-token-1"))))
     transport = mode.transport(script)
     credential = mode.module(library).ManagedIdentityCredential(transport=transport)
 
