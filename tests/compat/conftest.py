@@ -15,8 +15,9 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from compat_testlib import Library, Mode, clean_environment
-from known_gaps import Test, gap
+
+from .compat_testlib import Library, Mode, clean_environment
+from .known_gaps import Test, gap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -32,7 +33,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.filterwarnings("ignore::DeprecationWarning:msal"))
         item.add_marker(pytest.mark.filterwarnings("ignore:Attempted too soon:UserWarning"))
         params = dict(item.callspec.params) if hasattr(item, "callspec") else {}
-        reason = gap(Test(item.module.__name__, item.originalname, params))
+        reason = gap(Test(item.module.__name__.rsplit(".", 1)[-1], item.originalname, params))
         if reason and not ignore_gaps:
             item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
 

@@ -16,7 +16,8 @@ from unittest import mock
 import pytest
 from azure.core.credentials import AccessToken, AccessTokenInfo
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
-from compat_testlib import (
+
+from .compat_testlib import (
     GET_TOKEN_METHODS,
     SCOPE,
     Library,
@@ -300,7 +301,7 @@ def test_default_credential_uses_the_developer_tool(
     import json
     import sys
 
-    from compat_testlib import write_executable
+    from .compat_testlib import write_executable
 
     tools = tmp_path / "tools"
     tools.mkdir()

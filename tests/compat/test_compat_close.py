@@ -17,7 +17,8 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from compat_testlib import (
+
+from .compat_testlib import (
     CLIENT_ID,
     TENANT,
     Library,

@@ -20,7 +20,8 @@ from unittest import mock
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
-from compat_testlib import GET_TOKEN_METHODS, SCOPE, Library, Mode, call, write_executable
+
+from .compat_testlib import GET_TOKEN_METHODS, SCOPE, Library, Mode, call, write_executable
 
 FAKE_TOOL = """#!{python}
 import json, pathlib, sys

@@ -17,7 +17,8 @@ from unittest import mock
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
-from compat_testlib import (
+
+from .compat_testlib import (
     AUTHORITY,
     CLIENT_ID,
     GET_TOKEN_METHODS,
@@ -252,7 +253,7 @@ def test_identity_config_on_app_service(library: Library, mode: Mode, key: str) 
     names = {"object_id": ("object_id",), "resource_id": ("mi_res_id", "resource_id", "msi_res_id")}[key]
 
     def check(request: Any) -> None:
-        from compat_testlib import query_of
+        from .compat_testlib import query_of
 
         assert any(query_of(request).get(name) == value for name in names), query_of(request)
 

@@ -18,7 +18,8 @@ from unittest import mock
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
-from compat_testlib import (
+
+from .compat_testlib import (
     AUTHORITY,
     CLIENT_ID,
     GET_TOKEN_METHODS,

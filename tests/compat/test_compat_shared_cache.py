@@ -8,7 +8,8 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from compat_testlib import GET_TOKEN_METHODS, SCOPE, Library, Mode, call
+
+from .compat_testlib import GET_TOKEN_METHODS, SCOPE, Library, Mode, call
 
 methods = pytest.mark.parametrize("method", GET_TOKEN_METHODS)
 

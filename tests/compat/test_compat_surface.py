@@ -13,7 +13,8 @@ from unittest import mock
 import pytest
 from azure.core.credentials import AccessToken, AccessTokenInfo
 from azure.core.exceptions import ClientAuthenticationError
-from compat_testlib import (
+
+from .compat_testlib import (
     AUTHORITY,
     CLIENT_ID,
     SCOPE,

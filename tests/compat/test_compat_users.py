@@ -19,7 +19,8 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
-from compat_testlib import (
+
+from .compat_testlib import (
     AUTHORITY,
     CLIENT_ID,
     DEVICE_CODE_GRANT,
