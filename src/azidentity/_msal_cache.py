@@ -184,6 +184,9 @@ def _lock_held(name: str) -> bool:
     return os.path.exists(cache_file(name) + ".lockfile")
 
 
+_NOT_ALLOWED = "cache_persistence_options doesn't set allow_unencrypted_storage=True"
+
+
 def _read_linux(name: str, allow_plaintext: bool, timeout: float) -> Snapshot:
     where, data, problem = _read_marker(name)
     if problem is not None:
@@ -198,15 +201,28 @@ def _read_linux(name: str, allow_plaintext: bool, timeout: float) -> Snapshot:
             return text
         return Snapshot("found", [f"{where} (change marker)", item[0]], text=text, encrypted=True)
     secret_where = item.where if isinstance(item, Snapshot) else (f"{_secret_where(name)} (not found)",)
+    if isinstance(item, Snapshot) and not plaintext and _lock_held(name):
+        # Being written (MSAL holds the lock while it writes either store): the caller reads again.
+        return Snapshot(
+            "found",
+            [f"{where} (empty, being written)", *secret_where],
+            text="",
+            busy=True,
+            problem=item.problem,
+            mitigation_key=item.mitigation_key,
+        )
     if isinstance(item, Snapshot) and not (
         plaintext and allow_plaintext and item.mitigation_key != "shared-cache-locked"
     ):
         # The Secret Service can't be asked (or the item is locked): whatever the file says, the
         # encrypted cache may be there. A plaintext file, when allowed, is read below instead.
+        why = item.problem or ""
+        if plaintext and not allow_plaintext:
+            why += f". {where} holds an unencrypted cache, not read: {_NOT_ALLOWED}"
         return Snapshot(
             "problem",
             [f"{where} ({'not empty' if plaintext else 'empty'})", *secret_where],
-            problem=item.problem,
+            problem=why,
             mitigation_key=item.mitigation_key,
         )
     if not plaintext:
@@ -217,8 +233,7 @@ def _read_linux(name: str, allow_plaintext: bool, timeout: float) -> Snapshot:
         return Snapshot(
             "absent",
             [
-                f"{where} (an unencrypted cache, not read: cache_persistence_options doesn't set "
-                "allow_unencrypted_storage=True)",
+                f"{where} (an unencrypted cache, not read: {_NOT_ALLOWED})",
                 *secret_where,
             ],
         )
@@ -257,8 +272,9 @@ def secret_service_lookup(name: str, timeout: float) -> tuple[str, bytes] | Snap
             "(DBUS_SESSION_BUS_ADDRESS is not set), so the Secret Service can't be reached",
         )
     try:
-        from jeepney import DBusAddress, DBusErrorResponse, new_method_call, unwrap_msg
+        from jeepney import DBusAddress, DBusErrorResponse, new_method_call
         from jeepney.io.blocking import open_dbus_connection
+        from jeepney.wrappers import unwrap_msg
     except ImportError:
         return _secret_problem(
             where,
@@ -330,7 +346,8 @@ def secret_service_lookup(name: str, timeout: float) -> tuple[str, bytes] | Snap
 
 
 def _modified(connection: Any, path: str, timeout: float) -> int:
-    from jeepney import DBusAddress, Properties, unwrap_msg
+    from jeepney import DBusAddress, Properties
+    from jeepney.wrappers import unwrap_msg
 
     try:
         item = DBusAddress(path, bus_name=_SECRETS, interface="org.freedesktop.Secret.Item")

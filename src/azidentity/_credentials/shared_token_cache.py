@@ -51,7 +51,8 @@ class MsalCacheCredential(EntraCredential):
     _transient: ClassVar[tuple[str, ...]] = (*CredentialBase._transient, "_rotated")
     _rotated: dict[str, str]
 
-    def _init_msal_cache(self, options: Any) -> None:
+    def _init_msal_cache(self, options: Any, kwargs: dict[str, Any]) -> None:
+        self._secret_store_timeout = kwargs.pop("_secret_store_timeout", None)
         if options is None:
             # As azure-identity: the default shared cache, whether it is encrypted or not (a plaintext
             # one exists only because a user allowed it).
@@ -71,8 +72,9 @@ class MsalCacheCredential(EntraCredential):
         super().__setstate__(state)
         self._rotated = {}
 
-    @staticmethod
-    def _wait() -> float:
+    def _wait(self) -> float:
+        if self._secret_store_timeout is not None:  # test seam
+            return float(self._secret_store_timeout)
         return SECRET_STORE_WAIT_IN_CHAIN if IN_CHAIN.get() else SECRET_STORE_WAIT
 
     def _read(self, request: TokenRequest) -> Flow[mc.ReadOutcome]:
@@ -162,12 +164,14 @@ class _SharedTokenCache(MsalCacheCredential):
     _repr_fields: ClassVar[tuple[str, ...]] = ("username", "authority")
 
     def __init__(self, username: str | None = None, **kwargs: Any) -> None:
-        from .interactive import coerce_record
+        record = kwargs.pop("authentication_record", None)
+        if record is not None:
+            from .interactive import coerce_record
 
-        record = coerce_record(kwargs.pop("authentication_record", None))
+            record = coerce_record(record)
         account_tenant = kwargs.pop("tenant_id", None)
         authority = kwargs.pop("authority", None)
-        self._init_msal_cache(kwargs.pop("cache_persistence_options", None))
+        self._init_msal_cache(kwargs.pop("cache_persistence_options", None), kwargs)
         self._username = username or None
         self._account_tenant = account_tenant or None
         self._record = record

@@ -87,7 +87,6 @@ def load_record() -> tuple[str, AuthenticationRecord] | None:
 
     Raises :class:`RecordProblem` for a file that is too large, unreadable, not JSON or has a bad field.
     """
-    from .._auth_record import AuthenticationRecord
     from .._msal_cache import FileProblem, read_regular_file
     from .._protocol.effects import parse_json
 
@@ -111,6 +110,8 @@ def load_record() -> tuple[str, AuthenticationRecord] | None:
         errors = validate_record(document)
         if errors:
             raise RecordProblem(f"{path}: Authentication record validation failed: {'; '.join(errors)}")
+        from .._auth_record import AuthenticationRecord
+
         record = AuthenticationRecord(
             document["tenantId"],
             document["clientId"],
@@ -128,7 +129,7 @@ class _VisualStudioCode(MsalCacheCredential):
     def __init__(self, **kwargs: Any) -> None:
         tenant_id = kwargs.pop("tenant_id", None) or None
         self._configured_tenant = tenant_id
-        self._init_msal_cache(None)
+        self._init_msal_cache(None, kwargs)
         # The tenant and authority come from the record when a token is requested; these are placeholders.
         self._init_entra(
             tenant_id or "organizations",

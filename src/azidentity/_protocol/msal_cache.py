@@ -396,9 +396,10 @@ def read_caches(
             continue
         if document is None:
             state = " (another program held its lock file the whole time)" if snapshot.busy else ""
+            also = f"; and {snapshot.problem}" if snapshot.problem else ""
             outcome.problems.append(
                 CacheProblem(
-                    f"the cache {snapshot.where[-1] if snapshot.where else name} can't be read: {error}{state}",
+                    f"the cache {snapshot.where[0] if snapshot.where else name} can't be read: {error}{state}{also}",
                     "shared-cache-unreadable",
                 )
             )
