@@ -346,7 +346,9 @@ class _Default(_ChainBase):
                 return args
             if key == "visual_studio_code":
                 # azure-identity passes only the tenant; the pipeline keywords reach our token requests.
-                return {"tenant_id": vscode_tenant_id, "additionally_allowed_tenants": allowed, **pipeline}
+                args = {"tenant_id": vscode_tenant_id, "additionally_allowed_tenants": allowed, **pipeline}
+                args.pop("cache_persistence_options", None)
+                return args
             if key == "broker":
                 return {"tenant_id": broker_tenant_id, "client_id": broker_client_id}
             if key == "interactive_browser":

@@ -131,6 +131,20 @@ def coerce_record(record: Any) -> AuthenticationRecord | None:
         ) from None
 
 
+def _same_authority(given: str, recorded: str) -> bool:
+    """The record's authority, or its host given with a port (MSAL, and so azure-identity's records,
+    keep the host without the port it listens on)."""
+    from .._authority import _host_and_port
+
+    a, b = normalize_authority(given), normalize_authority(recorded)
+    if a == b:
+        return True
+    netloc_a, _, path_a = a.split("://", 1)[1].partition("/")
+    netloc_b, _, path_b = b.split("://", 1)[1].partition("/")
+    (host_a, _), (host_b, port_b) = _host_and_port(netloc_a), _host_and_port(netloc_b)
+    return host_a.lower() == host_b.lower() and not port_b and path_a == path_b
+
+
 def record_account(record: AuthenticationRecord) -> Account:
     return Account(
         record.home_account_id,
@@ -162,13 +176,15 @@ class UserCredential(EntraCredential):
             # The record names where the account lives: its application and authority (as in azure-identity).
             client_id = record.client_id
             tenant_id = tenant_id or record.tenant_id
-            if authority and normalize_authority(authority) != normalize_authority(record.authority):
+            if authority and not _same_authority(authority, record.authority):
                 raise ValueError(
                     f"authority={authority!r} differs from the authentication_record's authority "
                     f"{record.authority!r}; the record's account can only sign in at its own authority. "
                     "Leave out authority, or authenticate again at the new authority."
                 )
-            authority = record.authority
+            # MSAL (and so azure-identity's records) keep the authority's host without its port: an
+            # authority naming the same host with a port says where that host listens.
+            authority = authority or record.authority
         self._auth_record = record
         self._init_entra(
             tenant_id or "organizations",

@@ -128,6 +128,8 @@ class _VisualStudioCode(MsalCacheCredential):
 
     def __init__(self, **kwargs: Any) -> None:
         tenant_id = kwargs.pop("tenant_id", None) or None
+        # Its tokens come from MSAL's shared cache, never from (or into) a persistent cache of ours.
+        kwargs.pop("cache_persistence_options", None)
         self._configured_tenant = tenant_id
         self._init_msal_cache(None, kwargs)
         # The tenant and authority come from the record when a token is requested; these are placeholders.
