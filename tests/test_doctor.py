@@ -332,3 +332,34 @@ def test_colour_only_on_a_terminal(monkeypatch):
     render(report, Printer(plain))
     assert "\x1b[" not in plain.getvalue()
     assert os.environ["NO_COLOR"] == "1"
+
+
+def test_shared_cache_and_vs_code_say_where_they_looked_and_what_they_found(tmp_path, emulator, monkeypatch):
+    from msal_testlib import plaintext_cache, register_tokens, sign_in
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    register_tokens(sign_in(emulator, plaintext_cache(), user="bob"), canary)
+    record = tmp_path / ".azure" / "ms-azuretools.vscode-azureresourcegroups" / "authRecord.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"clientId": "not VS Code"}')
+    env = {
+        "AZURE_AUTHORITY_HOST": emulator.base_url,
+        "SSL_CERT_FILE": emulator.ca_bundle_path,
+        "REQUESTS_CA_BUNDLE": emulator.ca_bundle_path,
+    }
+    code, text, report = doctor(tmp_path, env)
+    assert code == 0
+    shared = by_name(report)["SharedTokenCacheCredential"]
+    assert shared["status"] == "succeeded" and shared["identity"]["user"] == "bob@other.emulator.test"
+    assert shared["facts"] == {
+        "MSAL cache": "~/.IdentityService/msal.cache.nocae (unencrypted cache); "
+        "~/.IdentityService/msal.cache.cae (not found)",
+        "accounts": f"(username: bob@other.emulator.test, tenant: {emulator.other_tenant_id})",
+    }
+    vscode = by_name(report)["VisualStudioCodeCredential"]
+    assert vscode["status"] == "unavailable" and "clientId must match expected VS Code" in vscode["cause"]
+    assert vscode["mitigation"] == ROWS["vscode-bad-record"].mitigation
+    assert vscode["facts"]["auth record"].startswith(f"unusable: {record}: Authentication record validation")
+    assert report["result"]["credential"] == "SharedTokenCacheCredential"
+    assert field(block(text, "SharedTokenCacheCredential"), "accounts").startswith("(username: bob@")
+    assert_aligned(text)
