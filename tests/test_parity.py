@@ -53,12 +53,6 @@ class Difference:
 
 DIFFERENCES = (
     Difference(
-        "VisualStudioCodeCredential, SharedTokenCacheCredential",
-        "Not built: the VS Code extension's sign-in and MSAL's shared cache are deprecated or "
-        "Windows-centric; DefaultAzureCredential accepts their keywords and ignores them.",
-        ("missing VisualStudioCodeCredential", "missing SharedTokenCacheCredential"),
-    ),
-    Difference(
         "AuthenticationFailedError",
         "An extra exception: a credential tried and was refused (a chain stops). It subclasses "
         "ClientAuthenticationError, which azure-identity raises in that case, so existing handlers work.",
@@ -132,9 +126,22 @@ DIFFERENCES = (
     ),
     Difference(
         "Persistent token cache",
-        "TokenCachePersistenceOptions has the same signature, but the cache is azidentity's own "
-        "AES-GCM file with its key in the OS secret store (keyring), not MSAL's msal.cache: the two "
-        "libraries do not share cached tokens.",
+        "TokenCachePersistenceOptions has the same signature, but azidentity's credentials write their own "
+        "AES-GCM file (key in the OS secret store), not MSAL's msal.cache; they read MSAL's cache of the same "
+        "name when theirs has no entry, and never write MSAL's caches.",
+    ),
+    Difference(
+        "SharedTokenCacheCredential",
+        "Read-only (a rotated refresh token stays in memory); a locked keyring is reported, not unlocked; "
+        "bounded waits; both CAE flavours searched for accounts; environments compared without port.",
+    ),
+    Difference(
+        "VisualStudioCodeCredential",
+        "No broker: the account's refresh token from MSAL's shared cache when there is one, else unavailable.",
+    ),
+    Difference(
+        "BrokerCredential in DefaultAzureCredential",
+        "Present at azure-identity's position and always unavailable: no WAM support.",
     ),
     Difference(
         "Managed identity token cache",
