@@ -10,7 +10,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -173,42 +172,51 @@ def test_a_writer_that_never_finishes_is_waited_for_0_75_s_at_most(
     assert error.mitigation == ROWS["shared-cache-unreadable"].mitigation
 
 
-def test_reading_while_msal_keeps_writing(home, emulator, secret_canary):
-    """Real msal-extensions writes (truncate, write, under its lock file) racing real reads: every read works."""
+# A tool that keeps writing: a write every 50 ms, far more often than any real one (MSAL writes once per
+# token it gets). On ext4 a rewrite leaves the file empty for ~2 ms (truncating waits for the old blocks);
+# a writer that never pauses keeps it empty most of the time, which no bounded reader could outlast.
+WRITER = """
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+from msal_testlib import plaintext_cache
+cache = plaintext_cache()
+stop = sys.argv[2]
+writes = 0
+while not os.path.exists(stop) and writes < 20000:
+    account = next(iter(cache.search(cache.CredentialType.ACCOUNT)))
+    cache.modify(cache.CredentialType.ACCOUNT, account, {"local_account_id": str(writes)})
+    writes += 1
+    if writes == 1:
+        print("writing", flush=True)
+    time.sleep(0.05)
+print(writes, flush=True)
+"""
+
+
+def test_reading_while_msal_keeps_writing(home, emulator, secret_canary, tmp_path):
+    """Another process keeps rewriting the cache through msal-extensions (truncate, write, under its lock
+    file) while this one reads it: every read gets the whole cache."""
     register_tokens(sign_in(emulator, plaintext_cache()), secret_canary)
     emulator.reset()
-    writer_cache = plaintext_cache()
-    stop = threading.Event()
-    writes = 0
-    failures: list[BaseException] = []
-
-    def keep_writing() -> None:
-        nonlocal writes
-        try:
-            while not stop.is_set():
-                account = next(iter(writer_cache.search(writer_cache.CredentialType.ACCOUNT)))
-                writer_cache.modify(
-                    writer_cache.CredentialType.ACCOUNT, account, {"local_account_id": str(writes)}
-                )
-                writes += 1
-        except BaseException as error:  # reported below
-            failures.append(error)
-
-    thread = threading.Thread(target=keep_writing)
-    thread.start()
-    reads = 0
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(Path(__file__).parent), str(stop)],
+        env={**os.environ, "HOME": str(home)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        # Each read a new credential (MSAL's cache is read every time), until the writer wrote 50 times.
-        while (writes < 50 or reads < 20) and reads < 2000 and not failures:
-            credential = azidentity.SharedTokenCacheCredential(**kwargs_for(emulator))
-            assert credential.get_token(
-                "https://storage.azure.com/user_impersonation"
-            ).token  # MSAL's cached one
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+        reads, start = 0, time.monotonic()
+        while reads < 60 or (time.monotonic() - start < 0.6 and reads < 5000):  # across ~10 writes
+            credential = azidentity.SharedTokenCacheCredential(**kwargs_for(emulator))  # reads MSAL's cache
+            token = credential.get_token("https://storage.azure.com/user_impersonation")  # MSAL's cached one
+            assert token.token
             reads += 1
     finally:
-        stop.set()
-        thread.join(30)
-    assert not failures and writes >= 50, (writes, reads, failures)
+        stop.touch()
+        out, _ = writer.communicate(timeout=60)
+    assert writer.returncode == 0 and int(out.split()[-1]) >= 5, out
     assert not [r for r in emulator.requests if r.route == "token"]  # every read found the whole cache
 
 

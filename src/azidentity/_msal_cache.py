@@ -187,12 +187,25 @@ def _lock_held(name: str) -> bool:
 _NOT_ALLOWED = "cache_persistence_options doesn't set allow_unencrypted_storage=True"
 
 
+def _being_written(name: str, locked_before: bool, data: bytes) -> bool:
+    """Whether a writer may have been at work while the file was read: MSAL's lock file existed before
+    or after the read, or the file's size changed since (a writer that finished in between)."""
+    if locked_before or _lock_held(name):
+        return True
+    try:
+        return os.stat(cache_file(name)).st_size != len(data)
+    except OSError:
+        return True
+
+
 def _read_linux(name: str, allow_plaintext: bool, timeout: float) -> Snapshot:
+    locked_before = _lock_held(name)
     where, data, problem = _read_marker(name)
     if problem is not None:
         return problem
     if data is None:
         return Snapshot("absent", [f"{where} (not found)"])
+    busy = _being_written(name, locked_before, data)
     plaintext = bool(data.strip())
     item = secret_service_lookup(name, timeout)
     if isinstance(item, tuple):  # the encrypted cache (the file is then only a change marker)
@@ -201,7 +214,7 @@ def _read_linux(name: str, allow_plaintext: bool, timeout: float) -> Snapshot:
             return text
         return Snapshot("found", [f"{where} (change marker)", item[0]], text=text, encrypted=True)
     secret_where = item.where if isinstance(item, Snapshot) else (f"{_secret_where(name)} (not found)",)
-    if isinstance(item, Snapshot) and not plaintext and _lock_held(name):
+    if isinstance(item, Snapshot) and not plaintext and busy:
         # Being written (MSAL holds the lock while it writes either store): the caller reads again.
         return Snapshot(
             "found",
@@ -226,7 +239,7 @@ def _read_linux(name: str, allow_plaintext: bool, timeout: float) -> Snapshot:
             mitigation_key=item.mitigation_key,
         )
     if not plaintext:
-        if _lock_held(name):  # MSAL truncated the file and is writing it: the caller reads again
+        if busy:  # MSAL truncated the file and is writing it: the caller reads again
             return Snapshot("found", [f"{where} (empty, being written)"], text="", busy=True)
         return Snapshot("absent", [f"{where} (empty)", *secret_where])
     if not allow_plaintext:
@@ -240,7 +253,7 @@ def _read_linux(name: str, allow_plaintext: bool, timeout: float) -> Snapshot:
     text = _decode(data, where)
     if isinstance(text, Snapshot):
         return text
-    return Snapshot("found", [f"{where} (unencrypted cache)"], text=text, busy=_lock_held(name))
+    return Snapshot("found", [f"{where} (unencrypted cache)"], text=text, busy=busy)
 
 
 # -- the Secret Service (Linux) ----------------------------------------------------------------------------
