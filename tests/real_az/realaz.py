@@ -420,8 +420,10 @@ def signed_in(az: str, root: Path) -> Iterator[RealAz]:
     arm = FakeArm(emulator, subscriptions)
     try:
         assert emulator.user_flows is not None
-        # az (MSAL) waits `interval` seconds between polls: keep the sign-in short.
-        emulator.user_flows.device_code_interval = 1
+        # MSAL polls once at once, then every `interval` seconds (5 more after a slow_down, which the
+        # emulator answers to a poll within `interval` of the code's creation): with 0 the sign-in ends
+        # at the first poll after the approval below, a few milliseconds after az shows the code.
+        emulator.user_flows.device_code_interval = 0
         base = root / "base"
         version = seed_config_dir(base, az_python(az))
         real = RealAz(az, emulator, root, proxy, arm, subscriptions, ca_bundle(emulator, root), version)
