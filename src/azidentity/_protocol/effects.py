@@ -91,6 +91,11 @@ class Headers(dict[str, str]):
         return isinstance(key, str) and super().__contains__(key.lower())
 
 
+# Responses larger than this are cut: a token response is a few KiB; anything bigger is not one.
+# The pipeline stops reading there (``_pipeline.BodyLimitPolicy``).
+MAX_BODY = 1024 * 1024
+
+
 class HttpResponse(_Value):
     """One HTTP response; ``raw`` is the azure-core response, exposed as ``error.response``."""
 
@@ -112,7 +117,7 @@ class HttpResponse(_Value):
         self.request = request
         self.reason = reason
         self.raw = raw
-        # The server sent more than the driver keeps (``_driver.MAX_BODY``): ``body`` is its beginning.
+        # The server sent more than MAX_BODY bytes: ``body`` is their beginning.
         self.truncated = truncated
 
     def text(self) -> str:
