@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import realaz
 
 import canary
+from real_az import realaz
 
 MISSING = "the real Azure CLI is not installed (`make real-az` installs azure-cli into .ci/az-venv)"
 

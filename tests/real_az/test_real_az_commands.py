@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import realaz
-
 import canary
+from real_az import realaz
 
 TIMEOUT = 120
 

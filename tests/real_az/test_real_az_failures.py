@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import realaz
 
 from azidentity import AuthenticationFailedError, CredentialUnavailableError
+from real_az import realaz
 from standins import harness
 
 ARM = "https://management.azure.com/.default"

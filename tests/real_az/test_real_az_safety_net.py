@@ -11,7 +11,7 @@ import os
 import subprocess
 from typing import Any
 
-import realaz
+from real_az import realaz
 
 
 def test_an_attempt_to_leave_is_caught_and_recorded(real_az: realaz.RealAz) -> None:

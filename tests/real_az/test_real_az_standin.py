@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import realaz
 
+from real_az import realaz
 from standins import harness
 
 ARM = "https://management.azure.com"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import realaz
+from real_az import realaz
 
 ARM = "https://management.azure.com/.default"
 GRAPH = "https://graph.microsoft.com/.default"
