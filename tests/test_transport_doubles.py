@@ -79,7 +79,8 @@ def test_sync_error_response_from_a_mock_is_rendered() -> None:
         credential.get_token(SCOPE)
     assert caught.value.error_code == "AADSTS7000215" and caught.value.status_code == 401
     assert "Invalid client secret provided" in str(caught.value)
-    assert "RESPONSE 401 Unauthorized" in str(caught.value)  # the standard phrase when the double has no reason
+    # The standard phrase, since the double has no reason.
+    assert "RESPONSE 401 Unauthorized" in str(caught.value)
 
 
 def test_sync_retry_through_a_mock_transport_uses_its_sleep() -> None:

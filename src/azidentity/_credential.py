@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from contextvars import ContextVar
 
-from . import log
+from . import _tracing, log
 from ._cache import TokenCache
 
 TYPE_CHECKING = False
@@ -336,6 +336,7 @@ class SyncCredential(CredentialBase):
         key, entry = self._lookup(request)
         return (entry or self._acquire(request, key)).info
 
+    @_tracing.traced_acquire
     def _acquire(self, request: TokenRequest, key: Hashable) -> CacheEntry:
         """Single flight: one caller per key asks the network; the others get its token or its error."""
         cache = self._cache
@@ -425,6 +426,7 @@ class AsyncCredential(CredentialBase):
             entry = await self._acquire(request, key)
         return entry.info
 
+    @_tracing.traced_acquire_async
     async def _acquire(self, request: TokenRequest, key: Hashable) -> CacheEntry:
         """Single flight: one task per key (per event loop) asks the network; the others get its outcome."""
         cache = self._cache

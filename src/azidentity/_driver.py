@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from . import _tracing
 from ._protocol.effects import (
     Flow,
     Headers,
@@ -29,6 +30,10 @@ from ._protocol.user_effects import Interaction
 
 T = TypeVar("T")
 _RETRY_METHODS = frozenset({"GET", "POST", "HEAD"})
+# The per-request keyword azidentity's own sync transport (``_transport.StdlibTransport``) reads: an absolute
+# ``time.monotonic()`` by which the whole request (connect, TLS, headers, body) must end. Only that transport
+# gets it; a user's transport (requests, aiohttp) would reject or ignore a keyword it doesn't know.
+DEADLINE_KEYWORD = "azidentity_deadline"
 
 
 def _core_request(request: HttpRequest) -> Any:
@@ -43,8 +48,10 @@ def _core_request(request: HttpRequest) -> Any:
     )
 
 
-def _run_options(request: HttpRequest) -> dict[str, Any]:
+def _run_options(request: HttpRequest, own_transport: bool = False) -> dict[str, Any]:
     options: dict[str, Any] = {"retry_on_methods": _RETRY_METHODS}
+    if own_transport and request.total_timeout is not None:
+        options[DEADLINE_KEYWORD] = time.monotonic() + request.total_timeout
     if request.retry_total is not None:
         options["retry_total"] = request.retry_total
     if request.connection_timeout is not None:
@@ -189,7 +196,10 @@ class SyncIO:
         from azure.core.exceptions import AzureError
 
         try:
-            result = self._pipeline(request.bypass_proxy).run(_core_request(request), **_run_options(request))
+            own = self.user_transport is None  # the pipeline's transport is StdlibTransport
+            result = self._pipeline(request.bypass_proxy).run(
+                _core_request(request), **_run_options(request, own)
+            )
             return _response(request, result)
         except AzureError as error:
             raise _transport_error(request, error) from error
@@ -258,6 +268,7 @@ def run_sync(flow: Flow[T], io: SyncIO) -> T:
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         result, error = None, None
+        _tracing.performing(effect)
         if isinstance(effect, HttpRequest):
             try:
                 result = io.http(effect)
@@ -267,6 +278,7 @@ def run_sync(flow: Flow[T], io: SyncIO) -> T:
             io.sleep(effect.seconds)
         elif isinstance(effect, RunProcess):
             result = io.run(effect)
+            _tracing.process_ran(effect, result)
         elif isinstance(effect, Interaction):
             result = effect.performer.perform_sync(effect)
         else:  # pragma: no cover - a programming error in a flow
@@ -374,6 +386,23 @@ async def _maybe_await(method: Any) -> None:
             await outcome
 
 
+async def _http_within(io: AsyncIO, request: HttpRequest) -> HttpResponse:
+    """``io.http``, ended at the request's whole-request deadline (a server trickling bytes can't outlast it)."""
+    if request.total_timeout is None:
+        return await io.http(request)
+    import asyncio
+
+    try:
+        return await asyncio.wait_for(io.http(request), request.total_timeout)
+    except asyncio.TimeoutError:
+        raise TransportError(
+            request,
+            f"{request.method} {request.url_without_query}: no complete response within "
+            f"{request.total_timeout:.1f} s",
+            timeout=True,
+        ) from None
+
+
 async def run_async(flow: Flow[T], io: AsyncIO) -> T:
     result: Any = None
     error: BaseException | None = None
@@ -383,15 +412,17 @@ async def run_async(flow: Flow[T], io: AsyncIO) -> T:
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         result, error = None, None
+        _tracing.performing(effect)
         if isinstance(effect, HttpRequest):
             try:
-                result = await io.http(effect)
+                result = await _http_within(io, effect)
             except TransportError as failure:
                 error = failure
         elif isinstance(effect, Sleep):
             await io.sleep(effect.seconds)
         elif isinstance(effect, RunProcess):
             result = await io.run(effect)
+            _tracing.process_ran(effect, result)
         elif isinstance(effect, Interaction):
             result = await effect.performer.perform_async(effect)
         else:  # pragma: no cover

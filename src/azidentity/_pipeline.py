@@ -45,7 +45,7 @@ from azure.core.pipeline.policies import (
     UserAgentPolicy,
 )
 
-from . import log
+from . import _tracing, log
 from ._protocol.effects import MAX_BODY
 from ._version import __version__
 
@@ -261,6 +261,7 @@ def _policies(kwargs: dict[str, Any], retry: Any, direct: bool, limit: Any) -> l
         *kwargs.get("per_retry_policies", ()),
         CustomHookPolicy(**kwargs),
         EventLogPolicy(),
+        _tracing.http_policy(kwargs),
         HttpLoggingPolicy(**kwargs),
         limit,
     ]
