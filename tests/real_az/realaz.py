@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from azidentity.emulator import Emulator
-from azidentity.emulator.config import AppConfig, EmulatorConfig
+from azidentity.emulator.config import AZURE_CLI_CLIENT_ID
 
 REPO = Path(__file__).resolve().parents[2]
 # Where `make real-az` and .ci/run install azure-cli; AZIDENTITY_REAL_AZ names another az executable.
 DEFAULT_AZ = REPO / ".ci" / "az-venv" / "bin" / "az"
-# The Azure CLI's public client id: a Microsoft first-party app, present in every tenant.
-AZ_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+# The Azure CLI's public client id: a Microsoft first-party app, present in every tenant (the
+# emulator registers it in both of its tenants).
+AZ_CLIENT_ID = AZURE_CLI_CLIENT_ID
 CLOUD = "Emu"
 AZ_TIMEOUT = 60.0
 
@@ -165,19 +166,6 @@ class Run:
 
     def json(self) -> Any:
         return json.loads(self.stdout)
-
-
-def emulator_config() -> EmulatorConfig:
-    """The default emulator, plus the Azure CLI's public client in both tenants (as in Entra: a
-    first-party app is in every tenant)."""
-    config = EmulatorConfig()
-    config.apps["azure-cli"] = AppConfig(
-        client_id=AZ_CLIENT_ID,
-        tenant_ids=[config.tenant_id, config.other_tenant_id],
-        public=True,
-        display_name="Microsoft Azure CLI",
-    )
-    return config
 
 
 @dataclass
@@ -411,7 +399,8 @@ def signed_in(az: str, root: Path) -> Iterator[RealAz]:
     ``wrong-secret``: ``sp`` whose stored secret no longer matches, and no cached token;
     ``logged-out``: the cloud registered, nobody signed in.
     """
-    emulator = Emulator(emulator_config()).start()
+    emulator = Emulator().start()
+    assert emulator.runtime.app_by_client_id(AZ_CLIENT_ID) is not None, "the emulator lacks az's client"
     proxy = RefusingProxy()
     subscriptions = [
         Subscription(str(uuid.uuid4()), "Emulator Subscription", emulator.tenant_id),
