@@ -16,7 +16,9 @@ import subprocess
 import sys
 
 import canary
+from azidentity._cli.main import DEFAULT_SCOPE
 from azidentity._mitigations import ROWS
+from azidentity._protocol import azure_cli
 
 TIMEOUT = 60
 MEMBERS = [
@@ -245,11 +247,13 @@ def test_az_logged_out(tmp_path):
     cli = by_name(report)["AzureCliCredential"]
     assert cli["status"] == "unavailable"
     assert "Please run 'az login' to setup account." in cli["cause"]
-    assert cli["mitigation"] == ROWS["cli-not-logged-in"].mitigation
+    # az's mitigation names the resource that was requested (the doctor's default scope)
+    mitigation = azure_cli.mitigation("cli-not-logged-in", azure_cli.Request(DEFAULT_SCOPE), ())
+    assert cli["mitigation"] == mitigation
     assert cli["facts"] == {"az": str(az), "account": "none: ERROR: Please run 'az login' to setup account."}
     lines = block(text, "AzureCliCredential")
     assert field(lines, "az") == str(az)
-    assert field(lines, "mitigation") == ROWS["cli-not-logged-in"].mitigation
+    assert field(lines, "mitigation") == mitigation
     assert report["result"]["status"] == "unavailable"
 
 

@@ -116,13 +116,13 @@ def refresh_token(tr: TokenRequest) -> Response:
     app = tr.app()
     rt = tr.rt
     grant = rt.refresh_tokens.get(token)
-    if (
-        grant is None
-        or not same_family(rt, grant.client_id, app.client_id)
-        or grant.expires_at <= rt.clock()
-        or (tr.tenant_id is not None and grant.tenant_id != tr.tenant_id)
-    ):
+    if grant is None or not same_family(rt, grant.client_id, app.client_id) or grant.expires_at <= rt.clock():
         raise errors.invalid_grant_token()
+    if tr.tenant_id is not None and grant.tenant_id != tr.tenant_id:
+        # A refresh token works at every tenant its user belongs to; the emulator's users belong to one.
+        user = grant.user
+        where = rt.config.tenants.get(tr.tenant_id, tr.tenant_id)
+        raise errors.user_not_in_tenant(user.username, user.tenant_id, where, app.client_id, app.display_name)
     auth = tr.authenticate(app, grant.tenant_id)
     return tr.respond_for_user(app, grant.user, tr.resource(grant.tenant_id), auth)
 
