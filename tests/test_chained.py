@@ -1,4 +1,4 @@
-"""ChainedTokenCredential: order, unavailable vs failed, the aggregate layout, IN_CHAIN, nesting."""
+"""ChainedTokenCredential: order, unavailable vs failed, the aggregate layout, the chain context, nesting."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from azure.core.credentials import AccessToken, AccessTokenInfo
 import azidentity
 import azidentity.aio
 from azidentity import AuthenticationFailedError, CredentialUnavailableError
-from azidentity._credential import IN_CHAIN
-from azidentity._credentials.chained import DOCTOR_LINE
+from azidentity._credential import current_chain
+from azidentity._errors import DOCTOR_LINE
 
 SCOPE = "https://storage.azure.com/.default"
 
@@ -30,7 +30,7 @@ class Member:
 
     def _result(self, method, scopes, kwargs):
         self.calls.append((method, scopes, kwargs))
-        self.in_chain.append(IN_CHAIN.get())
+        self.in_chain.append(current_chain() is not None)
         if isinstance(self.outcome, Exception):
             raise self.outcome
         return (
@@ -99,7 +99,7 @@ def test_first_token_wins_and_later_members_are_not_called(flavor):
     assert b.calls == [("get_token", (SCOPE,), {"claims": None, "tenant_id": "t1", "enable_cae": False})]
     assert c.calls == []
     assert a.in_chain == [True] and b.in_chain == [True]
-    assert IN_CHAIN.get() is False
+    assert (current_chain() is not None) is False
     assert credential._successful_credential is b
     # A plain chain walks from the start every time (only DefaultAzureCredential remembers).
     flavor.get_token(credential, SCOPE)
@@ -264,12 +264,12 @@ def test_in_chain_is_per_task_under_asyncio():
     class Slow(AsyncMember):
         async def get_token(self, *scopes, **kwargs):
             await asyncio.sleep(0.01)
-            seen.append(("member", IN_CHAIN.get()))
+            seen.append(("member", (current_chain() is not None)))
             return AccessToken("t", 4102444800)
 
     async def outside():
         await asyncio.sleep(0.005)
-        seen.append(("outside", IN_CHAIN.get()))
+        seen.append(("outside", (current_chain() is not None)))
 
     async def main():
         await asyncio.gather(

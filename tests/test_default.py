@@ -18,7 +18,7 @@ from azure.core.credentials import AccessToken
 
 import azidentity
 from azidentity import AuthenticationFailedError, CredentialUnavailableError
-from azidentity._credential import IN_CHAIN
+from azidentity._credential import current_chain
 from azidentity._credentials.chained import member_name
 from azidentity._credentials.default import valid_token_credentials
 from azidentity._mitigations import ROWS
@@ -273,7 +273,7 @@ def test_member_arguments(flavor, clean, emulator):
     )
     m = members_by_name(credential)
     mi = m["ManagedIdentityCredential"]
-    assert mi._probe_setting is True and mi._probe_timeout == 0.25
+    assert mi._probe_timeout == 0.25
     assert str(mi._identity) == "client_id 00000000-0000-0000-0000-0000000000aa"  # AZURE_CLIENT_ID by default
     assert mi._pipeline_kwargs.get("headers") == {"x-a": "1"}
     assert m["EnvironmentCredential"]._pipeline_kwargs.get("headers") == {"x-a": "1"}
@@ -361,8 +361,9 @@ def test_broker_is_present_and_says_why_it_is_unavailable(clean):
 def test_managed_identity_probe_setting(clean, variable, kwargs, probe):
     if variable:
         clean.setenv("AZURE_TOKEN_CREDENTIALS", variable)
-    mi = members_by_name(azidentity.DefaultAzureCredential(**kwargs))["ManagedIdentityCredential"]
-    assert mi._probe_setting is probe
+    credential = azidentity.DefaultAzureCredential(**kwargs)
+    assert "ManagedIdentityCredential" in credential._context.members
+    assert (len(credential._context.members) > 1) is probe  # managed identity probes when others follow
 
 
 def test_authority_and_tenants_reach_environment_credential(flavor, clean, emulator):
@@ -538,7 +539,7 @@ class Scripted:
         self.outcomes, self.in_chain = list(outcomes), []
 
     def get_token(self, *scopes, **kwargs):
-        self.in_chain.append(IN_CHAIN.get())
+        self.in_chain.append(current_chain() is not None)
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome

@@ -12,11 +12,8 @@ import logging
 import pytest
 
 from azidentity import AuthenticationFailedError, CredentialUnavailableError
-from azidentity._credentials.environment import (
-    USERNAME_DEPRECATION,
-    EnvironmentConfigurationError,
-    parse_bool,
-)
+from azidentity._credentials.environment import USERNAME_DEPRECATION, parse_bool
+from azidentity._errors import EnvironmentConfigurationError
 from azidentity._mitigations import ROWS
 
 SCOPE = "https://storage.azure.com/.default"
@@ -197,7 +194,13 @@ def test_incomplete_configuration_logs_a_warning_only_outside_dac(caplog):
 
     caplog.set_level(logging.DEBUG, logger="azidentity")
     EnvironmentCredential(_env={"AZURE_CLIENT_ID": "c"})
-    EnvironmentCredential(_env={"AZURE_CLIENT_ID": "c"}, _within_dac=True)
+    from azidentity._credential import CHAIN, ChainContext
+
+    building = CHAIN.set(ChainContext("DefaultAzureCredential", ("EnvironmentCredential",), default=True))
+    try:  # as DefaultAzureCredential builds it
+        EnvironmentCredential(_env={"AZURE_CLIENT_ID": "c"})
+    finally:
+        CHAIN.reset(building)
     levels = [r.levelno for r in caplog.records if "Missing or incomplete" in r.getMessage()]
     assert levels == [logging.WARNING, logging.DEBUG]
 

@@ -15,6 +15,7 @@ from test_managed_identity_support import (  # noqa: F401 - fresh_mi_cache is an
     Sleeps,
     closed_port,
     fresh_mi_cache,
+    in_chain,
     make,
     requests_to,
 )
@@ -320,8 +321,8 @@ def test_unsupported_identity_kinds_name_host_and_support(flavor, emulator, host
     assert info.value.mitigation == ROWS[key].mitigation
     assert emulator.count() == 0
     # In a chain the host simply can't serve that identity: the chain moves on.
-    with pytest.raises(CredentialUnavailableError):
-        flavor.get_token(make(flavor, emulator, host, _probe=True, **kwargs), SCOPE)
+    with in_chain(), pytest.raises(CredentialUnavailableError):
+        flavor.get_token(make(flavor, emulator, host, **kwargs), SCOPE)
 
 
 def test_exports():

@@ -203,8 +203,8 @@ def test_answers_not_from_imds(flavor, emulator, status, body, headers):
 
 def test_docker_desktop_answers_the_probe(flavor, emulator):
     emulator.faults.add("imds", status=403, body=DOCKER_403, times=None)
-    with pytest.raises(CredentialUnavailableError) as info:
-        flavor.get_token(make(flavor, emulator, _probe=True), SCOPE)
+    with in_chain(), pytest.raises(CredentialUnavailableError) as info:
+        flavor.get_token(make(flavor, emulator), SCOPE)
     assert "Docker" in str(info.value) and emulator.count("imds") == 1
 
 
@@ -303,9 +303,9 @@ def test_probe_fails_fast_against_a_closed_port(flavor, emulator):
 
 def test_probe_times_out_on_a_hanging_imds(flavor, emulator):
     emulator.faults.add("imds", hang=True, match=without_metadata, times=None)
-    credential = make(flavor, emulator, _probe=True, probe_timeout=0.3)
+    credential = make(flavor, emulator, probe_timeout=0.3)
     start = time.monotonic()
-    with pytest.raises(CredentialUnavailableError) as info:
+    with in_chain(), pytest.raises(CredentialUnavailableError) as info:
         flavor.get_token(credential, SCOPE)
     assert time.monotonic() - start < 0.3 + 2.5
     assert "managed identity timed out" in str(info.value) and "0.3 s" in str(info.value)
@@ -313,49 +313,53 @@ def test_probe_times_out_on_a_hanging_imds(flavor, emulator):
 
 
 def test_probe_shape_and_success_is_remembered(flavor, emulator):
-    credential = make(flavor, emulator, _probe=True)
-    emulator.verify_token(flavor.get_token(credential, SCOPE).token)
+    credential = make(flavor, emulator)
+    with in_chain():
+        emulator.verify_token(flavor.get_token(credential, SCOPE).token)
     probe, request = requests_to(emulator, "imds")
     assert "Metadata" not in probe.headers and probe.query["resource"] == "https://management.azure.com"
     assert request.headers.get("Metadata") == "true"
-    flavor.get_token(credential, SCOPE, claims='{"access_token": {}}')  # bypasses the cache
-    flavor.get_token(credential, "https://vault.azure.net/.default")
+    with in_chain():
+        flavor.get_token(credential, SCOPE, claims='{"access_token": {}}')  # bypasses the cache
+        flavor.get_token(credential, "https://vault.azure.net/.default")
     assert len([r for r in requests_to(emulator, "imds") if without_metadata(r)]) == 1
 
 
 def test_failed_probe_is_not_remembered(flavor, emulator):
     # Two resets: aiohttp retries a reset idempotent request once by itself.
     emulator.faults.add("imds", reset=True, match=without_metadata, times=2 if flavor.is_async else 1)
-    credential = make(flavor, emulator, _probe=True)
-    with pytest.raises(CredentialUnavailableError, match="managed identity timed out"):
-        flavor.get_token(credential, SCOPE)
-    emulator.verify_token(flavor.get_token(credential, SCOPE).token)
+    credential = make(flavor, emulator)
+    with in_chain():
+        with pytest.raises(CredentialUnavailableError, match="managed identity timed out"):
+            flavor.get_token(credential, SCOPE)
+        emulator.verify_token(flavor.get_token(credential, SCOPE).token)
     probes = [without_metadata(r) for r in requests_to(emulator, "imds")]
     assert probes == [True] * (3 if flavor.is_async else 2) + [False]
 
 
-def test_in_chain_context_probes_and_probe_false_disables(flavor, emulator):
+def test_a_chain_with_more_members_probes_a_chain_of_one_does_not(flavor, emulator):
     with in_chain():
         flavor.get_token(make(flavor, emulator), SCOPE)
     assert [without_metadata(r) for r in requests_to(emulator, "imds")] == [True, False]
     emulator.reset()
-    with in_chain():
-        flavor.get_token(make(flavor, emulator, _probe=False), "https://vault.azure.net/.default")
+    with in_chain("ManagedIdentityCredential"):
+        flavor.get_token(make(flavor, emulator), "https://vault.azure.net/.default")
     assert [without_metadata(r) for r in requests_to(emulator, "imds")] == [False]
 
 
 def test_after_a_successful_probe_full_retries_apply(flavor, emulator):
     sleeps = Sleeps()
     emulator.faults.add("imds", status=503, body=BUSY, match=with_metadata, times=2)
-    credential = make(flavor, emulator, _probe=True, sleeps=sleeps)
-    emulator.verify_token(flavor.get_token(credential, SCOPE).token)
+    credential = make(flavor, emulator, sleeps=sleeps)
+    with in_chain():
+        emulator.verify_token(flavor.get_token(credential, SCOPE).token)
     assert sleeps == [0.8, 1.6]
 
 
 def test_no_answer_after_successful_probe_fails(flavor, emulator):
     sleeps = Sleeps()
     emulator.faults.add("imds", hang=True, match=with_metadata, times=None)
-    credential = make(flavor, emulator, _probe=True, sleeps=sleeps, read_timeout=0.2, retry_total=1)
-    with pytest.raises(AuthenticationFailedError) as info:
+    credential = make(flavor, emulator, sleeps=sleeps, read_timeout=0.2, retry_total=1)
+    with in_chain(), pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(credential, SCOPE)
     assert_row(info.value, "mi-no-response")

@@ -24,6 +24,7 @@ from azidentity._protocol.mi_retry import (
     retry_after,
     send,
 )
+from test_managed_identity_support import in_chain
 
 NOW = 1_700_000_000.0
 REQ = HttpRequest("GET", "http://127.0.0.1:1/metadata/identity/oauth2/token")
@@ -563,10 +564,11 @@ def test_credential_flow_steps_probe_then_token_request():
     from azidentity._credential import TokenRequest
 
     credential = ManagedIdentityCredential(
-        _env={"AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:1"}, _probe=True, _clock=lambda: NOW
+        _env={"AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:1"}, _clock=lambda: NOW
     )
     flow = credential._flow(TokenRequest(("https://vault.azure.net/.default",)))
-    probe = next(flow)
+    with in_chain():  # the probe is decided when the flow starts
+        probe = next(flow)
     assert isinstance(probe, HttpRequest) and "Metadata" not in probe.headers and probe.read_timeout == 1.0
     request = flow.send(response(400, '{"error": "bad_request_102"}'))  # any IMDS answer: present
     assert (
@@ -590,9 +592,10 @@ def test_credential_flow_probe_without_answer_is_unavailable():
     from azidentity import CredentialUnavailableError, ManagedIdentityCredential
     from azidentity._credential import TokenRequest
 
-    credential = ManagedIdentityCredential(_env={}, _probe=True)
+    credential = ManagedIdentityCredential(_env={})
     flow = credential._flow(TokenRequest(("https://vault.azure.net/.default",)))
-    probe = next(flow)
+    with in_chain():
+        probe = next(flow)
     assert probe.url == "http://169.254.169.254/metadata/identity/oauth2/token"  # stepped: nothing is sent
     with pytest.raises(CredentialUnavailableError, match="managed identity timed out"):
         flow.throw(TransportError(probe, "timed out", timeout=True))

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from azidentity._credential import IN_CHAIN
+from azidentity._credential import CHAIN, ChainContext
 from azidentity._credentials import managed_identity as mi_credential
 
 SCOPE = "https://management.azure.com/.default"
@@ -56,12 +56,14 @@ def without_metadata(request: Any) -> bool:
 
 
 @contextlib.contextmanager
-def in_chain() -> Iterator[None]:
-    token = IN_CHAIN.set(True)
+def in_chain(*members: str) -> Iterator[None]:
+    """As a chain calls its managed identity member (by default a chain of two: managed identity probes)."""
+    names = members or ("ManagedIdentityCredential", "Other")
+    token = CHAIN.set(ChainContext("ChainedTokenCredential", names))
     try:
         yield
     finally:
-        IN_CHAIN.reset(token)
+        CHAIN.reset(token)
 
 
 def make(

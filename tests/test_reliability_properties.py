@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 import azidentity
 from azidentity import AuthenticationFailedError, CredentialUnavailableError
 from azidentity._authority import normalize_authority, resolve_tenant, validate_tenant_id
-from azidentity._credential import IN_CHAIN, TokenRequest
+from azidentity._credential import CHAIN, ChainContext, TokenRequest
 from azidentity._protocol import (
     azure_cli,
     azure_developer_cli,
@@ -268,11 +268,12 @@ def check_outcome(
 
 @contextmanager
 def chain(enabled: bool) -> Any:
-    marker = IN_CHAIN.set(enabled)
+    """As a chain of two calls its members (enabled), or standalone."""
+    marker = CHAIN.set(ChainContext("ChainedTokenCredential", ("A", "B")) if enabled else None)
     try:
         yield
     finally:
-        IN_CHAIN.reset(marker)
+        CHAIN.reset(marker)
 
 
 # -- Entra ID token responses -------------------------------------------------------------------------

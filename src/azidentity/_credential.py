@@ -21,27 +21,63 @@ from ._cache import TokenCache
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Hashable
+    from collections.abc import Awaitable, Hashable, Mapping
     from typing import Any, ClassVar
 
     from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
 
     from ._cache import CacheEntry
     from ._driver import AsyncIO, SyncIO
+    from ._persistence_options import TokenCachePersistenceOptions
     from ._protocol.effects import Flow
     from ._token import Token
 
 
-# True while a chain (ChainedTokenCredential / DefaultAzureCredential) calls its members.
-# Members use it to lower their log levels and, for managed identity, to probe IMDS once
-# with a short timeout instead of retrying for tens of seconds.
-IN_CHAIN: ContextVar[bool] = ContextVar("azidentity_in_chain", default=False)
+class ChainContext:
+    """The one notion of "in a chain": which chain a credential works for, and what a member may need to know.
+
+    :data:`CHAIN` holds it while a chain calls a member (the drivers set it when they perform a
+    ``MemberCall``), and while DefaultAzureCredential builds its members, so that they can
+    configure themselves for it. Members read it through :func:`current_chain`: inside a chain,
+    they lower their log levels and report failures that let the chain move on; managed identity
+    probes IMDS once, quickly, when other members follow.
+    """
+
+    __slots__ = ("name", "default", "members", "env")
+
+    def __init__(
+        self,
+        name: str,
+        members: tuple[str, ...],
+        *,
+        default: bool = False,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.name = name  # the chain's class name
+        self.members = members  # the names of the chain's members, in order
+        self.default = default  # DefaultAzureCredential (whose members behave as azure-identity's do)
+        self.env = env  # the environment DefaultAzureCredential was given (tests inject one), or None
+
+    def __repr__(self) -> str:
+        return f"ChainContext({self.name}, members={self.members!r})"
+
+
+CHAIN: ContextVar[ChainContext | None] = ContextVar("azidentity_chain", default=None)
+
+
+def current_chain() -> ChainContext | None:
+    """The chain this credential is being called (or built) by, or None."""
+    return CHAIN.get()
 
 
 class TokenRequest:
-    """What one get_token call asks for (``tenant_id`` as requested, not yet resolved)."""
+    """What one get_token call asks for (``tenant_id`` as requested, not yet resolved).
 
-    __slots__ = ("scopes", "claims", "tenant_id", "enable_cae")
+    ``want_info``: the caller called ``get_token_info``. ``passthrough``: the caller's own keyword
+    arguments (get_token) or options (get_token_info), which a chain hands on to its members.
+    """
+
+    __slots__ = ("scopes", "claims", "tenant_id", "enable_cae", "want_info", "passthrough")
 
     def __init__(
         self,
@@ -49,11 +85,16 @@ class TokenRequest:
         claims: str | None = None,
         tenant_id: str | None = None,
         enable_cae: bool = False,
+        *,
+        want_info: bool = False,
+        passthrough: Mapping[str, Any] | None = None,
     ) -> None:
         self.scopes = scopes
         self.claims = claims
         self.tenant_id = tenant_id
         self.enable_cae = enable_cae
+        self.want_info = want_info
+        self.passthrough = passthrough
 
     def __repr__(self) -> str:
         return f"TokenRequest(scopes={self.scopes!r}, tenant_id={self.tenant_id!r}, enable_cae={self.enable_cae})"
@@ -72,6 +113,12 @@ class CredentialBase:
     # the key computed (after validation) the first time and skip building request and key.
     # Credentials whose key changes with state (the signed-in account) set this False.
     _stable_keys: ClassVar[bool] = True
+    # Chains keep no tokens of their own (their members do): each call runs the flow, no lock, no cache.
+    _caches_tokens: ClassVar[bool] = True
+    # Credentials this one holds and closes with itself (a chain's members).
+    _members: tuple[Any, ...] = ()
+    # Set by credentials that take ``cache_persistence_options``: the cache is then the encrypted file.
+    _cache_persistence_options: TokenCachePersistenceOptions | None = None
     _repr_fields: ClassVar[tuple[str, ...]] = ()
     _cache: TokenCache
     _pipeline_kwargs: dict[str, Any]
@@ -88,7 +135,7 @@ class CredentialBase:
         self._fast_keys: dict[tuple[str, ...], Hashable] = {}
 
     def _new_cache(self) -> TokenCache:
-        options = getattr(self, "_cache_persistence_options", None)
+        options = self._cache_persistence_options
         if options is None:
             return TokenCache(self._clock)
         from ._persistent_token_cache import PersistentTokenCache
@@ -99,20 +146,10 @@ class CredentialBase:
     def _persistent_namespace(self) -> str:
         """Whose tokens these are, in the persistent cache's keys (``_cache_key`` adds tenant, scopes, CAE).
 
-        Credentials whose tokens belong to more than this (a signed-in account, a managed identity)
+        Credentials whose tokens belong to more than this (an application, a signed-in account)
         override it.
         """
-        parts = [type(self).__name__]
-        parts += [
-            str(getattr(self, name, None) or "")
-            for name in ("_authority", "_tenant_id", "_client_id", "_username")
-        ]
-        assertion = getattr(self, "_user_assertion", None)
-        if assertion:  # on-behalf-of: one user's tokens must never be served for another's assertion
-            import hashlib
-
-            parts.append(hashlib.sha256(str(assertion).encode()).hexdigest())
-        return "|".join(parts)
+        return type(self).__name__
 
     @property
     def _name(self) -> str:
@@ -139,13 +176,21 @@ class CredentialBase:
         claims: str | None,
         tenant_id: str | None,
         enable_cae: bool,
+        passthrough: Mapping[str, Any] | None = None,
     ) -> TokenRequest:
-        if not scopes:
+        if not scopes and self._caches_tokens:  # a chain hands even this on (its members decide)
             raise ValueError(f'"{method}" requires at least one scope')
         for scope in scopes:
             if not isinstance(scope, str) or not scope:
                 raise ValueError(f'"{method}" requires scopes to be non-empty strings, got {scope!r}')
-        request = TokenRequest(scopes, claims or None, tenant_id or None, bool(enable_cae))
+        request = TokenRequest(
+            scopes,
+            claims or None,
+            tenant_id or None,
+            bool(enable_cae),
+            want_info=method == "get_token_info",
+            passthrough=passthrough,
+        )
         self._validate(request)
         return request
 
@@ -153,13 +198,14 @@ class CredentialBase:
         self, scopes: tuple[str, ...], options: TokenRequestOptions | None
     ) -> TokenRequest:
         if not options:
-            return self._request("get_token_info", scopes, None, None, False)
+            return self._request("get_token_info", scopes, None, None, False, options)
         return self._request(
             "get_token_info",
             scopes,
             options.get("claims"),
             options.get("tenant_id"),
             bool(options.get("enable_cae", False)),
+            options,
         )
 
     def _lookup(self, request: TokenRequest) -> tuple[Hashable, CacheEntry | None]:
@@ -321,7 +367,9 @@ class SyncCredential(CredentialBase):
                 hit = self._cache.lookup(fast)
                 if hit is not None:
                     return hit.access_token
-        request = self._request("get_token", scopes, claims, tenant_id, enable_cae)
+        request = self._request("get_token", scopes, claims, tenant_id, enable_cae, kwargs)
+        if not self._caches_tokens:
+            return self._answer(self._flow(request))  # type: ignore[no-any-return]
         key, entry = self._lookup(request)
         return (entry or self._acquire(request, key)).access_token
 
@@ -333,8 +381,15 @@ class SyncCredential(CredentialBase):
                 if hit is not None:
                     return hit.info
         request = self._request_from_options(scopes, options)
+        if not self._caches_tokens:
+            return self._answer(self._flow(request))  # type: ignore[no-any-return]
         key, entry = self._lookup(request)
         return (entry or self._acquire(request, key)).info
+
+    @_tracing.traced_drive
+    def _answer(self, flow: Flow[Any]) -> Any:
+        """A credential without a cache of its own (a chain): the flow's result is the answer."""
+        return self._run(flow)
 
     @_tracing.traced_acquire
     def _acquire(self, request: TokenRequest, key: Hashable) -> CacheEntry:
@@ -362,15 +417,23 @@ class SyncCredential(CredentialBase):
 
     def __enter__(self) -> Any:
         self._sync_io().enter()
+        for member in self._members:  # as azure-identity's chains: each member is entered
+            enter = getattr(member, "__enter__", None)
+            if callable(enter):
+                enter()
         return self
 
     def __exit__(self, *args: object) -> None:
+        for member in self._members:  # as azure-identity's chains: each member's __exit__
+            exit_ = getattr(member, "__exit__", None)
+            if callable(exit_):
+                exit_(*args)
+            elif callable(getattr(member, "close", None)):  # a member without the context protocol
+                member.close()
         if self._io is None and "transport" not in self._pipeline_kwargs:
             return
         io, self._io = self._sync_io(), None
-        io.close(
-            *args
-        )  # the exception details reach your transport's __exit__, as through azure-core's Pipeline
+        io.close(*args)  # the exception details reach your transport's __exit__, as through azure-core
 
 
 class AsyncCredential(CredentialBase):
@@ -407,7 +470,9 @@ class AsyncCredential(CredentialBase):
                 hit = self._cache.lookup(fast)
                 if hit is not None:
                     return hit.access_token
-        request = self._request("get_token", scopes, claims, tenant_id, enable_cae)
+        request = self._request("get_token", scopes, claims, tenant_id, enable_cae, kwargs)
+        if not self._caches_tokens:
+            return await self._answer(self._flow(request))  # type: ignore[no-any-return]
         key, entry = self._lookup(request)
         if entry is None:  # a hit never creates the acquisition coroutine
             entry = await self._acquire(request, key)
@@ -423,10 +488,17 @@ class AsyncCredential(CredentialBase):
                 if hit is not None:
                     return hit.info
         request = self._request_from_options(scopes, options)
+        if not self._caches_tokens:
+            return await self._answer(self._flow(request))  # type: ignore[no-any-return]
         key, entry = self._lookup(request)
         if entry is None:
             entry = await self._acquire(request, key)
         return entry.info
+
+    @_tracing.traced_drive
+    def _answer(self, flow: Flow[Any]) -> Awaitable[Any]:
+        """A credential without a cache of its own (a chain): the flow's result is the answer."""
+        return self._run(flow)
 
     @_tracing.traced_acquire_async
     async def _acquire(self, request: TokenRequest, key: Hashable) -> CacheEntry:
@@ -453,10 +525,16 @@ class AsyncCredential(CredentialBase):
         await self.__aexit__()
 
     async def __aenter__(self) -> Any:
-        await self._async_io().enter()
+        await self._async_io().enter()  # a chain's members are not entered, as in azure-identity
         return self
 
     async def __aexit__(self, *args: object) -> None:
+        if self._members:  # a chain: its members are closed concurrently, as azure-identity does
+            import asyncio
+
+            closing = [getattr(member, "close", None) for member in self._members]
+            outcomes = [close() for close in closing if callable(close)]
+            await asyncio.gather(*(outcome for outcome in outcomes if hasattr(outcome, "__await__")))
         if self._io is None and "transport" not in self._pipeline_kwargs:
             return
         io, self._io = self._async_io(), None

@@ -16,11 +16,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from . import _tracing
+from ._credential import CHAIN
 from ._protocol.effects import (
     Flow,
     Headers,
     HttpRequest,
     HttpResponse,
+    MemberCall,
     ProcessResult,
     RunProcess,
     Sleep,
@@ -287,6 +289,18 @@ def run_sync(flow: Flow[T], io: SyncIO) -> T:
             _tracing.process_ran(effect, result)
         elif isinstance(effect, Interaction):
             result = effect.performer.perform_sync(effect)
+        elif isinstance(effect, MemberCall):
+            reset = CHAIN.set(effect.context) if effect.context is not None else None
+            try:
+                result = effect.invoke()
+            except Exception as failure:
+                error = failure
+            finally:
+                if reset is not None:
+                    CHAIN.reset(reset)
+            if hasattr(result, "__await__"):
+                flow.close()
+                effect.refuse_async(result)
         else:  # pragma: no cover - a programming error in a flow
             raise TypeError(f"unknown effect {effect!r}")
 
@@ -435,5 +449,16 @@ async def run_async(flow: Flow[T], io: AsyncIO) -> T:
             _tracing.process_ran(effect, result)
         elif isinstance(effect, Interaction):
             result = await effect.performer.perform_async(effect)
+        elif isinstance(effect, MemberCall):
+            reset = CHAIN.set(effect.context) if effect.context is not None else None
+            try:
+                result = effect.invoke()
+                if hasattr(result, "__await__"):
+                    result = await result
+            except Exception as failure:
+                error = failure
+            finally:
+                if reset is not None:
+                    CHAIN.reset(reset)
         else:  # pragma: no cover
             raise TypeError(f"unknown effect {effect!r}")

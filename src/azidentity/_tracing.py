@@ -13,7 +13,8 @@ What is traced (each hook is a decorator or one line in the file that calls in h
 - a credential's ``get_token`` / ``get_token_info`` that misses the cache (``_credential.py``'s
   ``_acquire``): a span ``<Credential>.get_token``, current while the token is requested, so azure-core's
   HTTP spans (``DistributedTracingPolicy`` in our pipelines, :func:`http_policy`) nest under it;
-- a chain's walk (``chained.py``'s ``_drive``): a span for the chain and one per member tried. A member's
+- a chain's walk (``_credential.py``'s ``_answer``, which runs a chain's flow): a span for the chain and one
+  per member tried. A member's
   span *is* its ``get_token`` span (one span per call, not two);
 - inside a credential span (``_driver.py``): waits between retries as ``azidentity.wait`` events, and each
   developer tool run as a child span ``run <tool>`` (its name, duration and exit code; never its output).
@@ -364,10 +365,9 @@ def _reset(token: Any) -> None:
 
 
 # -- hooks: credentials ---------------------------------------------------------------------------------
-def _caller_method(depth: int) -> str:
-    """``get_token`` or ``get_token_info``: the public method that called ``_acquire``."""
-    name = sys._getframe(depth + 1).f_code.co_name
-    return "get_token_info" if name == "get_token_info" else "get_token"
+def _method(request: Any) -> str:
+    """``get_token`` or ``get_token_info``: the public method the request came from."""
+    return "get_token_info" if request.want_info else "get_token"
 
 
 @contextmanager
@@ -397,7 +397,7 @@ def traced_acquire(acquire: F) -> F:
         tracing = backend()
         if tracing is None:
             return acquire(self, request, key)
-        with _acquisition(tracing, self, request, _caller_method(1)):
+        with _acquisition(tracing, self, request, _method(request)):
             return acquire(self, request, key)
 
     return traced  # type: ignore[return-value]
@@ -411,7 +411,7 @@ def traced_acquire_async(acquire: F) -> F:
         tracing = backend()
         if tracing is None:
             return acquire(self, request, key)
-        return _acquire_traced(tracing, self, request, _caller_method(1), acquire(self, request, key))
+        return _acquire_traced(tracing, self, request, _method(request), acquire(self, request, key))
 
     return traced  # type: ignore[return-value]
 
@@ -425,7 +425,7 @@ async def _acquire_traced(
 
 # -- hooks: chains ----------------------------------------------------------------------------------------
 def traced_drive(drive: F) -> F:
-    """A chain's ``_drive(walk)`` (sync or async): the walk is watched when tracing is on."""
+    """A chain's ``_answer(flow)`` (sync or async): the walk is watched when tracing is on."""
 
     @functools.wraps(drive)
     def traced(self: Any, walk: Any) -> Any:

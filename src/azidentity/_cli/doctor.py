@@ -87,11 +87,11 @@ def one_line_cause(name: str, error: BaseException) -> str:
 def _attempt(dac: Any, entry: Any, scope: str) -> Outcome:
     from azure.core.exceptions import ClientAuthenticationError
 
-    from .._credential import IN_CHAIN
+    from .._credential import CHAIN
     from .._errors import CredentialUnavailableError
 
     outcome = Outcome(entry.name, "unavailable")
-    reset = IN_CHAIN.set(True)
+    reset = CHAIN.set(dac._context)  # as the chain itself calls its members
     start = time.perf_counter()
     try:
         token = entry.credential.get_token(scope)
@@ -108,7 +108,7 @@ def _attempt(dac: Any, entry: Any, scope: str) -> Outcome:
             outcome.cause = f"unexpected {type(raised).__name__}: {raised}"
         return outcome
     finally:
-        IN_CHAIN.reset(reset)
+        CHAIN.reset(reset)
     outcome.seconds = time.perf_counter() - start
     outcome.status = "succeeded"
     outcome.identity = jwt.identity(jwt.decode(token.token))

@@ -34,19 +34,9 @@ class _AzureCli(DeveloperToolCredential):
         if subscription:
             problem = cli_common.subscription_error(subscription)
             if problem:
-                from .._errors import render
-                from .._mitigations import lookup
+                from .._errors import ConfigurationError
 
-                row = lookup("cli-subscription")
-                raise ValueError(
-                    render(
-                        self._name,
-                        problem,
-                        None,
-                        row.mitigation if row else None,
-                        row.anchor if row else None,
-                    )
-                )
+                raise ConfigurationError(problem, credential=self._name, mitigation_key="cli-subscription")
         self._subscription = subscription or None
         self._init_tool(tenant_id, additionally_allowed_tenants, process_timeout, cache_tokens)
 

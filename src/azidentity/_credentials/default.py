@@ -27,11 +27,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import log
 from .._constants import EnvironmentVariables as Ev
-from .chained import FACT_ATTRIBUTES, AsyncChainedTokenCredential, ChainedTokenCredential, _ChainBase
+from .._credential import CHAIN, AsyncCredential, ChainContext, CredentialBase, SyncCredential, TokenRequest
+from .chained import AsyncChainedTokenCredential, ChainedTokenCredential, _Chained
 from .environment import AZURE_ADDITIONALLY_ALLOWED_TENANTS, split_tenants
 
 if TYPE_CHECKING:
-    from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
+    from .._errors import Facts
+    from .._protocol.effects import Flow
 
 # key, credential name, exclude keyword, AZURE_TOKEN_CREDENTIALS group, module
 MEMBERS: tuple[tuple[str, str, str, str | None, str], ...] = (
@@ -160,45 +162,36 @@ def plan_members(
     return entries
 
 
-class _Unavailable:
-    """Stands in for a member whose constructor failed: every request reports the constructor's message."""
+class _Unavailable(CredentialBase):
+    """Stands in for a member that could not be built here: every request reports why, as unavailable."""
 
-    def __init__(self, name: str, detail: str, mitigation_key: str | None) -> None:
+    _stable_keys: ClassVar[bool] = False
+
+    def __init__(self, name: str, facts: Facts) -> None:
         self._credential_name = name
-        self._detail = detail
-        self._mitigation_key = mitigation_key
+        self._facts = facts
+        self._init_base({})
 
-    def _error(self) -> Exception:
+    @property
+    def _name(self) -> str:
+        return self._credential_name
+
+    def _flow(self, request: TokenRequest) -> Flow[Any]:
         from .._errors import CredentialUnavailableError
 
-        return CredentialUnavailableError(
-            self._detail, credential=self._credential_name, mitigation_key=self._mitigation_key
-        )
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        raise self._error()
-
-    def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
-        raise self._error()
-
-    def close(self) -> None:
-        return None
+        raise CredentialUnavailableError(facts=self._facts)
+        yield  # pragma: no cover - a flow is a generator
 
     def __repr__(self) -> str:
-        return f"<unavailable {self._credential_name}: {self._detail}>"
+        return f"<unavailable {self._credential_name}: {self._facts.detail}>"
 
 
-class _AsyncUnavailable(_Unavailable):
-    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:  # type: ignore[override]
-        raise self._error()
+class _SyncUnavailable(_Unavailable, SyncCredential):
+    pass
 
-    async def get_token_info(  # type: ignore[override]
-        self, *scopes: str, options: TokenRequestOptions | None = None
-    ) -> AccessTokenInfo:
-        raise self._error()
 
-    async def close(self) -> None:  # type: ignore[override]
-        return None
+class _AsyncUnavailable(_Unavailable, AsyncCredential):
+    pass
 
 
 def _is_wsl() -> bool:
@@ -206,7 +199,7 @@ def _is_wsl() -> bool:
     return "microsoft" in release
 
 
-class BrokerCredential(_Unavailable):
+class BrokerCredential(_SyncUnavailable):
     """DefaultAzureCredential's broker member (sync chain, last): present, and unavailable with the reason.
 
     azure-identity signs in silently as the Windows sign-in broker's (WAM's) default account when the
@@ -215,6 +208,8 @@ class BrokerCredential(_Unavailable):
 
     def __init__(self, tenant_id: str | None = None, client_id: str | None = None) -> None:
         import sys
+
+        from .._errors import Facts
 
         self._tenant_id = tenant_id
         self._client_id = client_id
@@ -228,29 +223,29 @@ class BrokerCredential(_Unavailable):
                 "InteractiveBrowserBrokerCredential unavailable. Brokered authentication is only supported on "
                 "Windows and WSL platforms."
             )
-        super().__init__("BrokerCredential", detail, "broker-unavailable")
+        name = "BrokerCredential"
+        super().__init__(
+            name, Facts(name, detail, outcome="unavailable", mitigation_key="broker-unavailable")
+        )
 
     def _doctor_facts(self) -> dict[str, str]:
         return {"broker": "none: WAM exists only on Windows and WSL, and azidentity has no broker support"}
 
 
-def _detail(name: str, error: BaseException) -> tuple[str, str | None]:
-    """A constructor error's message without the name prefix, and the guide row it names (if rendered)."""
-    from .._mitigations import ROWS
+def _construction_facts(name: str, key: str, error: BaseException) -> Facts:
+    """What a member that could not be built reports: its constructor's facts (our errors carry them)."""
+    from .._errors import Facts
 
-    text = getattr(error, "detail", None) or str(error) or type(error).__name__
-    for prefix in (name + ": ", name + " "):
-        if text.startswith(prefix):
-            text = text[len(prefix) :]
-            break
-    # Messages already rendered in the guide's layout: keep the detail, find the row by its mitigation.
-    text, _, rendered = text.partition("\nMitigation: ")
-    mitigation = rendered.split("\nTroubleshooting: ", 1)[0].strip()
-    key = next((row.key for row in ROWS.values() if mitigation and row.mitigation == mitigation), None)
-    return text.split("\nTroubleshooting: ", 1)[0], key
+    if isinstance(error, ImportError):
+        return Facts(name, f"not available in this installation ({error})", outcome="unavailable")
+    facts = getattr(error, "facts", None)
+    if isinstance(facts, Facts):
+        return facts
+    detail = str(error) or type(error).__name__
+    return Facts(name, detail, outcome="unavailable", mitigation_key=_CONSTRUCTION_ROWS.get(key))
 
 
-class _Default(_ChainBase):
+class _Default(_Chained):
     """Construction of the chain; the sync and async classes differ only in the member classes."""
 
     _sticky: ClassVar[bool] = True
@@ -264,7 +259,6 @@ class _Default(_ChainBase):
         env: Mapping[str, str] | None = kwargs.pop("_env", None)
         if env is None:
             env = os.environ
-        injected_env = env is not os.environ
         authority = kwargs.pop("authority", None)
         process_timeout = kwargs.pop("process_timeout", 10)
         require_envvar = bool(kwargs.pop("require_envvar", False))
@@ -301,16 +295,13 @@ class _Default(_ChainBase):
                 "Set it to 'dev', 'prod', or a specific credential name."
             )
         plan = plan_members(token_credentials, excludes, self._is_async)
-        included = {entry.key for entry in plan if entry.included}
         pipeline = kwargs  # what remains: azure-core pipeline keywords and test seams
 
         def arguments(key: str) -> dict[str, Any]:
             if key == "environment":
-                args: dict[str, Any] = {"authority": authority, "_within_dac": True, **pipeline}
+                args: dict[str, Any] = {"authority": authority, **pipeline}
                 if explicit_allowed:
                     args["additionally_allowed_tenants"] = allowed
-                if injected_env:
-                    args["_env"] = env
                 return args
             if key == "workload_identity":
                 args = {
@@ -324,17 +315,7 @@ class _Default(_ChainBase):
                     args["authority"] = authority
                 return args
             if key == "managed_identity":
-                args = {
-                    "client_id": mi_client_id,
-                    "_within_dac": True,
-                    "_probe": included != {"managed_identity"},
-                    "probe_timeout": probe_timeout,
-                    "_exclude_workload_identity_credential": "workload_identity" not in included,
-                    **pipeline,
-                }
-                if injected_env:
-                    args["_env"] = env
-                return args
+                return {"client_id": mi_client_id, "probe_timeout": probe_timeout, **pipeline}
             if key == "shared_token_cache":
                 args = {
                     "username": shared_cache_username,
@@ -361,32 +342,41 @@ class _Default(_ChainBase):
                 return args
             return {"process_timeout": process_timeout}
 
+        # Members read this while they are built (DefaultAzureCredential's members behave as azure-identity's),
+        # and while the chain calls them.
+        context = ChainContext(
+            self._name,
+            tuple(entry.name for entry in plan if entry.included),
+            default=True,
+            env=None if env is os.environ else env,
+        )
         members: list[Any] = []
         notes: list[str] = []
-        for entry in plan:
-            key, name, _, _, module = MEMBER_BY_KEY[entry.key]
-            if not entry.included:
-                continue
-            try:
-                member = self._construct(module, name, arguments(key))
-            except ImportError as error:
-                if key in OFF_BY_DEFAULT:  # optional member not built into this installation
-                    entry.included, entry.reason = False, f"not available in this installation ({error})"
+        building = CHAIN.set(context)
+        try:
+            for entry in plan:
+                if not entry.included:
                     continue
-                member = self._placeholder(entry, key, error)
-                notes.append(f"{name}: {entry.construction_error}")
-            except (ValueError, OSError) as error:
-                member = self._placeholder(entry, key, error)
-                notes.append(f"{name}: {entry.construction_error}")
-            except Exception as error:
-                from azure.core.exceptions import ClientAuthenticationError
+                key, name, _, _, module = MEMBER_BY_KEY[entry.key]
+                try:
+                    member = self._construct(module, name, arguments(key))
+                except ImportError as error:
+                    if key in OFF_BY_DEFAULT:  # optional member not built into this installation
+                        entry.included, entry.reason = False, f"not available in this installation ({error})"
+                        continue
+                    member = self._placeholder(entry, key, error)
+                    notes.append(f"{name}: {entry.construction_error}")
+                except Exception as error:
+                    from azure.core.exceptions import ClientAuthenticationError
 
-                if not isinstance(error, ClientAuthenticationError):
-                    raise
-                member = self._placeholder(entry, key, error)
-                notes.append(f"{name}: {entry.construction_error}")
-            entry.credential = member
-            members.append(member)
+                    if not isinstance(error, (ValueError, OSError, ClientAuthenticationError)):
+                        raise
+                    member = self._placeholder(entry, key, error)
+                    notes.append(f"{name}: {entry.construction_error}")
+                entry.credential = member
+                members.append(member)
+        finally:
+            CHAIN.reset(building)
         if notes:
             level = (
                 logging.WARNING
@@ -405,7 +395,8 @@ class _Default(_ChainBase):
                 f"(check the exclude_* arguments and {Ev.AZURE_TOKEN_CREDENTIALS})."
             )
         self._plan = plan
-        self._init_chain(tuple(members))
+        context.members = tuple(entry.name for entry in plan if entry.included)
+        self._init_chain(tuple(members), context)
 
     def _construct(self, module: str, name: str, arguments: dict[str, Any]) -> Any:
         import importlib
@@ -418,28 +409,26 @@ class _Default(_ChainBase):
         return cls(**arguments)
 
     def _placeholder(self, entry: PlanEntry, key: str, error: BaseException) -> Any:
-        detail, rendered_row = _detail(entry.name, error)
-        if isinstance(error, ImportError):
-            detail, rendered_row = f"not available in this installation ({error})", None
-        entry.construction_error = detail
-        row = rendered_row or _CONSTRUCTION_ROWS.get(key)
-        cls = _AsyncUnavailable if self._is_async else _Unavailable
-        return cls(entry.name, detail, row)
+        facts = _construction_facts(entry.name, key, error)
+        entry.construction_error = facts.detail
+        return (_AsyncUnavailable if self._is_async else _SyncUnavailable)(entry.name, facts)
 
     def _soften(self, credential: Any, name: str, error: Exception) -> Exception:
-        """A developer tool that failed is unavailable inside DefaultAzureCredential (as in azure-identity)."""
+        """A developer tool that failed is unavailable inside DefaultAzureCredential (as in azure-identity):
+        the same facts, as the error that lets the chain move on."""
+        from azure.core.exceptions import ClientAuthenticationError
+
         from .._errors import CredentialUnavailableError
 
         if name not in SOFTENED or isinstance(error, CredentialUnavailableError):
             return error
-        from azure.core.exceptions import ClientAuthenticationError
-
-        if not isinstance(error, ClientAuthenticationError):
+        facts = getattr(error, "facts", None)
+        if facts is not None:
+            softened = CredentialUnavailableError(facts=facts)
+        elif isinstance(error, ClientAuthenticationError):
+            softened = CredentialUnavailableError(str(error))
+        else:
             return error
-        softened = CredentialUnavailableError(error.message if isinstance(error.message, str) else str(error))
-        for attribute in FACT_ATTRIBUTES:
-            if hasattr(error, attribute):
-                setattr(softened, attribute, getattr(error, attribute))
         softened.__cause__ = error
         return softened
 

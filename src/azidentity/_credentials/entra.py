@@ -55,6 +55,10 @@ class EntraCredential(CredentialBase):
         kwargs.pop("enable_support_logging", None)
         self._init_base(kwargs)
 
+    def _persistent_namespace(self) -> str:
+        # An application's tokens: never served to another application, tenant or authority.
+        return "|".join((type(self).__name__, self._authority, self._tenant_id, self._client_id))
+
     def _tenant(self, request: TokenRequest) -> str:
         return resolve_tenant(
             self._tenant_id, request.tenant_id, self._additionally_allowed_tenants, self._name

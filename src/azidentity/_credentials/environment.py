@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import log
 from .._constants import EnvironmentVariables as Ev
-from .._credential import AsyncCredential, CredentialBase, SyncCredential, TokenRequest
+from .._credential import AsyncCredential, CredentialBase, SyncCredential, TokenRequest, current_chain
 
 if TYPE_CHECKING:
     from .._cache import TokenCache
@@ -85,13 +85,12 @@ _TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
 _FALSE = frozenset({"", "0", "false", "no", "off", "n", "f"})
 
 
-class EnvironmentConfigurationError(ValueError):
-    """A complete configuration holds an unusable value; ``variable`` names it (never its value)."""
+def EnvironmentConfigurationError(variable: str | None, detail: str) -> ValueError:  # noqa: N802
+    """The error for an unusable value (``_errors.EnvironmentConfigurationError``, imported when raised:
+    azure-core must not load with this module)."""
+    from .._errors import EnvironmentConfigurationError as Error
 
-    def __init__(self, variable: str | None, detail: str) -> None:
-        self.variable = variable
-        self.detail = detail
-        super().__init__(f"EnvironmentCredential: {detail}")
+    return Error(variable, detail)
 
 
 def parse_bool(variable: str, value: str | None) -> bool:
@@ -147,10 +146,11 @@ class _Environment(CredentialBase):
     _credential: Any
 
     def __init__(self, **kwargs: Any) -> None:
-        env: Mapping[str, str] | None = kwargs.pop("_env", None)
+        chain = current_chain()  # DefaultAzureCredential builds its members as the current chain
+        within_dac = chain is not None and chain.default
+        env: Mapping[str, str] | None = kwargs.pop("_env", None)  # test seam
         if env is None:
-            env = os.environ
-        within_dac = bool(kwargs.pop("_within_dac", False))
+            env = chain.env if chain is not None and chain.env is not None else os.environ
         authority = kwargs.pop("authority", None)
         allowed = kwargs.pop("additionally_allowed_tenants", None)
         if allowed is None:
@@ -239,7 +239,7 @@ class _Environment(CredentialBase):
                 tenant, client_id, path, password=password, send_certificate_chain=send_chain, **kwargs
             )
         except ValueError as error:
-            text = str(error)
+            text = getattr(error, "detail", None) or str(error)
             variable = Ev.AZURE_CLIENT_CERTIFICATE_PATH
             lowered = text.lower()
             if "password" in lowered and ("wrong" in lowered or "is encrypted; pass its password" in lowered):

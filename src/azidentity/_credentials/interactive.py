@@ -18,7 +18,14 @@ from .. import log
 from .._auth_record import AuthenticationRecord
 from .._authority import authority_host, normalize_authority
 from .._constants import ARM_SCOPES, DEVELOPER_SIGN_ON_CLIENT_ID
-from .._credential import AsyncCredential, CredentialBase, SyncCredential, TokenRequest, _scope_key
+from .._credential import (
+    AsyncCredential,
+    CredentialBase,
+    SyncCredential,
+    TokenRequest,
+    _scope_key,
+    current_chain,
+)
 from .._protocol import authorize, entra
 from .._protocol.account import Account, account_from_response
 from .._protocol.effects import Flow
@@ -299,12 +306,11 @@ class UserCredential(EntraCredential):
         options = self._cache_persistence_options
         if options is None:
             return None
-        from .._credential import IN_CHAIN
         from .._msal_cache import READER
         from .._protocol import msal_cache as mc
 
         names = mc.cache_names(options.name, request.enable_cae)
-        wait = 2.0 if IN_CHAIN.get() else 5.0
+        wait = 2.0 if current_chain() is not None else 5.0
         outcome = yield from mc.read_caches(names, bool(options.allow_unencrypted_storage), wait, READER)
         for problem in outcome.problems:
             log.emit(

@@ -283,7 +283,7 @@ class _InteractiveBrowser(UserCredential):
         self._open_browser = None
 
     def _sign_in(self, request: TokenRequest, tenant: str) -> Flow[tuple[Token, dict[str, Any]]]:
-        from .._credential import IN_CHAIN
+        from .._credential import current_chain
         from .._errors import AuthenticationFailedError, CredentialUnavailableError
 
         verifier, state = pkce.new_verifier(), pkce.new_state()
@@ -316,7 +316,9 @@ class _InteractiveBrowser(UserCredential):
                 mitigation_key="interactive-no-browser",
             )
         if result.failure == "timeout":
-            error_type = CredentialUnavailableError if IN_CHAIN.get() else AuthenticationFailedError
+            error_type = (
+                CredentialUnavailableError if current_chain() is not None else AuthenticationFailedError
+            )
             raise error_type(
                 f"Timed out after waiting {self._timeout} seconds for the user to authenticate",
                 credential=self._name,

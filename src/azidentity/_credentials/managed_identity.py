@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .. import log
 from .._authority import resolve_tenant
 from .._cache import TokenCache
-from .._credential import IN_CHAIN, AsyncCredential, CredentialBase, SyncCredential, TokenRequest, _scope_key
+from .._credential import (
+    AsyncCredential,
+    CredentialBase,
+    SyncCredential,
+    TokenRequest,
+    _scope_key,
+    current_chain,
+)
 from .._protocol import managed_identity as mi
 from .._protocol import mi_arc as arc
 from .._protocol.effects import Flow, HttpResponse, TransportError
@@ -69,16 +76,21 @@ class _ManagedIdentity(CredentialBase):
     def __init__(
         self, *, client_id: str | None = None, identity_config: Mapping[str, str] | None = None, **kwargs: Any
     ) -> None:
-        given_env: Mapping[str, str] | None = kwargs.pop("_env", None)
+        # DefaultAzureCredential builds its members as the current chain: they behave as azure-identity's do
+        # there (Cloud Shell ignores AZURE_CLIENT_ID; no token exchange when workload identity is excluded).
+        chain = current_chain()
+        within_dac = chain is not None and chain.default
+        given_env: Mapping[str, str] | None = kwargs.pop("_env", None)  # test seam
+        if given_env is None and chain is not None:
+            given_env = chain.env
         env: Mapping[str, str] = os.environ if given_env is None else given_env
         args = mi.identity_from_args(client_id, identity_config)
-        exclude_workload = bool(kwargs.pop("_exclude_workload_identity_credential", False))
-        within_dac = bool(kwargs.pop("_within_dac", False))
+        exclude_workload = (
+            chain is not None and within_dac and "WorkloadIdentityCredential" not in chain.members
+        )
         self._source = mi.detect(env, exclude_workload_identity=exclude_workload)
         self._identity_args = args
         self._identity = self._usable_identity(args, within_dac)
-        probe = kwargs.pop("_probe", None)
-        self._probe_setting: bool | None = None if probe is None else bool(probe)
         self._probe_timeout = _positive("probe_timeout", kwargs.pop("probe_timeout", 1.0))
         self._timeouts = mi.Timeouts(
             _positive("connection_timeout", kwargs.pop("connection_timeout", 2.0)),
@@ -272,10 +284,13 @@ class _ManagedIdentity(CredentialBase):
         mi.resource_for(request.scopes)
 
     def _in_chain(self) -> bool:
-        return IN_CHAIN.get() or self._probe_setting is True
+        return current_chain() is not None
 
     def _probe_enabled(self) -> bool:
-        return self._probe_setting if self._probe_setting is not None else IN_CHAIN.get()
+        """One quick probe of IMDS first when other members follow in the chain: they are tried at once if
+        nothing answers. Alone (standalone, or the chain's only member) the full request is made."""
+        chain = current_chain()
+        return chain is not None and len(chain.members) > 1
 
     def _policy(self) -> RetryPolicy:
         factor, maximum = self._backoff

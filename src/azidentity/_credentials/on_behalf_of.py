@@ -71,6 +71,13 @@ class _OnBehalfOf(EntraCredential):
             kwargs=kwargs,
         )
 
+    def _persistent_namespace(self) -> str:
+        # One user's tokens must never be served for another user's assertion.
+        import hashlib
+
+        digest = hashlib.sha256(str(self._user_assertion).encode()).hexdigest()
+        return f"{super()._persistent_namespace()}|{digest}"
+
     def _client_auth(self, tenant: str) -> Flow[dict[str, str]]:
         if self._client_secret is not None:
             return entra.secret_auth(self._client_id, self._client_secret)

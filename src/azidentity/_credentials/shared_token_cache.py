@@ -22,7 +22,7 @@ import sys
 
 from .. import log
 from .._constants import DEVELOPER_SIGN_ON_CLIENT_ID
-from .._credential import IN_CHAIN, AsyncCredential, CredentialBase, SyncCredential, TokenRequest
+from .._credential import AsyncCredential, CredentialBase, SyncCredential, TokenRequest, current_chain
 from .._protocol import authorize, entra
 from .._protocol import msal_cache as mc
 from .._protocol.effects import Flow
@@ -75,7 +75,7 @@ class MsalCacheCredential(EntraCredential):
     def _wait(self) -> float:
         if self._secret_store_timeout is not None:  # test seam
             return float(self._secret_store_timeout)
-        return SECRET_STORE_WAIT_IN_CHAIN if IN_CHAIN.get() else SECRET_STORE_WAIT
+        return SECRET_STORE_WAIT_IN_CHAIN if current_chain() is not None else SECRET_STORE_WAIT
 
     def _read(self, request: TokenRequest) -> Flow[mc.ReadOutcome]:
         from .._msal_cache import READER

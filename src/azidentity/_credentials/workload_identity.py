@@ -65,7 +65,11 @@ class _WorkloadIdentity(_ClientAssertion):
             if not value
         ]
         if missing:
-            raise ValueError(self._incomplete(missing))
+            from .._errors import ConfigurationError
+
+            raise ConfigurationError(
+                self._incomplete(missing), credential=self._name, mitigation_key="workload-incomplete"
+            )
         assert tenant_id and client_id and token_file_path
         self._token_file_path = os.fspath(token_file_path)
         # Accepted for drop-in compatibility; the AKS token proxy mode is not implemented.
@@ -79,10 +83,7 @@ class _WorkloadIdentity(_ClientAssertion):
         )
 
     def _incomplete(self, missing: list[tuple[str, str, str]]) -> str:
-        from .._errors import render
-        from .._mitigations import lookup
-
-        detail = (
+        return (
             "; ".join(f"no {what} specified" for what, _, _ in missing)
             + ". Pass "
             + ", ".join(argument for _, argument, _ in missing)
@@ -90,8 +91,6 @@ class _WorkloadIdentity(_ClientAssertion):
             + ", ".join(variable for _, _, variable in missing)
             + "."
         )
-        row = lookup("workload-incomplete")
-        return render(self._name, detail, None, row.mitigation if row else None, row.anchor if row else None)
 
     def _assertion(self) -> str:
         """The token file's content, read on every request: Kubernetes rotates the file."""

@@ -120,26 +120,21 @@ class Failure(Exception):
         return self.key == "cli-not-logged-in"
 
     def error(self, credential: str, request: Request | None = None) -> Exception:
-        from .._errors import AuthenticationFailedError, CredentialUnavailableError, render
+        from .._errors import AuthenticationFailedError, CredentialUnavailableError
         from .._mitigations import lookup
 
         request = request or GENERIC_REQUEST
-        row = lookup(self.key, SECTION) or lookup("cli-failed")
-        advice = mitigation(self.key, request, self.codes)
-        anchor = row.anchor if row else None
-        # Rendered here (not from the row) so that the mitigation names what was requested.
-        message = render(credential, self.detail, None, advice, anchor)
-        error = (CredentialUnavailableError if self.unavailable else AuthenticationFailedError)(message)
-        error.credential = credential
-        error.detail = self.detail
-        error.mitigation = advice
-        error.cause = row.cause if row else None
-        error.troubleshooting_anchor = anchor
-        error.error_codes = list(self.codes)
-        error.error_code = f"AADSTS{self.codes[0]}" if self.codes else None
-        for name, value in self.facts.items():
-            setattr(error, name, value)
-        return error
+        error_type = CredentialUnavailableError if self.unavailable else AuthenticationFailedError
+        return error_type(
+            self.detail,
+            credential=credential,
+            mitigation_key=self.key if lookup(self.key, SECTION) else "cli-failed",
+            mitigation=mitigation(
+                self.key, request, self.codes
+            ),  # the row's advice, naming what was requested
+            error_codes=self.codes,
+            extra=self.facts,
+        )
 
 
 def mitigation(key: str, request: Request, codes: tuple[int, ...]) -> str:

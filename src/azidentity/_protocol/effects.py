@@ -211,6 +211,67 @@ class RunProcess(_Value):
         self.cwd = cwd
 
 
+class MemberCall(_Value):
+    """A chain asks one of its members for a token: ``get_token`` or ``get_token_info`` as the chain was
+    asked (or the one the member has). The drivers perform it with the chain's ``context`` as the
+    current chain (None: the call is not made as part of a walk), awaiting an async member; the
+    member's exception is thrown into the flow."""
+
+    __slots__ = ("credential", "name", "want_info", "scopes", "kwargs", "options", "context", "chain")
+
+    def __init__(
+        self,
+        credential: Any,
+        name: str,
+        want_info: bool,
+        scopes: tuple[str, ...],
+        passthrough: Mapping[str, Any] | None,
+        context: Any,
+        chain: str,
+    ) -> None:
+        self.credential = credential
+        self.name = name
+        self.want_info = want_info
+        self.scopes = scopes
+        self.kwargs = {} if want_info else dict(passthrough or {})  # get_token keywords
+        self.options = dict(passthrough or {}) if want_info else None  # get_token_info options
+        self.context = context
+        self.chain = chain
+
+    def invoke(self) -> Any:
+        """Call the member; the result may be awaitable (an async member)."""
+        member = self.credential
+        has_token, has_info = hasattr(member, "get_token"), hasattr(member, "get_token_info")
+        if self.want_info:
+            options = dict(self.options or {})
+            if has_info:
+                return member.get_token_info(*self.scopes, options=options)
+            if options.get("pop"):
+                from .._errors import CredentialUnavailableError
+
+                raise CredentialUnavailableError(
+                    "Proof of possession arguments are not supported for this credential."
+                )
+            return member.get_token(*self.scopes, **options)
+        if has_token or not has_info:
+            return member.get_token(*self.scopes, **self.kwargs)
+        options = {k: v for k, v in self.kwargs.items() if k in ("claims", "tenant_id", "enable_cae") and v}
+        return member.get_token_info(*self.scopes, options=options)
+
+    def refuse_async(self, result: Any) -> None:
+        """A sync chain was handed an async member's coroutine: close it and say what to do instead."""
+        close = getattr(result, "close", None)
+        if callable(close):
+            close()
+        raise AsyncMemberError(
+            f"{self.name} is an async credential; chain it with azidentity.aio.{self.chain}"
+        )
+
+
+class AsyncMemberError(TypeError):
+    """An async credential in a sync chain: a programming error, raised to the caller as it is."""
+
+
 class ProcessResult(_Value):
     """What a process did; ``not_found``: the executable could not be started."""
 
@@ -238,7 +299,7 @@ if TYPE_CHECKING:
 
     from .user_effects import Interaction
 
-    Effect: TypeAlias = "HttpRequest | Sleep | RunProcess | Interaction"
+    Effect: TypeAlias = "HttpRequest | Sleep | RunProcess | Interaction | MemberCall"
     Flow: TypeAlias = "Generator[Effect, Any, T]"
 else:
 
@@ -248,5 +309,5 @@ else:
         def __getitem__(self, item: object) -> _AnnotationOnly:
             return self
 
-    Effect = (HttpRequest, Sleep, RunProcess)
+    Effect = (HttpRequest, Sleep, RunProcess, MemberCall)
     Flow = _AnnotationOnly()
