@@ -4,6 +4,7 @@ A stand-in behaves as the real tool does in the case a test selects with environ
 
 STANDIN_MODE    ok (default) | logged_out | fail | garbage | flood | flood_hang | no_module | exec_policy
                 | legacy_expiry | legacy_expiry_no_fraction | aadsts_login
+                | old_azd (azd without --claims) | claims_mfa (azd: a claims request needs an MFA login)
 STANDIN_SLEEP   seconds to sleep first (any mode)
 STANDIN_LOG     file to which each invocation appends one JSON line (argv, cwd, stdin, env)
 STANDIN_AUTHORITY, STANDIN_TENANT, STANDIN_CLIENT_ID, STANDIN_CLIENT_SECRET, STANDIN_CA
@@ -73,18 +74,19 @@ class EntraError(Exception):
         self.payload = payload
 
 
-def fetch_token(scopes: list[str], tenant: str | None) -> tuple[str, int]:
+def fetch_token(scopes: list[str], tenant: str | None, claims: str | None = None) -> tuple[str, int]:
     """A real token from the emulator for the signed-in "account" (client credentials of an app)."""
     authority = os.environ["STANDIN_AUTHORITY"].rstrip("/")
     tenant = tenant or os.environ["STANDIN_TENANT"]
-    form = urllib.parse.urlencode(
-        {
-            "grant_type": "client_credentials",
-            "client_id": os.environ["STANDIN_CLIENT_ID"],
-            "client_secret": os.environ["STANDIN_CLIENT_SECRET"],
-            "scope": " ".join(scopes),
-        }
-    ).encode()
+    fields = {
+        "grant_type": "client_credentials",
+        "client_id": os.environ["STANDIN_CLIENT_ID"],
+        "client_secret": os.environ["STANDIN_CLIENT_SECRET"],
+        "scope": " ".join(scopes),
+    }
+    if claims is not None:
+        fields["claims"] = claims
+    form = urllib.parse.urlencode(fields).encode()
     context = ssl.create_default_context(cafile=os.environ["STANDIN_CA"])
     request = urllib.request.Request(f"{authority}/{tenant}/oauth2/v2.0/token", data=form, method="POST")
     try:
