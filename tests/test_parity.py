@@ -147,6 +147,11 @@ DIFFERENCES = (
         "in azure-identity's chains.",
     ),
     Difference(
+        "connection_verify naming a CA directory",
+        "A c_rehash'ed CA directory works for sync and async credentials; azure-identity's async "
+        "transport opens it as a file and fails.",
+    ),
+    Difference(
         "Error text",
         "Messages follow the troubleshooting guide's layout (credential, request, response, "
         "mitigation, TROUBLESHOOTING.md anchor); code that parses azure-identity's text may need changes.",
