@@ -203,3 +203,26 @@ def test_a_kept_alive_connection_keeps_no_deadline_of_an_earlier_request(servers
     assert transport.send(HttpRequest("GET", server.url())).status_code == 200  # no deadline now
     assert answered.wait(5) and server.accepted == 1  # the same connection served both
     transport.close()
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_response_that_closes_its_connection_is_read_whole(
+    servers: list[Server], tls: tuple[ssl.SSLContext, str], scheme: str
+) -> None:
+    """http.client "closes" a Connection: close connection before the body is read: the channel keeps
+    the socket open until the response's reader is done, as a socket's makefile() does."""
+    body = b'{"access_token": "' + b"y" * 100_000 + b'"}'
+
+    def answer_and_close(connection: socket.socket) -> None:
+        read_request(connection)
+        head = f"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {len(body)}\r\n\r\n"
+        connection.sendall(head.encode() + body)
+
+    server = Server(answer_and_close, tls[0] if scheme == "https" else None)
+    servers.append(server)
+    transport = StdlibTransport(
+        connection_verify=tls[1] if scheme == "https" else True, use_env_settings=False
+    )
+    response = transport.send(HttpRequest("GET", server.url()), **{DEADLINE: time.monotonic() + 10})
+    assert response.status_code == 200 and response.body() == body
+    assert transport._pool == {}  # not kept: the server said close

@@ -104,6 +104,12 @@ class _Response(HttpResponseImpl):
         self._is_closed = True
 
 
+def _discard(connection: http.client.HTTPConnection, raw: http.client.HTTPResponse) -> None:
+    """Close a response and its connection (the socket closes once the response's reader is closed)."""
+    raw.close()
+    connection.close()
+
+
 def _timeout_error(message: str, during_request: bool) -> Exception:
     return ServiceRequestTimeoutError(message) if during_request else ServiceResponseTimeoutError(message)
 
@@ -129,8 +135,9 @@ def _parse_proxy(url: str) -> _Proxy:
     if scheme not in ("http", "https") or not parsed.hostname:
         where = f"{scheme}://{parsed.hostname or ''}"
         raise TransportSettingError(
-            f"the proxy {where} can't be used: only http:// and https:// proxies are supported "
-            "(check HTTPS_PROXY / HTTP_PROXY or the proxies keyword)"
+            f"the proxy {where} can't be used: azidentity's default transport speaks to http:// and "
+            "https:// proxies only (check HTTPS_PROXY / HTTP_PROXY or the proxies keyword; for a SOCKS "
+            "proxy pass transport=RequestsTransport() and install requests[socks])"
         )
     try:
         port = parsed.port or (443 if scheme == "https" else 80)
@@ -575,28 +582,28 @@ class StdlibTransport(HttpTransport):  # type: ignore[type-arg]
         try:
             body = raw.read(MAX_BODY + 1)
         except _DeadlineReached as error:
-            connection.close()
+            _discard(connection, raw)
             raise _timeout_error(
                 "the total deadline was reached while the response body was arriving", False
             ) from error
         except TimeoutError as error:
-            connection.close()
+            _discard(connection, raw)
             raise _timeout_error(
                 f"the response body did not arrive within {read_timeout} s", False
             ) from error
         except (OSError, http.client.HTTPException) as error:
-            connection.close()
+            _discard(connection, raw)
             raise ServiceResponseError(f"the response body was cut off: {error}") from error
         if (
             len(body) <= MAX_BODY and raw.length
         ):  # Content-Length promised more: the server went away mid-body
-            connection.close()
+            _discard(connection, raw)
             raise ServiceResponseError(
                 f"the response body was cut off: {len(body)} bytes arrived, {raw.length} more were announced"
             )
         headers = CaseInsensitiveDict(raw.getheaders())
         if len(body) > MAX_BODY or raw.will_close or not raw.isclosed():
-            connection.close()  # too big to drain, or not reusable
+            _discard(connection, raw)  # too big to drain, or not reusable
         else:
             channel = connection.channel
             if channel is not None:
