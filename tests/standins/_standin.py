@@ -94,7 +94,18 @@ def fetch_token(scopes: list[str], tenant: str | None, claims: str | None = None
             payload = json.loads(response.read())
     except urllib.error.HTTPError as error:
         raise EntraError(json.loads(error.read() or b"{}")) from None
-    return payload["access_token"], int(time.time()) + int(payload["expires_in"])
+    return payload["access_token"], _expiry(payload["access_token"])
+
+
+def _expiry(token: str) -> int:
+    """The token's own ``exp``, as the real tools report it (MSAL keeps the issuer's expiry). Computing
+    it from this process's clock plus ``expires_in`` is off by a second when a second boundary falls
+    between the emulator's issuing and this line (seen under load)."""
+    import base64
+
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return int(claims["exp"])
 
 
 def fail(message: str, code: int = 1) -> None:
