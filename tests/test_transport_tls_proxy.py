@@ -304,3 +304,25 @@ def test_an_http_proxy_still_gets_credentials_in_its_clear_connect(
     finally:
         plain.close()
     assert plain.auth == [f"Basic {BASIC}"]
+
+
+def test_the_total_deadline_holds_inside_the_tunnel(
+    emulator: Any, proxy: TlsProxy, pki: dict[str, Path]
+) -> None:
+    """The target's TLS inside the proxy's: every read still ends by the request's deadline."""
+    import time
+
+    from azure.core.exceptions import ServiceResponseTimeoutError
+
+    from azidentity._transport import DEADLINE
+
+    emulator.faults.add("openid-configuration", slow_body=2.0)  # each chunk under the 3 s read timeout
+    transport = StdlibTransport(connection_verify=str(pki["bundle"]), read_timeout=3)
+    url = f"{emulator.base_url}/{emulator.tenant_id}/v2.0/.well-known/openid-configuration"
+    start = time.monotonic()
+    with pytest.raises(ServiceResponseTimeoutError, match="total deadline was reached"):
+        transport.send(HttpRequest("GET", url), proxies={"https": proxy.url()}, **{DEADLINE: start + 1.0})
+    elapsed = time.monotonic() - start
+    emulator.faults.clear()
+    transport.close()
+    assert 0.95 <= elapsed < 1.0 + 3.0
