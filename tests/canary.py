@@ -4,7 +4,8 @@ Every secret the suite configures (the emulator's app secrets, user passwords an
 keys, plus anything a test registers) and every token that passes through a credential's cache
 is recorded. Everything the library shows is captured: every log record at every level (the
 azure-core loggers included), the text of every azidentity exception constructed, the
-``str``/``repr`` of every credential, every warning, and CLI output handed to :func:`check_output`.
+``str``/``repr`` of every credential, every warning, CLI output handed to :func:`check_output`, and
+every OpenTelemetry span the tracing tests record (:func:`check_span`: name, status, attributes, events).
 At the end of the session the captures are searched; one hit fails the run.
 
 Pickles are searched for tokens only: by design (docs/decisions) a pickled credential carries
@@ -52,6 +53,16 @@ def capture(origin: str, text: str) -> None:
 def check_output(origin: str, text: str | bytes) -> None:
     """Hand CLI output (stdout/stderr of a subprocess) to the canary."""
     capture(origin, text.decode("utf-8", "replace") if isinstance(text, bytes) else text)
+
+
+def check_span(span: Any) -> None:
+    """Hand an ended OpenTelemetry span (``ReadableSpan``) to the canary: every attribute and event."""
+    parts = [span.name, str(span.status.description or "")]
+    parts += [f"{key}={value}" for key, value in (span.attributes or {}).items()]
+    for event in span.events:
+        parts.append(event.name)
+        parts += [f"{key}={value}" for key, value in (event.attributes or {}).items()]
+    capture(f"span {span.name}", "\n".join(parts))
 
 
 class _Handler(logging.Handler):

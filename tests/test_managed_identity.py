@@ -56,7 +56,7 @@ def test_user_assigned_by_client_id(flavor, emulator, host):
     check_token(emulator, flavor.get_token(credential, SCOPE), identity)
 
 
-@pytest.mark.parametrize("host", ["imds", "app-service", "arc"])
+@pytest.mark.parametrize("host", ["imds", "app-service", "arc", "azure-ml"])
 @pytest.mark.parametrize("kind", ["object_id", "resource_id"])
 def test_user_assigned_by_object_or_resource_id(flavor, emulator, host, kind):
     identity = emulator.managed_identities.user[0]
@@ -93,6 +93,13 @@ def test_user_assigned_by_object_or_resource_id(flavor, emulator, host, kind):
             "/ml/token",
             "GET",
             {"api-version": "2017-09-01", "clientid": "C"},
+            {"secret": "azure_ml_secret"},
+        ),
+        (
+            "azure-ml",
+            "/ml/token",
+            "GET",
+            {"api-version": "2017-09-01", "msi_res_id": "R"},
             {"secret": "azure_ml_secret"},
         ),
         (
@@ -220,7 +227,6 @@ def test_exactly_one_scope(flavor, emulator):
     [
         ({"client_id": "a", "identity_config": {"object_id": "b"}}, "must not contain"),
         ({"identity_config": {"object_id": "b", "resource_id": "c"}}, "more than one"),
-        ({"identity_config": {"principal": "b"}}, "unsupported key"),
         ({"connection_timeout": 0}, "connection_timeout"),
         ({"read_timeout": -1}, "read_timeout"),
         ({"probe_timeout": "1"}, "probe_timeout"),
@@ -282,8 +288,6 @@ def test_aks_workload_identity_needs_a_client_id(flavor, emulator):
     env = {k: v for k, v in emulator.env("workload-identity").items() if k != "AZURE_CLIENT_ID"}
     with pytest.raises(ValueError, match="no client ID was provided"):
         flavor.make("ManagedIdentityCredential", _env=env)
-    with pytest.raises(ValueError, match="by client ID only"):
-        flavor.make("ManagedIdentityCredential", _env=env, identity_config={"object_id": "o"})
     credential = flavor.make(
         "ManagedIdentityCredential",
         _env=env,
@@ -303,9 +307,8 @@ def test_incomplete_environment_is_unavailable(flavor):
 @pytest.mark.parametrize(
     ("host", "kwargs", "key"),
     [
-        ("cloud-shell", {"client_id": "c"}, "mi-cloud-shell-identity"),
         ("service-fabric", {"identity_config": {"object_id": "o"}}, "mi-service-fabric-identity"),
-        ("azure-ml", {"identity_config": {"resource_id": "/r"}}, "mi-azure-ml-identity"),
+        ("service-fabric", {"client_id": "c"}, "mi-service-fabric-identity"),
     ],
 )
 def test_unsupported_identity_kinds_name_host_and_support(flavor, emulator, host, kwargs, key):

@@ -218,12 +218,6 @@ def test_service_fabric_configuration_errors(flavor, emulator, overrides, text):
     assert emulator.count() == 0
 
 
-def test_service_fabric_refuses_a_custom_transport(flavor, emulator):
-    credential = make(flavor, emulator, "service-fabric", transport=object())
-    with pytest.raises(AuthenticationFailedError, match="custom transport"):
-        flavor.get_token(credential, SCOPE)
-
-
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
 def test_service_fabric_refuses_redirects(flavor, emulator, status):
     target = f"http://127.0.0.1:{closed_port()}/steal"

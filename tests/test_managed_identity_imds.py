@@ -98,8 +98,9 @@ def test_retries_exhausted_shows_last_response(flavor, emulator):
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(make(flavor, emulator, sleeps=sleeps), SCOPE)
     text = str(info.value)
-    assert "Multiple attempts failed to obtain a token from the managed identity endpoint." in text.replace(
-        "endpoint (6 attempts over 24.8 s); the last response is shown below", "endpoint."
+    assert (
+        "Multiple attempts failed to obtain a token from the managed identity endpoint (6 attempts in 24.8 s)"
+        in text
     )
     assert "RESPONSE 500" in text and '"error_description": "boom"' in text
     assert_row(info.value, "mi-retries-exhausted")
@@ -149,7 +150,7 @@ def test_retry_after_is_honoured_and_capped(flavor, emulator):
     sleeps = Sleeps()
     emulator.faults.add("imds", status=429, body=BUSY, headers={"Retry-After": "7"}, times=1)
     emulator.faults.add("imds", status=503, body=BUSY, headers={"Retry-After": "86400"}, times=1)
-    flavor.get_token(make(flavor, emulator, sleeps=sleeps), SCOPE)
+    flavor.get_token(make(flavor, emulator, sleeps=sleeps, timeout=120), SCOPE)
     assert sleeps == [7, 60]
 
 

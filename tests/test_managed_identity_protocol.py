@@ -125,25 +125,35 @@ def test_detect_service_fabric_checks_https_and_thumbprint():
 # -- identities ------------------------------------------------------------------------------------------
 
 
+def identity(client_id, config):
+    return mi.identity_from_args(client_id, config).identity
+
+
 def test_identity_from_args():
-    assert mi.identity_from_args(None, None) is None
-    assert mi.identity_from_args("cid", None) == mi.Identity("client_id", "cid")
-    assert mi.identity_from_args(None, {"object_id": "oid"}) == mi.Identity("object_id", "oid")
-    assert mi.identity_from_args(None, {"resource_id": "/r"}) == mi.Identity("resource_id", "/r")
-    # Wire names from older samples are accepted as spellings of the three kinds.
-    assert mi.identity_from_args(None, {"msi_res_id": "/r"}) == mi.Identity("resource_id", "/r")
-    assert mi.identity_from_args(None, {"mi_res_id": "/r"}) == mi.Identity("resource_id", "/r")
-    assert mi.identity_from_args(None, {"clientid": "c"}) == mi.Identity("client_id", "c")
+    assert identity(None, None) is None
+    assert identity("cid", None) == mi.Identity("client_id", "cid")
+    assert identity(None, {"object_id": "oid"}) == mi.Identity("object_id", "oid")
+    assert identity(None, {"resource_id": "/r"}) == mi.Identity("resource_id", "/r")
+    # Wire names from older samples are read as the id they name when no other id is given.
+    assert identity(None, {"msi_res_id": "/r"}) == mi.Identity("resource_id", "/r")
+    assert identity(None, {"mi_res_id": "/r"}) == mi.Identity("resource_id", "/r")
+    assert identity(None, {"clientid": "c"}) == mi.Identity("client_id", "c")
+    assert identity(None, {"Object_ID": "o"}) == mi.Identity("object_id", "o")
+    # Empty values select nothing (azure-identity's truthiness); unknown keys are dropped.
+    assert identity("", {"client_id": ""}) is None
+    args = mi.identity_from_args("c", {"bogus": "x", "msi_res_id": "/r"})
+    assert args.identity == mi.Identity("client_id", "c") and args.dropped == ("bogus", "msi_res_id")
+    assert mi.identity_from_args(None, {"object_id": " "}).blank == "identity_config['object_id']"
+    assert mi.identity_from_args(" ", None).blank == "client_id"
+    assert mi.identity_from_args(None, {"bogus": "x"}).configured
 
 
 @pytest.mark.parametrize(
     ("client_id", "config", "text"),
     [
         ("cid", {"object_id": "oid"}, "must not contain any of the following keys"),
+        ("cid", {"client_id": ""}, "must not contain any of the following keys"),
         (None, {"object_id": "oid", "resource_id": "/r"}, "more than one"),
-        (None, {"bogus": "x"}, "unsupported key 'bogus'"),
-        (None, {"object_id": ""}, "non-empty"),
-        ("", None, "non-empty"),
     ],
 )
 def test_identity_config_validation(client_id, config, text):
@@ -151,32 +161,28 @@ def test_identity_config_validation(client_id, config, text):
         mi.identity_from_args(client_id, config)
 
 
-@pytest.mark.parametrize(
-    ("kind", "identity", "key"),
-    [
-        (mi.SERVICE_FABRIC, mi.Identity("client_id", "c"), "mi-service-fabric-identity"),
-        (mi.CLOUD_SHELL, mi.Identity("object_id", "o"), "mi-cloud-shell-identity"),
-        (mi.AZURE_ML, mi.Identity("object_id", "o"), "mi-azure-ml-identity"),
-        (mi.AZURE_ML, mi.Identity("resource_id", "/r"), "mi-azure-ml-identity"),
-    ],
-)
-def test_unsupported_identities(kind, identity, key):
-    message, found = mi.unsupported_identity(mi.Source(kind, "http://x"), identity) or ("", "")
-    assert found == key
-    assert message
+def test_cloud_shell_refusals():
+    assert mi.cloud_shell_refusal(mi.identity_from_args("c", None)) == (
+        "client_id should not be set for cloud shell managed identity."
+    )
+    refusal = mi.cloud_shell_refusal(mi.identity_from_args(None, {"resource_id": ""}))
+    assert refusal == "identity_config must not contain the following keys: client_id, object_id, resource_id"
+    assert mi.cloud_shell_refusal(mi.identity_from_args(None, {"msi_res_id": "/r"})) is None
+
+
+def test_unsupported_identities():
+    sf = mi.Source(mi.SERVICE_FABRIC, "https://x")
+    message, key = mi.unsupported_identity(sf, mi.Identity("client_id", "c")) or ("", "")
+    assert key == "mi-service-fabric-identity" and "Service Fabric" in message
+    assert mi.unsupported_identity(sf, None, configured=True) is not None
+    assert mi.unsupported_identity(sf, None) is None
 
 
 def test_supported_identities():
-    for kind in (mi.IMDS, mi.APP_SERVICE, mi.ARC):
+    for kind in (mi.IMDS, mi.APP_SERVICE, mi.ARC, mi.AZURE_ML):
         for ident in ("client_id", "object_id", "resource_id"):
             assert mi.unsupported_identity(mi.Source(kind, "http://x"), mi.Identity(ident, "v")) is None
-    assert mi.unsupported_identity(mi.Source(mi.AZURE_ML, "http://x"), mi.Identity("client_id", "v")) is None
     assert mi.unsupported_identity(mi.Source(mi.CLOUD_SHELL, "http://x"), None) is None
-    message, _ = mi.unsupported_identity(mi.Source(mi.AZURE_ML, "x"), mi.Identity("object_id", "o")) or (
-        "",
-        "",
-    )
-    assert "Azure ML" in message and "client_id" in message
 
 
 # -- requests --------------------------------------------------------------------------------------------
@@ -215,6 +221,8 @@ def test_resource_for():
         ),
         (mi.ARC, mi.Identity("resource_id", "/r"), "GET", "2020-06-01", "msi_res_id", ("Metadata", "true")),
         (mi.AZURE_ML, mi.Identity("client_id", "c"), "GET", "2017-09-01", "clientid", ("secret", "sec")),
+        (mi.AZURE_ML, mi.Identity("object_id", "o"), "GET", "2017-09-01", "object_id", ("secret", "sec")),
+        (mi.AZURE_ML, mi.Identity("resource_id", "/r"), "GET", "2017-09-01", "msi_res_id", ("secret", "sec")),
         (mi.SERVICE_FABRIC, None, "GET", "2019-07-01-preview", None, ("Secret", "sec")),
         (mi.CLOUD_SHELL, None, "POST", None, None, ("Metadata", "true")),
     ],
@@ -409,7 +417,7 @@ def test_410_budget_is_off_when_the_user_sets_retry_total():
 
 def test_retry_after_is_honoured_and_capped():
     _, _, sleeps = run(
-        send(REQ, imds_policy(), lambda: NOW),
+        send(REQ, imds_policy(budget=120), lambda: NOW),
         [
             response(429, headers={"Retry-After": "7"}),
             response(429, headers={"Retry-After": "3600"}),
@@ -417,6 +425,12 @@ def test_retry_after_is_honoured_and_capped():
         ],
     )
     assert sleeps == [7, 60]
+    # Within the default 30 s budget the capped 60 s wait doesn't fit: the loop ends instead.
+    outcome, _, sleeps = run(
+        send(REQ, imds_policy(), lambda: NOW),
+        [response(429, headers={"Retry-After": "7"}), response(429, headers={"Retry-After": "3600"})],
+    )
+    assert sleeps == [7] and outcome.budget_spent and outcome.response.status == 429
 
 
 def test_retry_total_zero_disables_retries():
@@ -560,7 +574,9 @@ def test_credential_flow_steps_probe_then_token_request():
         and dict(request.params)["resource"] == "https://vault.azure.net"
     )
     assert flow.send(response(503, "{}")) == Sleep(0.8)
-    assert flow.send(None) == request
+    again = flow.send(None)  # the same request, its whole-request deadline cut to what's left of 30 s
+    assert again.replace(total_timeout=None) == request.replace(total_timeout=None)
+    assert request.total_timeout == 30.0 and again.total_timeout <= 30.0 - 0.8
     body = _json.dumps({"access_token": "tok", "expires_in": "3600", "token_type": "Bearer"})
     with pytest.raises(StopIteration) as stop:
         flow.send(response(200, body))

@@ -5,7 +5,10 @@ Policy (azure-identity's, made per token so one scope's failure never delays ano
 - past the refresh point, one caller refreshes while the token stays valid; others keep being
   served the cached token; a failed refresh is not retried for 30 seconds and the cached token
   is served until it expires;
-- an expired token is never served: callers wait for the refresh and see its error.
+- an expired token is never served: callers wait for the refresh and see its error;
+- single flight covers failures: callers that queued behind an attempt get its outcome, token
+  or error (``failure_since``), instead of each starting an attempt of their own in turn; a
+  caller that arrives after the attempt ended starts a new one.
 
 The hit path takes no lock and logs nothing. Locks exist per key, so different scopes never
 wait for each other: a ``threading.Lock`` for sync callers and an ``asyncio.Lock`` per event
@@ -57,6 +60,9 @@ class TokenCache:
         self._guard = allocate_lock()
         self._sync_locks: dict[Hashable, threading.Lock] = {}
         self._async_locks: weakref.WeakKeyDictionary[Any, dict[Hashable, asyncio.Lock]] | None = None
+        # attempts ended per key, and the last one's error (with the claims it was made with) if it failed
+        self._ended: dict[Hashable, int] = {}
+        self._failures: dict[Hashable, tuple[int, BaseException, str | None]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -84,6 +90,26 @@ class TokenCache:
         entry = self._entries.get(key)
         if entry is not None:
             entry.last_attempt = self.clock()
+
+    def attempts(self, key: Hashable) -> int:
+        """How many attempts for ``key`` have ended: read before waiting for the single-flight lock."""
+        return self._ended.get(key, 0)
+
+    def end_attempt(
+        self, key: Hashable, error: BaseException | None = None, claims: str | None = None
+    ) -> None:
+        ended = self._ended[key] = self._ended.get(key, 0) + 1
+        if error is None:
+            self._failures.pop(key, None)
+        else:
+            self._failures[key] = (ended, error, claims)
+
+    def failure_since(self, key: Hashable, seen: int, claims: str | None) -> BaseException | None:
+        """The error of an attempt (for the same claims) that ended after ``seen``: the caller waited for it."""
+        failure = self._failures.get(key)
+        if failure is not None and failure[0] > seen and failure[2] == claims:
+            return failure[1]
+        return None
 
     def store(self, key: Hashable, token: Token) -> CacheEntry:
         entry = CacheEntry(token, self.clock())

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from contextvars import ContextVar
 
-from . import log
+from . import _tracing, log
 from ._cache import TokenCache
 
 TYPE_CHECKING = False
@@ -176,6 +176,36 @@ class CredentialBase:
             self._fast_keys[request.scopes] = key
         return key, self._cache.lookup(key)
 
+    def _after_waiting(self, request: TokenRequest, key: Hashable, seen: int) -> CacheEntry | None:
+        """Holding the single-flight lock: the token the attempt we waited for stored, or its error raised;
+        None when this caller must make the attempt (``seen``: attempts ended before it started waiting)."""
+        cache = self._cache
+        if not request.claims:
+            entry = cache.lookup(key)
+            if entry is not None:
+                return entry
+        failure = cache.failure_since(key, seen, request.claims)
+        if failure is not None:
+            raise failure  # the same exception object for every waiter, as concurrent.futures does
+        cache.begin_attempt(key)
+        return None
+
+    def _settle(
+        self, request: TokenRequest, key: Hashable, token: Token | None, error: Exception | None
+    ) -> CacheEntry:
+        """The attempt's outcome, kept for the callers queued behind it."""
+        try:
+            if error is not None:
+                entry = self._on_failure(request, key, error)
+            else:
+                assert token is not None
+                entry = self._on_success(request, key, token)
+        except Exception as raised:
+            self._cache.end_attempt(key, raised, request.claims)
+            raise
+        self._cache.end_attempt(key)
+        return entry
+
     def _on_success(self, request: TokenRequest, key: Hashable, token: Token) -> CacheEntry:
         entry = self._cache.store(key, token)
         log.emit(
@@ -306,20 +336,20 @@ class SyncCredential(CredentialBase):
         key, entry = self._lookup(request)
         return (entry or self._acquire(request, key)).info
 
+    @_tracing.traced_acquire
     def _acquire(self, request: TokenRequest, key: Hashable) -> CacheEntry:
-        """Single flight: one caller per key asks the network; the others find its token."""
+        """Single flight: one caller per key asks the network; the others get its token or its error."""
         cache = self._cache
+        seen = cache.attempts(key)
         with cache.sync_lock(key):
-            if not request.claims:
-                entry = cache.lookup(key)
-                if entry is not None:
-                    return entry
-            cache.begin_attempt(key)
+            entry = self._after_waiting(request, key, seen)
+            if entry is not None:
+                return entry
             try:
                 token = self._run(self._flow(request))
             except Exception as error:
-                return self._on_failure(request, key, error)
-            return self._on_success(request, key, token)
+                return self._settle(request, key, None, error)
+            return self._settle(request, key, token, None)
 
     def _run(self, flow: Flow[Any]) -> Any:
         from ._driver import run_sync
@@ -327,11 +357,14 @@ class SyncCredential(CredentialBase):
         return run_sync(flow, self._sync_io())
 
     def close(self) -> None:
-        if self._io is not None:
-            self._io.close()
-            self._io = None
+        """Close connections; a ``transport=`` you gave is exited (``__exit__``), as azure-identity does."""
+        if self._io is None and "transport" not in self._pipeline_kwargs:
+            return
+        io, self._io = self._sync_io(), None
+        io.close()
 
     def __enter__(self) -> Any:
+        self._sync_io().enter()
         return self
 
     def __exit__(self, *args: object) -> None:
@@ -393,20 +426,20 @@ class AsyncCredential(CredentialBase):
             entry = await self._acquire(request, key)
         return entry.info
 
+    @_tracing.traced_acquire_async
     async def _acquire(self, request: TokenRequest, key: Hashable) -> CacheEntry:
-        """Single flight: one task per key (per event loop) asks the network; the others find its token."""
+        """Single flight: one task per key (per event loop) asks the network; the others get its outcome."""
         cache = self._cache
+        seen = cache.attempts(key)
         async with cache.async_lock(key):
-            if not request.claims:
-                entry = cache.lookup(key)
-                if entry is not None:
-                    return entry
-            cache.begin_attempt(key)
+            entry = self._after_waiting(request, key, seen)
+            if entry is not None:
+                return entry
             try:
                 token = await self._run(self._flow(request))
             except Exception as error:
-                return self._on_failure(request, key, error)
-            return self._on_success(request, key, token)
+                return self._settle(request, key, None, error)
+            return self._settle(request, key, token, None)
 
     async def _run(self, flow: Flow[Any]) -> Any:
         from ._driver import run_async
@@ -414,11 +447,14 @@ class AsyncCredential(CredentialBase):
         return await run_async(flow, self._async_io())
 
     async def close(self) -> None:
-        if self._io is not None:
-            await self._io.close()
-            self._io = None
+        """Close connections; a ``transport=`` you gave is exited (``__aexit__``), as azure-identity does."""
+        if self._io is None and "transport" not in self._pipeline_kwargs:
+            return
+        io, self._io = self._async_io(), None
+        await io.close()
 
     async def __aenter__(self) -> Any:
+        await self._async_io().enter()
         return self
 
     async def __aexit__(self, *args: object) -> None:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from . import _tracing
 from ._protocol.effects import (
     Flow,
     Headers,
@@ -28,10 +29,11 @@ from ._protocol.effects import (
 from ._protocol.user_effects import Interaction
 
 T = TypeVar("T")
-# Responses larger than this are cut: a token response is a few KiB; anything bigger is not one.
-# (``_pipeline.BodyLimitPolicy`` stops reading there; the same value, kept here without importing azure-core.)
-MAX_BODY = 1024 * 1024
 _RETRY_METHODS = frozenset({"GET", "POST", "HEAD"})
+# The per-request keyword azidentity's own sync transport (``_transport.StdlibTransport``) reads: an absolute
+# ``time.monotonic()`` by which the whole request (connect, TLS, headers, body) must end. Only that transport
+# gets it; a user's transport (requests, aiohttp) would reject or ignore a keyword it doesn't know.
+DEADLINE_KEYWORD = "azidentity_deadline"
 
 
 def _core_request(request: HttpRequest) -> Any:
@@ -46,8 +48,10 @@ def _core_request(request: HttpRequest) -> Any:
     )
 
 
-def _run_options(request: HttpRequest) -> dict[str, Any]:
+def _run_options(request: HttpRequest, own_transport: bool = False) -> dict[str, Any]:
     options: dict[str, Any] = {"retry_on_methods": _RETRY_METHODS}
+    if own_transport and request.total_timeout is not None:
+        options[DEADLINE_KEYWORD] = time.monotonic() + request.total_timeout
     if request.retry_total is not None:
         options["retry_total"] = request.retry_total
     if request.connection_timeout is not None:
@@ -57,16 +61,42 @@ def _run_options(request: HttpRequest) -> dict[str, Any]:
     return options
 
 
-def _response(request: HttpRequest, raw: Any, body: bytes) -> HttpResponse:
+def _response(request: HttpRequest, result: Any) -> HttpResponse:
+    """Our view of a pipeline result: what BodyLimitPolicy read, and the documented response surface
+    (a user's test double may offer nothing more than ``status_code``, ``headers`` and ``text()``)."""
+    from ._pipeline import BODY
+
+    raw = result.http_response
+    body, truncated = result.context[BODY]
     return HttpResponse(
         status=raw.status_code,
-        headers=Headers(dict(raw.headers)),
-        body=body[:MAX_BODY],
+        headers=Headers(_header_items(raw.headers)),
+        body=body,
         request=request,
-        reason=raw.reason or "",
+        reason=_reason(raw),
         raw=raw,
-        truncated=bool(getattr(raw, "azidentity_truncated", False)) or len(body) > MAX_BODY,
+        truncated=truncated,
     )
+
+
+def _reason(raw: Any) -> str:
+    """The response's reason phrase, or the standard one for its status (a double may have none)."""
+    reason = getattr(raw, "reason", None)
+    if isinstance(reason, str) and reason:
+        return reason
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(raw.status_code).phrase
+    except ValueError:
+        return ""
+
+
+def _header_items(headers: Any) -> dict[str, str]:
+    try:
+        return {str(k): str(v) for k, v in headers.items()}
+    except Exception:  # noqa: BLE001 - a double without real headers
+        return {}
 
 
 def _transport_error(request: HttpRequest, error: Exception) -> TransportError:
@@ -137,13 +167,20 @@ def _pump(stream: Any, sink: _Sink) -> None:
 
 
 class SyncIO:
-    """Performs effects for sync credentials; pipelines are built on first use."""
+    """Performs effects for sync credentials; pipelines are built on first use.
+
+    A ``transport=`` the user gave is theirs to observe: ``enter()`` and ``close()`` enter and
+    exit it exactly once each, as azure-identity's credentials do (its pipeline is built
+    eagerly, so even a credential never used exits its transport on ``close()``). Transports
+    azidentity made itself are closed with their pipelines.
+    """
 
     def __init__(self, pipeline_kwargs: dict[str, Any], sleep: Callable[[float], None] | None = None) -> None:
         self._kwargs = pipeline_kwargs
         self._pipelines: dict[bool, Any] = {}
         self._injected_sleep = sleep
         self.sleep = sleep if sleep is not None else time.sleep
+        self.user_transport: Any = pipeline_kwargs.get("transport")
 
     def _pipeline(self, direct: bool) -> Any:
         pipeline = self._pipelines.get(direct)
@@ -159,9 +196,11 @@ class SyncIO:
         from azure.core.exceptions import AzureError
 
         try:
-            result = self._pipeline(request.bypass_proxy).run(_core_request(request), **_run_options(request))
-            raw = result.http_response
-            return _response(request, raw, raw.read())
+            own = self.user_transport is None  # the pipeline's transport is StdlibTransport
+            result = self._pipeline(request.bypass_proxy).run(
+                _core_request(request), **_run_options(request, own)
+            )
+            return _response(request, result)
         except AzureError as error:
             raise _transport_error(request, error) from error
 
@@ -203,10 +242,21 @@ class SyncIO:
             returncode, out.text(), err.text(), time.perf_counter() - start, timed_out=timed_out
         )
 
+    def enter(self) -> None:
+        enter = getattr(self.user_transport, "__enter__", None)
+        if callable(enter):
+            enter()
+
     def close(self) -> None:
-        for pipeline in self._pipelines.values():
-            pipeline.__exit__(None, None, None)
+        pipelines = list(self._pipelines.values())
         self._pipelines.clear()
+        if self.user_transport is not None:
+            exit_ = getattr(self.user_transport, "__exit__", None)
+            if callable(exit_):
+                exit_()  # no arguments, as azure-core's Pipeline passes them on close()
+            return
+        for pipeline in pipelines:
+            pipeline.__exit__(None, None, None)
 
 
 def run_sync(flow: Flow[T], io: SyncIO) -> T:
@@ -218,6 +268,7 @@ def run_sync(flow: Flow[T], io: SyncIO) -> T:
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         result, error = None, None
+        _tracing.performing(effect)
         if isinstance(effect, HttpRequest):
             try:
                 result = io.http(effect)
@@ -227,6 +278,7 @@ def run_sync(flow: Flow[T], io: SyncIO) -> T:
             io.sleep(effect.seconds)
         elif isinstance(effect, RunProcess):
             result = io.run(effect)
+            _tracing.process_ran(effect, result)
         elif isinstance(effect, Interaction):
             result = effect.performer.perform_sync(effect)
         else:  # pragma: no cover - a programming error in a flow
@@ -234,12 +286,14 @@ def run_sync(flow: Flow[T], io: SyncIO) -> T:
 
 
 class AsyncIO:
-    """Performs effects for async credentials."""
+    """Performs effects for async credentials (the user's transport: as in :class:`SyncIO`, with
+    ``__aenter__`` / ``__aexit__`` only, as azure-core's async pipeline uses; a double without them is left alone)."""
 
     def __init__(self, pipeline_kwargs: dict[str, Any], sleep: Callable[[float], Any] | None = None) -> None:
         self._kwargs = pipeline_kwargs
         self._pipelines: dict[bool, Any] = {}
         self._sleep = sleep
+        self.user_transport: Any = pipeline_kwargs.get("transport")
 
     def _pipeline(self, direct: bool) -> Any:
         pipeline = self._pipelines.get(direct)
@@ -250,19 +304,13 @@ class AsyncIO:
         return pipeline
 
     async def http(self, request: HttpRequest) -> HttpResponse:
-        # azure-core's aiohttp read() mistakes an empty body for "not read yet": use .content.
-        from azure.core.exceptions import AzureError, ResponseNotReadError
+        from azure.core.exceptions import AzureError
 
         try:
             result = await self._pipeline(request.bypass_proxy).run(
                 _core_request(request), **_run_options(request)
             )
-            raw = result.http_response
-            try:
-                body = raw.content  # loaded by the pipeline (stream=False)
-            except ResponseNotReadError:
-                body = await raw.read()
-            return _response(request, raw, body)
+            return _response(request, result)
         except AzureError as error:
             raise _transport_error(request, error) from error
 
@@ -318,10 +366,41 @@ class AsyncIO:
             returncode, out.text(), err.text(), time.perf_counter() - start, timed_out=timed_out
         )
 
+    async def enter(self) -> None:
+        await _maybe_await(getattr(self.user_transport, "__aenter__", None))
+
     async def close(self) -> None:
-        for pipeline in self._pipelines.values():
-            await pipeline.__aexit__(None, None, None)
+        pipelines = list(self._pipelines.values())
         self._pipelines.clear()
+        if self.user_transport is not None:
+            await _maybe_await(getattr(self.user_transport, "__aexit__", None))
+            return
+        for pipeline in pipelines:
+            await pipeline.__aexit__(None, None, None)
+
+
+async def _maybe_await(method: Any) -> None:
+    if callable(method):
+        outcome = method()
+        if hasattr(outcome, "__await__"):
+            await outcome
+
+
+async def _http_within(io: AsyncIO, request: HttpRequest) -> HttpResponse:
+    """``io.http``, ended at the request's whole-request deadline (a server trickling bytes can't outlast it)."""
+    if request.total_timeout is None:
+        return await io.http(request)
+    import asyncio
+
+    try:
+        return await asyncio.wait_for(io.http(request), request.total_timeout)
+    except asyncio.TimeoutError:
+        raise TransportError(
+            request,
+            f"{request.method} {request.url_without_query}: no complete response within "
+            f"{request.total_timeout:.1f} s",
+            timeout=True,
+        ) from None
 
 
 async def run_async(flow: Flow[T], io: AsyncIO) -> T:
@@ -333,15 +412,17 @@ async def run_async(flow: Flow[T], io: AsyncIO) -> T:
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         result, error = None, None
+        _tracing.performing(effect)
         if isinstance(effect, HttpRequest):
             try:
-                result = await io.http(effect)
+                result = await _http_within(io, effect)
             except TransportError as failure:
                 error = failure
         elif isinstance(effect, Sleep):
             await io.sleep(effect.seconds)
         elif isinstance(effect, RunProcess):
             result = await io.run(effect)
+            _tracing.process_ran(effect, result)
         elif isinstance(effect, Interaction):
             result = await effect.performer.perform_async(effect)
         else:  # pragma: no cover

@@ -45,7 +45,8 @@ from azure.core.pipeline.policies import (
     UserAgentPolicy,
 )
 
-from . import log
+from . import _tracing, log
+from ._protocol.effects import MAX_BODY
 from ._version import __version__
 
 SDK_MONIKER = f"azidentity/{__version__}"
@@ -56,8 +57,6 @@ _PIPELINE_KEYS = ("policies", "per_call_policies", "per_retry_policies", "transp
 RETRY_AFTER_MAX = 60.0
 # The waits between the retries of one request add up to at most this many seconds.
 RETRY_WAIT_BUDGET = 60.0
-# Bodies larger than this are cut: a token response is a few KiB (the driver imports it from here).
-MAX_BODY = 1024 * 1024
 _WAITED = "azidentity_waited"
 
 
@@ -127,8 +126,14 @@ class _RetryEvents:
 class _EventRetryPolicy(_RetryEvents, RetryPolicy):  # type: ignore[type-arg]
     def sleep(self, settings: Any, transport: Any, response: Any = None) -> None:
         wait = self._wait(settings, response)
-        if wait > 0:
-            (self.sleeper if self.sleeper is not None else transport.sleep)(wait)
+        if wait <= 0:
+            return
+        if self.sleeper is not None:
+            self.sleeper(wait)
+        elif hasattr(transport, "sleep"):  # as azure-core does, test doubles included
+            transport.sleep(wait)
+        else:
+            time.sleep(wait)
 
 
 class _AsyncEventRetryPolicy(_RetryEvents, AsyncRetryPolicy):  # type: ignore[type-arg]
@@ -136,43 +141,88 @@ class _AsyncEventRetryPolicy(_RetryEvents, AsyncRetryPolicy):  # type: ignore[ty
         wait = self._wait(settings, response)
         if wait <= 0:
             return
-        if self.sleeper is None:
-            await transport.sleep(wait)
-            return
-        outcome = self.sleeper(wait)
+        if self.sleeper is not None:
+            outcome = self.sleeper(wait)
+        elif hasattr(transport, "sleep"):  # as azure-core does; a plain double's sleep may not be awaitable
+            outcome = transport.sleep(wait)
+        else:
+            import asyncio
+
+            outcome = asyncio.sleep(wait)
         if outcome is not None and hasattr(outcome, "__await__"):
             await outcome
 
 
-def _keep(http: Any, body: bytes, truncated: bool) -> None:
-    """Make the read (and possibly cut) body the response's content, as ``read()`` would have."""
-    http._content = body
-    if hasattr(http, "_decompressed_content"):  # aiohttp: the streamed chunks were decompressed already
-        http._decompressed_content = True
-    http.azidentity_truncated = truncated
+# Where BodyLimitPolicy leaves what it read, in the pipeline response's context: (body, truncated).
+BODY = "azidentity_body"
+
+
+def _streams(http: Any) -> bool:
+    """Whether ``http`` is one of azure-core's own response classes, which can be streamed.
+
+    Decided by the class, not by ``hasattr``: a ``Mock`` answers every attribute, and
+    ``Mock(spec=HttpResponse)`` even passes ``isinstance``; neither streams.
+    """
+    from azure.core.rest import AsyncHttpResponse, HttpResponse
+
+    return issubclass(type(http), (HttpResponse, AsyncHttpResponse))
+
+
+def _documented_body(http: Any) -> bytes:
+    """The body through azure-core's documented surface only: ``body()`` if it gives bytes, else ``text()``."""
+    for reader in ("body", "text"):
+        method = getattr(http, reader, None)
+        if not callable(method):
+            continue
+        try:
+            value = method()
+        except Exception:  # noqa: BLE001 - a double's unset member; try the next reader
+            continue
+        if isinstance(value, (bytes, bytearray)):
+            return bytes(value)
+        if isinstance(value, str):
+            return value.encode("utf-8")
+    return b""
+
+
+def _cut(body: bytes | bytearray) -> tuple[bytes, bool]:
+    return bytes(body[:MAX_BODY]), len(body) > MAX_BODY
+
+
+def _keep(response: PipelineResponse[Any, Any], body: bytes, truncated: bool, streamed: bool) -> None:
+    response.context[BODY] = (body, truncated)
+    if streamed:  # the stream is consumed: make what was read the response's content, as read() would
+        http = response.http_response
+        http._content = body
+        if hasattr(http, "_decompressed_content"):  # aiohttp: the streamed chunks were decompressed already
+            http._decompressed_content = True
 
 
 class BodyLimitPolicy(HTTPPolicy[Any, Any]):
-    """Next to the transport: stream the response and keep at most MAX_BODY bytes of it.
+    """Next to the transport: read each response once, keeping at most MAX_BODY bytes of it.
 
-    Read errors surface here, inside the retry policy, so they are retried as azure-core retries them.
+    azure-core's own responses are streamed and the read stops there, so neither a huge nor an
+    endless body (nor a gzip bomb) can exhaust memory. Any other response (a user's test double)
+    is read through the documented surface, as azure-identity reads it, and then cut. Read errors
+    surface here, inside the retry policy, so they are retried as azure-core retries them.
     """
 
     def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
         request.context.options["stream"] = True
         response = self.next.send(request)
         http = response.http_response
+        if not _streams(http):
+            _keep(response, *_cut(_documented_body(http)), streamed=False)
+            return response
         body = bytearray()
-        truncated = False
         try:
             for chunk in http.iter_bytes():
                 body += chunk
                 if len(body) > MAX_BODY:
-                    truncated = True
                     break
         finally:
             http.close()
-        _keep(http, bytes(body[:MAX_BODY]), truncated)
+        _keep(response, *_cut(body), streamed=True)
         return response
 
 
@@ -183,17 +233,18 @@ class AsyncBodyLimitPolicy(AsyncHTTPPolicy[Any, Any]):
         request.context.options["stream"] = True
         response = await self.next.send(request)
         http = response.http_response
+        if not _streams(http):
+            _keep(response, *_cut(_documented_body(http)), streamed=False)
+            return response
         body = bytearray()
-        truncated = False
         try:
             async for chunk in http.iter_bytes():
                 body += chunk
                 if len(body) > MAX_BODY:
-                    truncated = True
                     break
         finally:
             await http.close()
-        _keep(http, bytes(body[:MAX_BODY]), truncated)
+        _keep(response, *_cut(body), streamed=True)
         return response
 
 
@@ -210,6 +261,7 @@ def _policies(kwargs: dict[str, Any], retry: Any, direct: bool, limit: Any) -> l
         *kwargs.get("per_retry_policies", ()),
         CustomHookPolicy(**kwargs),
         EventLogPolicy(),
+        _tracing.http_policy(kwargs),
         HttpLoggingPolicy(**kwargs),
         limit,
     ]
@@ -251,9 +303,8 @@ def build_async(
             raise ImportError(
                 "The async credentials need aiohttp: pip install 'azidentity[aio]', or pass transport=..."
             ) from error
-        transport = default_async_transport(
-            **_transport_kwargs(kwargs, direct)
-        )  # AioHttpTransport, CA dirs too
+        # AioHttpTransport, taking connection_verify as the sync transport does (CA directories too)
+        transport = default_async_transport(**_transport_kwargs(kwargs, direct))
     retry = _AsyncEventRetryPolicy(**kwargs)
     retry.sleeper = sleep
     return AsyncPipeline(

@@ -263,6 +263,23 @@ def test_azure_ml(emulator: Emulator) -> None:
         timeout=TIMEOUT,
     )
     assert r.json()["clientid"] == uami.client_id
+    # object_id and msi_res_id select identities too (as MSAL and azure-identity send them); one at a time.
+    base = {"api-version": "2017-09-01", "resource": RESOURCE}
+    for name, value in (("object_id", uami.object_id), ("msi_res_id", uami.resource_id)):
+        r = requests.get(
+            env["MSI_ENDPOINT"],
+            params={**base, name: value},
+            headers={"secret": env["MSI_SECRET"]},
+            timeout=TIMEOUT,
+        )
+        assert r.status_code == 200 and r.json()["clientid"] == uami.client_id, (name, r.text)
+    r = requests.get(
+        env["MSI_ENDPOINT"],
+        params={**base, "object_id": uami.object_id, "msi_res_id": uami.resource_id},
+        headers={"secret": env["MSI_SECRET"]},
+        timeout=TIMEOUT,
+    )
+    assert r.status_code == 400
     assert (
         requests.get(env["MSI_ENDPOINT"], params=params, headers={"secret": "x"}, timeout=TIMEOUT).status_code
         == 401

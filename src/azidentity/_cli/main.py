@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--tenant", metavar="TENANT", default=None, help="tenant to request the token from")
     token.add_argument("--json", action="store_true", help="print JSON for programs")
     token.add_argument("--show-token", action="store_true", help="also print the access token (a secret!)")
+    token.add_argument(
+        "--trace", action="store_true", help="print the call's spans as a tree (azidentity[trace])"
+    )
     token.add_argument("-v", "--verbose", action="store_true", help="log azidentity's activity to stderr")
 
     doctor = commands.add_parser(

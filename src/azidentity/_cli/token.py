@@ -96,18 +96,30 @@ def _error_json(error: BaseException) -> dict[str, Any]:
     return facts
 
 
-def _fail(options: argparse.Namespace, error: BaseException) -> int:
+def _fail(options: argparse.Namespace, error: BaseException, recorder: Any = None) -> int:
     if options.json:
-        print(json.dumps({"error": _error_json(error)}, indent=2))
+        failure: dict[str, Any] = {"error": _error_json(error)}
+        if recorder is not None:
+            failure["trace"] = recorder.as_json()
+        print(json.dumps(failure, indent=2))
     else:
         message = getattr(error, "message", None)
         print(message if isinstance(message, str) and message else str(error), file=sys.stderr)
+        if recorder is not None:
+            recorder.print_tree(Printer())
     return 1
 
 
 def run(options: argparse.Namespace) -> int:
     from azure.core.exceptions import ClientAuthenticationError
 
+    recorder = None
+    if getattr(options, "trace", False):  # --trace: this call's spans, as a tree (needs azidentity[trace])
+        from .tracing import start_recording
+
+        recorder = start_recording()
+        if recorder is None:
+            return 2
     try:
         name = resolve_name(options.credential)
         credential = build(name)
@@ -121,7 +133,7 @@ def run(options: argparse.Namespace) -> int:
             elapsed = time.perf_counter() - start
             source = getattr(credential, "_successful_credential", None)
     except (ClientAuthenticationError, ValueError) as error:
-        return _fail(options, error)
+        return _fail(options, error, recorder)
     used = type(source).__name__ if source is not None else None
     claims = jwt.decode(token.token)
     who = jwt.identity(claims)
@@ -138,6 +150,8 @@ def run(options: argparse.Namespace) -> int:
     }
     if options.show_token:
         report["token"] = token.token
+    if recorder is not None and options.json:
+        report["trace"] = recorder.as_json()
     if options.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -159,4 +173,6 @@ def run(options: argparse.Namespace) -> int:
             ("token", token.token if options.show_token else "(hidden; --show-token prints it)"),
         ]
     )
+    if recorder is not None:
+        recorder.print_tree(out)
     return 0

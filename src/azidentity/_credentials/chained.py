@@ -19,7 +19,7 @@ import time
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .. import log
+from .. import _tracing, log
 from .._credential import IN_CHAIN
 
 if TYPE_CHECKING:
@@ -338,6 +338,7 @@ class ChainedTokenCredential(_ChainBase):
     def __init__(self, *credentials: TokenCredential | SupportsTokenInfo) -> None:
         self._init_chain(credentials)
 
+    @_tracing.traced_drive
     def _drive(self, walk: Generator[_Call, Any, Any]) -> Any:
         send: Any = None
         throw: Exception | None = None
@@ -410,6 +411,7 @@ class AsyncChainedTokenCredential(_AsyncChainBase):
     def __init__(self, *credentials: AsyncTokenCredential | AsyncSupportsTokenInfo) -> None:
         self._init_chain(credentials)
 
+    @_tracing.traced_drive
     async def _drive(self, walk: Generator[_Call, Any, Any]) -> Any:
         send: Any = None
         throw: Exception | None = None

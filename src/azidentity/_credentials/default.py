@@ -263,6 +263,7 @@ class _Default(_ChainBase):
             if key == "managed_identity":
                 args = {
                     "client_id": mi_client_id,
+                    "_within_dac": True,
                     "_probe": included != {"managed_identity"},
                     "probe_timeout": probe_timeout,
                     "_exclude_workload_identity_credential": "workload_identity" not in included,

@@ -48,6 +48,11 @@ class _NoCache(TokenCache):
     def begin_attempt(self, key: Hashable) -> None:
         return None
 
+    def end_attempt(
+        self, key: Hashable, error: BaseException | None = None, claims: str | None = None
+    ) -> None:
+        return None  # callers don't wait for each other (below), so no outcome is shared either
+
     def store(self, key: Hashable, token: Token) -> CacheEntry:
         # Built the ordinary way, then forgotten.
         entry = super().store(key, token)

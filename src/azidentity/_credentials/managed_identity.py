@@ -16,20 +16,25 @@ import logging
 import os
 import stat
 import sys
+import time
+import warnings
 from collections.abc import Hashable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import log
+from .._authority import resolve_tenant
 from .._cache import TokenCache
-from .._credential import IN_CHAIN, AsyncCredential, CredentialBase, SyncCredential, TokenRequest
+from .._credential import IN_CHAIN, AsyncCredential, CredentialBase, SyncCredential, TokenRequest, _scope_key
 from .._protocol import managed_identity as mi
 from .._protocol import mi_arc as arc
 from .._protocol.effects import Flow, HttpResponse, TransportError
 from .._protocol.mi_retry import (
+    DEFAULT_BUDGET,
     GONE_BUDGET,
     IMDS_STATUSES,
     OTHER_RETRIES,
     OTHER_STATUSES,
+    Budget,
     Outcome,
     RetryPolicy,
     connect_failed,
@@ -66,9 +71,12 @@ class _ManagedIdentity(CredentialBase):
     ) -> None:
         given_env: Mapping[str, str] | None = kwargs.pop("_env", None)
         env: Mapping[str, str] = os.environ if given_env is None else given_env
-        self._identity = mi.identity_from_args(client_id, identity_config)
+        args = mi.identity_from_args(client_id, identity_config)
         exclude_workload = bool(kwargs.pop("_exclude_workload_identity_credential", False))
+        within_dac = bool(kwargs.pop("_within_dac", False))
         self._source = mi.detect(env, exclude_workload_identity=exclude_workload)
+        self._identity_args = args
+        self._identity = self._usable_identity(args, within_dac)
         probe = kwargs.pop("_probe", None)
         self._probe_setting: bool | None = None if probe is None else bool(probe)
         self._probe_timeout = _positive("probe_timeout", kwargs.pop("probe_timeout", 1.0))
@@ -85,6 +93,9 @@ class _ManagedIdentity(CredentialBase):
         backoff_max = _positive("retry_backoff_max", kwargs.pop("retry_backoff_max", 60.0))
         self._retry_total: int | None = retry_total
         self._backoff = (backoff, backoff_max)
+        # azure-core's RetryPolicy keyword for the total time of an operation, retries included: here the
+        # budget for all attempts and waits of one token request (decisions.md: 30 s).
+        self._budget = _positive("timeout", kwargs.pop("timeout", DEFAULT_BUDGET))
         for ignored in ("retry_connect", "retry_read", "retry_status", "retry_mode", "retry_on_status_codes"):
             kwargs.pop(ignored, None)
         # Managed identity endpoints are never reached through a proxy (decisions.md).
@@ -94,17 +105,31 @@ class _ManagedIdentity(CredentialBase):
         self._program_data = env.get("PROGRAMDATA", "")
         # Configuration errors found now but reported by get_token, so that a chain can be built.
         self._config_error: tuple[str, str] | None = None
+        if args.blank is not None:
+            self._config_error = (
+                f"{args.blank} is blank: it names no identity. Pass a user-assigned identity's ID, or omit it (or "
+                "pass an empty string) for the system-assigned identity.",
+                "mi-blank-identity",
+            )
+        elif self._source.kind == mi.SERVICE_FABRIC and self._source.problem:
+            self._config_error = (self._source.problem, self._source.problem_key or "mi-bad-response")
         if self._source.kind == mi.SERVICE_FABRIC:
-            if self._source.problem:
-                self._config_error = (self._source.problem, self._source.problem_key or "mi-bad-response")
-            elif kwargs.get("transport") is not None:
-                self._config_error = (
-                    "Service Fabric managed identity can't use a custom transport: its connections are pinned "
-                    "to IDENTITY_SERVER_THUMBPRINT by azidentity's own transport. Remove transport=.",
-                    "mi-service-fabric-thumbprint",
-                )
+            from .mi_service_fabric import ignored_options, warning_text
+
+            is_async = isinstance(self, AsyncCredential)
+            unusable = ignored_options(kwargs, is_async=is_async)
+            if unusable:
+                # As azure-identity's sync credential: one warning naming them, at the caller's line.
+                warnings.warn(warning_text(unusable, is_async=is_async), UserWarning, stacklevel=2)
         self._imds_confirmed = False
-        self._workload = self._workload_credential(env, kwargs) if self._source.kind == mi.WORKLOAD else None
+        # azure-identity hands its keywords to WorkloadIdentityCredential for that source; the other sources
+        # have no tenant to choose.
+        allowed_tenants = kwargs.pop("additionally_allowed_tenants", None)
+        self._workload = (
+            self._workload_credential(env, kwargs, allowed_tenants)
+            if self._source.kind == mi.WORKLOAD
+            else None
+        )
         # Beyond azure-identity: with persistence, processes on one host share one token instead of
         # each asking the endpoint (the key already names the source, endpoint and identity).
         self._cache_persistence_options = kwargs.pop("cache_persistence_options", None)
@@ -128,27 +153,85 @@ class _ManagedIdentity(CredentialBase):
             )
 
     # -- configuration ------------------------------------------------------------------------------
-    def _workload_credential(self, env: Mapping[str, str], kwargs: dict[str, Any]) -> Any:
+    def _usable_identity(self, args: mi.IdentityArgs, within_dac: bool) -> mi.Identity | None:
+        """The identity this host is asked for; drops (with a WARNING) what azure-identity ignores and raises
+        ValueError where it raises one."""
+        kind = self._source.kind
+        identity = args.identity
+        ignored = list(args.dropped)
+        if kind == mi.CLOUD_SHELL:
+            refusal = None if within_dac else mi.cloud_shell_refusal(args)
+            if refusal is not None:
+                from .._mitigations import lookup
+
+                row = lookup("mi-cloud-shell-identity")
+                raise ValueError(f"{refusal} {row.mitigation if row else ''}".strip())
+            if identity is not None:
+                # Inside DefaultAzureCredential (AZURE_CLIENT_ID is its managed_identity_client_id): Cloud Shell
+                # has only the signed-in user's identity, which azure-identity gets there too.
+                log.emit(
+                    log.EVENT_AUTHENTICATION,
+                    logging.INFO,
+                    "%s: Cloud Shell provides only the signed-in user's identity; %s %s is not used",
+                    self._name,
+                    identity.kind,
+                    identity.value,
+                )
+                if args.alias is not None:
+                    ignored.append(args.alias)
+                identity = None
+        elif kind == mi.WORKLOAD and identity is not None and identity.kind != "client_id":
+            # azure-identity ignores identity_config there: AZURE_CLIENT_ID names the identity.
+            log.emit(
+                log.EVENT_AUTHENTICATION,
+                logging.WARNING,
+                "%s uses workload identity, which selects an identity by client ID only (AZURE_CLIENT_ID or "
+                "client_id): identity_config's %s %s is ignored",
+                self._name,
+                identity.kind,
+                identity.value,
+            )
+            identity = None
+        if ignored:
+            log.emit(
+                log.EVENT_AUTHENTICATION,
+                logging.WARNING,
+                "%s ignores identity_config keys %s: only one of client_id, object_id or resource_id selects an "
+                "identity",
+                self._name,
+                ", ".join(repr(key) for key in ignored),
+            )
+        if args.alias is not None and identity is not None:
+            log.emit(
+                log.EVENT_AUTHENTICATION,
+                logging.INFO,
+                "%s reads identity_config key %r as %s",
+                self._name,
+                args.alias,
+                identity.kind,
+            )
+        return identity
+
+    def _workload_credential(
+        self, env: Mapping[str, str], kwargs: dict[str, Any], allowed_tenants: Any
+    ) -> Any:
         """AKS workload identity: the token exchange is WorkloadIdentityCredential's flow, run by this
         credential's drivers (as azure-identity does when the webhook's variables are set)."""
         from .workload_identity import WorkloadIdentityCredential
 
-        if self._identity is not None and self._identity.kind != "client_id":
-            raise ValueError(
-                f"Workload identity selects an identity by client ID only; got {self._identity.kind}. "
-                'Pass client_id (or identity_config={"client_id": ...}).'
-            )
         client_id = self._identity.value if self._identity is not None else env.get("AZURE_CLIENT_ID")
         if not client_id:
             raise ValueError(
+                # azure-identity's text, then which variable: code matching its message keeps working.
                 "Workload identity was selected but no client ID was provided. Configure the environment with a "
-                'client ID (AZURE_CLIENT_ID) or pass a value for "client_id" argument'
+                'client ID or pass a value for "client_id" argument (the variable is AZURE_CLIENT_ID).'
             )
         return WorkloadIdentityCredential(
             tenant_id=env["AZURE_TENANT_ID"],
             client_id=client_id,
             token_file_path=env["AZURE_FEDERATED_TOKEN_FILE"],
             authority=env["AZURE_AUTHORITY_HOST"],
+            additionally_allowed_tenants=allowed_tenants,
             _clock=self._clock,
         )
 
@@ -159,6 +242,20 @@ class _ManagedIdentity(CredentialBase):
         return TokenCache(self._clock) if self._clock is not None else _SHARED_CACHE
 
     def _cache_key(self, request: TokenRequest) -> Hashable:
+        workload = self._workload
+        if workload is not None:
+            # An Entra token: its tenant, client and CAE capability (a CAE token must never be served to a
+            # caller that didn't ask for one, nor the reverse) tell tokens apart.
+            return (
+                "managed-identity",
+                mi.WORKLOAD,
+                workload._authority,
+                request.tenant_id or workload._tenant_id,
+                workload._client_id,
+                self._source.endpoint,
+                _scope_key(request.scopes),
+                request.enable_cae,
+            )
         identity = (self._identity.kind, self._identity.value.lower()) if self._identity else None
         return (
             "managed-identity",
@@ -169,6 +266,9 @@ class _ManagedIdentity(CredentialBase):
         )
 
     def _validate(self, request: TokenRequest) -> None:
+        if self._workload is not None:
+            self._workload._validate(request)  # WorkloadIdentityCredential's rules: several scopes are fine
+            return
         mi.resource_for(request.scopes)
 
     def _in_chain(self) -> bool:
@@ -186,10 +286,15 @@ class _ManagedIdentity(CredentialBase):
                     backoff_factor=factor,
                     backoff_max=maximum,
                     gone_budget=GONE_BUDGET,
+                    budget=self._budget,
                 )
-            return RetryPolicy(self._retry_total, IMDS_STATUSES, factor, maximum)
+            return RetryPolicy(self._retry_total, IMDS_STATUSES, factor, maximum, budget=self._budget)
         retries = OTHER_RETRIES if self._retry_total is None else self._retry_total
-        return RetryPolicy(retries, OTHER_STATUSES, factor, maximum)
+        return RetryPolicy(retries, OTHER_STATUSES, factor, maximum, budget=self._budget)
+
+    def _new_budget(self) -> Budget:
+        """One token request's time budget, timed with a monotonic clock (waits count as requested)."""
+        return Budget(self._budget, time.monotonic)
 
     # -- errors -----------------------------------------------------------------------------------
     def _failed(self, detail: str, key: str | None, response: HttpResponse | None = None) -> Exception:
@@ -216,7 +321,6 @@ class _ManagedIdentity(CredentialBase):
     # -- the flow -----------------------------------------------------------------------------------
     def _flow(self, request: TokenRequest) -> Flow[Token]:
         source = self._source
-        resource = mi.resource_for(request.scopes)
         in_chain = self._in_chain()
         if self._config_error is not None:
             raise self._failed(*self._config_error)
@@ -225,11 +329,19 @@ class _ManagedIdentity(CredentialBase):
                 source.problem or "No managed identity endpoint found.",
                 source.problem_key or "mi-incomplete-environment",
             )
-        if self._workload is not None:
-            exchange = TokenRequest(request.scopes, request.claims, None, request.enable_cae)
-            token: Token = yield from self._workload._flow(exchange)
+        workload = self._workload
+        if workload is not None:
+            # As azure-identity, which delegates to WorkloadIdentityCredential: a tenant other than the
+            # configured one is refused unless additionally allowed (the error names this credential).
+            resolve_tenant(
+                workload._tenant_id, request.tenant_id, workload._additionally_allowed_tenants, self._name
+            )
+            token: Token = yield from workload._flow(request)
             return token
-        unsupported = mi.unsupported_identity(source, self._identity)
+        resource = mi.resource_for(request.scopes)
+        unsupported = mi.unsupported_identity(
+            source, self._identity, configured=self._identity_args.configured
+        )
         if unsupported is not None:
             raise self._failed_or_unavailable(in_chain, *unsupported)
         if source.kind == mi.IMDS:
@@ -255,7 +367,11 @@ class _ManagedIdentity(CredentialBase):
             self._imds_confirmed = True
         request = mi.token_request(self._source, resource, self._identity, self._timeouts)
         outcome = yield from send(
-            request, self._policy(), self._now, retry_connect_failures=self._imds_confirmed
+            request,
+            self._policy(),
+            self._now,
+            retry_connect_failures=self._imds_confirmed,
+            budget=self._new_budget(),
         )
         response = outcome.response
         if response is None:
@@ -337,10 +453,17 @@ class _ManagedIdentity(CredentialBase):
         )
 
     @staticmethod
-    def _tries(outcome: Outcome) -> str:
-        if outcome.attempts < 2:
+    def _tries(outcome: Outcome, *, always: bool = False) -> str:
+        """How many attempts, in how long; and whether the budget stopped them."""
+        if outcome.attempts < 2 and not outcome.budget_spent and not always:
             return ""
-        return f" ({outcome.attempts} attempts over {outcome.slept:.1f} s)"
+        count = f"{outcome.attempts} attempt{'s' if outcome.attempts != 1 else ''}"
+        stopped = (
+            f"; no further attempt fits in the {outcome.budget:g} s budget (timeout={outcome.budget:g})"
+            if outcome.budget_spent
+            else ""
+        )
+        return f" ({count} in {outcome.elapsed:.1f} s{stopped})"
 
     def _no_response(self, outcome: Outcome, *, unavailable: bool) -> Exception:
         error = outcome.error
@@ -360,7 +483,7 @@ class _ManagedIdentity(CredentialBase):
                 f"{self._tries(outcome)}: no response. Last error: {what}"
             )
         else:
-            detail = f"No response received from the managed identity endpoint ({what})"
+            detail = f"No response received from the managed identity endpoint{self._tries(outcome, always=True)}: {what}"
         return self._failed_or_unavailable(unavailable, detail, "mi-no-response")
 
     def _status_error(self, outcome: Outcome, response: HttpResponse) -> Exception:
@@ -369,6 +492,14 @@ class _ManagedIdentity(CredentialBase):
             return self._failed(
                 f"Multiple attempts failed to obtain a token from the managed identity endpoint"
                 f"{self._tries(outcome)}; the last response is shown below.",
+                "mi-retries-exhausted",
+                response,
+            )
+        if retryable and outcome.budget_spent:
+            return self._failed(
+                f"The managed identity endpoint answered {response.status}, and waiting to retry (backoff or "
+                f"Retry-After) would not fit in the request's budget{self._tries(outcome)}; the response is shown "
+                "below.",
                 "mi-retries-exhausted",
                 response,
             )
@@ -383,7 +514,7 @@ class _ManagedIdentity(CredentialBase):
     # App Service, Service Fabric, Cloud Shell, Azure ML --------------------------------------------
     def _host_flow(self, resource: str) -> Flow[Token]:
         request = mi.token_request(self._source, resource, self._identity, self._timeouts)
-        outcome = yield from send(request, self._policy(), self._now)
+        outcome = yield from send(request, self._policy(), self._now, budget=self._new_budget())
         response = outcome.response
         if response is None:
             raise self._no_response(outcome, unavailable=False)
@@ -414,11 +545,12 @@ class _ManagedIdentity(CredentialBase):
     def _arc_flow(self, resource: str) -> Flow[Token]:
         request = mi.token_request(self._source, resource, self._identity, self._timeouts)
         policy = self._policy()
-        outcome = yield from send(request, policy, self._now)
+        budget = self._new_budget()  # the challenge and the answer share it
+        outcome = yield from send(request, policy, self._now, budget=budget)
         response = outcome.response
         if response is not None and response.status == 401:
             key = self._arc_key(response)
-            outcome = yield from send(mi.with_authorization(request, key), policy, self._now)
+            outcome = yield from send(mi.with_authorization(request, key), policy, self._now, budget=budget)
             response = outcome.response
             if response is not None and response.status == 401:
                 raise self._failed(
@@ -492,13 +624,17 @@ class ManagedIdentityCredential(_ManagedIdentity, SyncCredential):
     :keyword str client_id: a user-assigned identity's client ID (or, with pod identity, the client ID
         of an app registration).
     :keyword identity_config: a mapping naming a user-assigned identity by one of ``client_id``,
-        ``object_id`` or ``resource_id``, e.g. ``{"object_id": "..."}``. Hosts select identities
-        differently: Cloud Shell and Service Fabric don't allow any, Azure ML only ``client_id``.
+        ``object_id`` or ``resource_id``, e.g. ``{"object_id": "..."}``; ``resource_id`` is sent under
+        each host's own parameter name. Other keys are ignored (logged at WARNING). Cloud Shell and
+        Service Fabric don't allow a user-assigned identity.
     :paramtype identity_config: Mapping[str, str]
     :keyword float connection_timeout: seconds to wait for a connection (default 2).
     :keyword float read_timeout: seconds to wait for the answer (default 5).
     :keyword int retry_total: retries of a failing request (default: 5 on IMDS, which also retries
         410 for 70 s; 3 elsewhere; 0 disables retrying).
+    :keyword float timeout: seconds one token request may take in all, retries, timeouts and
+        ``Retry-After`` waits included (azure-core's meaning of ``timeout``; default 30). A starting
+        IMDS answering 410 gets 70 s more.
     :keyword float probe_timeout: (azidentity addition) connect and read timeout of the one-shot
         IMDS probe made when the credential runs inside a chain (default 1).
     """
@@ -506,10 +642,16 @@ class ManagedIdentityCredential(_ManagedIdentity, SyncCredential):
     def _sync_io(self) -> SyncIO:
         if self._io is None and self._pinned():
             from .._driver import SyncIO
-            from .mi_service_fabric import sync_transport
+            from .mi_service_fabric import pinned_user_transport, sync_transport, usable_user_transport
 
             kwargs = dict(self._pipeline_kwargs)
-            kwargs["transport"] = sync_transport(self._source.thumbprint or "", kwargs)
+            thumbprint = self._source.thumbprint or ""
+            users = usable_user_transport(kwargs, is_async=False)
+            kwargs["transport"] = (
+                pinned_user_transport(users, thumbprint, self._source.endpoint)
+                if users is not None
+                else sync_transport(thumbprint, kwargs)
+            )
             self._io = SyncIO(kwargs, self._sleep)
         return super()._sync_io()
 

@@ -9,6 +9,12 @@ requests/urllib3 through ``SSLContext.wrap_socket``, aiohttp/asyncio through ``w
 
 No proxy is ever used (environment proxy settings are ignored and ``proxies`` dropped), and
 redirects are not followed (azure-core's transports never follow them; the flow refuses 3xx).
+
+Pipeline options, as azure-identity 1.27's sync credential handles them: a user's azure-core
+``RequestsTransport`` is used (its session gets the pinning adapter for the endpoint's origin,
+mounted again whenever the transport reopens its session); a transport that can't be pinned
+(another sync transport; any async one) and a client certificate are not used, and are named in
+one ``UserWarning`` when the credential is built, instead of refusing.
 """
 
 from __future__ import annotations
@@ -72,16 +78,50 @@ def pinned_context(thumbprint: str) -> PinnedContext:
     return context
 
 
-def sync_transport(thumbprint: str, kwargs: dict[str, Any]) -> Any:
-    """An azure-core ``RequestsTransport`` whose HTTPS connections are pinned."""
-    from azure.core.pipeline.transport import RequestsTransport
+# Keywords this host can't honour, named in the UserWarning (the transport is judged separately).
+_UNUSED_OPTIONS = ("connection_cert",)
+
+
+def _is_requests_transport(transport: Any) -> bool:
+    """azure-core's RequestsTransport (or a subclass), recognised without importing requests."""
+    return any(
+        cls.__name__ == "RequestsTransport" and cls.__module__.startswith("azure.core.")
+        for cls in type(transport).__mro__
+    )
+
+
+def usable_user_transport(kwargs: dict[str, Any], *, is_async: bool) -> Any:
+    """The user's transport if its connections can be pinned (sync RequestsTransport), else None."""
+    transport = kwargs.get("transport")
+    if transport is not None and not is_async and _is_requests_transport(transport):
+        return transport
+    return None
+
+
+def ignored_options(kwargs: dict[str, Any], *, is_async: bool) -> list[str]:
+    """The pipeline keywords given that Service Fabric requests can't honour, in a stable order."""
+    ignored = []
+    if kwargs.get("transport") is not None and usable_user_transport(kwargs, is_async=is_async) is None:
+        ignored.append("transport")
+    ignored += [name for name in _UNUSED_OPTIONS if kwargs.get(name) is not None]
+    return ignored
+
+
+def warning_text(ignored: list[str], *, is_async: bool) -> str:
+    kind = "an azure-core RequestsTransport" if not is_async else "no transport of yours"
+    return (
+        "The following arguments are ignored for Service Fabric managed identity, whose connections are pinned to "
+        f"IDENTITY_SERVER_THUMBPRINT (it can pin {kind}): {', '.join(ignored)}."
+    )
+
+
+def _adapter_class() -> Any:
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 
-    context = pinned_context(thumbprint)
-
     class PinnedAdapter(HTTPAdapter):
-        def __init__(self) -> None:
+        def __init__(self, context: PinnedContext) -> None:
+            self.context = context
             super().__init__(max_retries=Retry(total=False, redirect=False, raise_on_status=False))
 
         def build_connection_pool_key_attributes(
@@ -89,7 +129,11 @@ def sync_transport(thumbprint: str, kwargs: dict[str, Any]) -> Any:
         ) -> tuple[dict[str, Any], dict[str, Any]]:
             host, _ = super().build_connection_pool_key_attributes(request, False, None)
             # assert_fingerprint repeats the check inside urllib3 and marks the connection verified.
-            return host, {"ssl_context": context, "cert_reqs": "CERT_NONE", "assert_fingerprint": thumbprint}
+            return host, {
+                "ssl_context": self.context,
+                "cert_reqs": "CERT_NONE",
+                "assert_fingerprint": self.context.thumbprint,
+            }
 
         def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
             return
@@ -98,15 +142,69 @@ def sync_transport(thumbprint: str, kwargs: dict[str, Any]) -> Any:
             kw["proxies"] = None
             return super().send(request, *args, **kw)
 
+    return PinnedAdapter
+
+
+def sync_transport(thumbprint: str, kwargs: dict[str, Any]) -> Any:
+    """An azure-core ``RequestsTransport`` whose HTTPS connections are pinned."""
+    from azure.core.pipeline.transport import RequestsTransport
+
+    adapter = _adapter_class()(pinned_context(thumbprint))
+
     class PinnedTransport(RequestsTransport):  # type: ignore[misc]
         def _init_session(self, session: Any) -> None:
             session.trust_env = False
-            adapter = PinnedAdapter()
             session.mount("https://", adapter)
             session.mount("http://", adapter)
 
     options = {k: v for k, v in kwargs.items() if k in ("connection_timeout", "read_timeout")}
     return PinnedTransport(use_env_settings=False, **options)
+
+
+def pinned_user_transport(transport: Any, thumbprint: str, endpoint: str) -> Any:
+    """The user's ``RequestsTransport``, its session pinned for ``endpoint``'s origin.
+
+    A thin transport in front of it: entering, exiting and closing reach the user's transport (as
+    azure-identity's do); before each request the pinning adapter is (re)mounted on whatever session the
+    user's transport holds, so a session it reopened after ``close()`` is never used unpinned.
+    """
+    import urllib.parse
+
+    from azure.core.pipeline.transport import HttpTransport
+
+    url = urllib.parse.urlsplit(endpoint)
+    origin = f"{url.scheme}://{url.netloc}/"
+    adapter = _adapter_class()(pinned_context(thumbprint))
+
+    class PinnedUserTransport(HttpTransport):  # type: ignore[type-arg]
+        def __init__(self) -> None:
+            self.inner = transport
+
+        def _pin(self) -> None:
+            self.inner.open()
+            session = self.inner.session
+            if session.adapters.get(origin) is not adapter:
+                session.mount(origin, adapter)
+
+        def open(self) -> None:
+            self._pin()
+
+        def close(self) -> None:
+            self.inner.close()
+
+        def __enter__(self) -> PinnedUserTransport:
+            self.inner.__enter__()
+            return self
+
+        def __exit__(self, *args: Any) -> None:
+            self.inner.__exit__(*args)
+
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            self._pin()
+            kwargs.pop("proxies", None)
+            return self.inner.send(request, **kwargs)
+
+    return PinnedUserTransport()
 
 
 def async_transport(thumbprint: str, kwargs: dict[str, Any]) -> Any:

@@ -32,9 +32,10 @@ _row(
     "mi-retries-exhausted",
     _MI_VM,
     "Multiple attempts failed to obtain a token from the managed identity endpoint.",
-    "The endpoint kept failing until the credential's retries ran out.",
+    "The endpoint kept failing until the credential's retries, or its total time budget (timeout, 30 s by "
+    "default), ran out.",
     "Read the last response shown in the message; check the identity configuration and the endpoint's health. "
-    "Raise retry_total or the timeouts if the host is slow to start.",
+    "Raise retry_total, timeout (the total budget) or the connect and read timeouts if the host is slow to start.",
 )
 _row(
     "mi-not-imds",
@@ -116,16 +117,19 @@ _row(
 _row(
     "mi-cloud-shell-identity",
     "Managed identity: Azure Cloud Shell",
-    "Cloud Shell does not support user-assigned identities",
-    "Cloud Shell only provides the signed-in user's identity.",
-    "Remove client_id and identity_config.",
+    "client_id should not be set for cloud shell managed identity.",
+    "Cloud Shell provides only the signed-in user's identity; a client_id, or an identity_config naming an "
+    "identity, raises ValueError (inside DefaultAzureCredential it is ignored, as azure-identity does).",
+    "Remove client_id and identity_config when running in Cloud Shell.",
 )
 _row(
-    "mi-azure-ml-identity",
-    "Managed identity: Azure Machine Learning",
-    "Azure ML supports user-assigned identities by client ID only",
-    "Azure ML compute selects identities by client ID.",
-    "Use client_id (or identity_config={'client_id': ...}).",
+    "mi-blank-identity",
+    "ManagedIdentityCredential",
+    "The requested identity's ID is blank",
+    "client_id or identity_config holds only whitespace (often an environment variable set to spaces), which "
+    "names no identity.",
+    "Set the user-assigned identity's client, object or resource ID; or omit it (an empty string does too) to "
+    "use the system-assigned identity.",
 )
 _row(
     "mi-incomplete-environment",

@@ -34,7 +34,12 @@ class _Value:
 
 class HttpRequest(_Value):
     """One HTTP request. Per-request transport settings of ``None`` keep the pipeline's values;
-    ``bypass_proxy`` means the endpoint must be contacted directly (managed identity)."""
+    ``bypass_proxy`` means the endpoint must be contacted directly (managed identity).
+
+    ``total_timeout``: the whole request (connect, TLS, headers and body) must end within this many
+    seconds of the driver starting it, however slowly the server trickles bytes; the driver throws a
+    timeout ``TransportError`` otherwise. The drivers turn it into an absolute deadline.
+    """
 
     __slots__ = (
         "method",
@@ -46,6 +51,7 @@ class HttpRequest(_Value):
         "connection_timeout",
         "read_timeout",
         "bypass_proxy",
+        "total_timeout",
     )
 
     def __init__(
@@ -59,6 +65,7 @@ class HttpRequest(_Value):
         connection_timeout: float | None = None,
         read_timeout: float | None = None,
         bypass_proxy: bool = False,
+        total_timeout: float | None = None,
     ) -> None:
         self.method = method
         self.url = url
@@ -69,6 +76,13 @@ class HttpRequest(_Value):
         self.connection_timeout = connection_timeout
         self.read_timeout = read_timeout
         self.bypass_proxy = bypass_proxy
+        self.total_timeout = total_timeout
+
+    def replace(self, **changes: Any) -> HttpRequest:
+        """A copy with ``changes`` applied (effects are values: never modified in place)."""
+        fields = {name: getattr(self, name) for name in self.__slots__}
+        fields.update(changes)
+        return HttpRequest(**fields)
 
     @property
     def url_without_query(self) -> str:
@@ -89,6 +103,11 @@ class Headers(dict[str, str]):
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and super().__contains__(key.lower())
+
+
+# Responses larger than this are cut: a token response is a few KiB; anything bigger is not one.
+# The pipeline stops reading there (``_pipeline.BodyLimitPolicy``).
+MAX_BODY = 1024 * 1024
 
 
 class HttpResponse(_Value):
@@ -112,7 +131,7 @@ class HttpResponse(_Value):
         self.request = request
         self.reason = reason
         self.raw = raw
-        # The server sent more than the driver keeps (``_driver.MAX_BODY``): ``body`` is its beginning.
+        # The server sent more than MAX_BODY bytes: ``body`` is their beginning.
         self.truncated = truncated
 
     def text(self) -> str:

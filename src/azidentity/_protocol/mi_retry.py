@@ -1,10 +1,15 @@
 """Managed identity retries, done in the flow (``Sleep`` effects) rather than by the transport.
 
 Defaults (decisions.md): IMDS retries 404, 410, 429, 5xx and transport failures at most 5 times
-with exponential backoff from 0.8 s (0.8, 1.6, 3.2, 6.4, 12.8: a failing endpoint ends within
-~25 s of waiting); ``Retry-After`` is honoured and capped at 60 s; 410 ("IMDS is starting") keeps
-being retried until at least 70 s of backoff have passed. The other hosts retry 429, 5xx and
-transport failures 3 times. Every loop is bounded.
+with exponential backoff from 0.8 s (0.8, 1.6, 3.2, 6.4, 12.8); ``Retry-After`` is honoured and
+capped at 60 s; the other hosts retry 429, 5xx and transport failures 3 times.
+
+All of it fits in one total budget per token request (:class:`Budget`: ``timeout=``, 30 s by
+default): attempts (their connect/read timeouts and whole-request deadline cut to what is left) and
+waits. No wait starts unless at least :data:`MIN_ATTEMPT` seconds remain after it for the next
+attempt; a ``Retry-After`` that doesn't fit ends the loop rather than being shortened. The one
+exception is 410 ("IMDS is starting"): it keeps being retried until at least 70 s of backoff have
+passed, within the budget plus those 70 s. Every loop is bounded.
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ GONE = 410
 GONE_BUDGET = 70.0
 IMDS_RETRIES = 5
 OTHER_RETRIES = 3
+# Seconds one token request may take in all (decisions.md: "a failing endpoint ends within 30 s").
+DEFAULT_BUDGET = 30.0
+# No wait starts that leaves less than this for the attempt after it.
+MIN_ATTEMPT = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +45,12 @@ class RetryPolicy:
     retry_after_max: float = 60.0
     # 410 is retried, regardless of max_retries, until this much backoff has passed (0: off).
     gone_budget: float = 0.0
+    # Seconds for all attempts and waits of one request (a 410 phase adds gone_budget).
+    budget: float = DEFAULT_BUDGET
+
+    def limit(self, gone: bool) -> float:
+        """The total budget: longer while a starting IMDS answers 410."""
+        return self.budget + (self.gone_budget if gone and self.gone_budget > 0 else 0.0)
 
     def backoff(self, retry: int) -> float:
         """The wait before retry number ``retry`` (1-based): factor * 2**(retry-1), capped."""
@@ -107,6 +122,23 @@ def _non_negative(value: object, per_second: float) -> float | None:
     return max(number / per_second, 0.0)
 
 
+class Budget:
+    """The time one token request has spent: its attempts (timed with ``timer``, a monotonic clock) and
+    its waits (counted as requested, so an injected ``_sleep`` counts as if it had waited)."""
+
+    __slots__ = ("seconds", "timer", "attempts_time", "slept")
+
+    def __init__(self, seconds: float, timer: Callable[[], float]) -> None:
+        self.seconds = seconds
+        self.timer = timer
+        self.attempts_time = 0.0
+        self.slept = 0.0
+
+    @property
+    def spent(self) -> float:
+        return self.attempts_time + self.slept
+
+
 @dataclass(slots=True)
 class Outcome:
     """The last attempt's result: a response, or the transport error that replaced it."""
@@ -121,6 +153,11 @@ class Outcome:
     # Some attempt got a connection (an answer, or a failure after connecting: a read timeout, a reset
     # mid-body): something listens there, even if later attempts were refused.
     reached: bool = False
+    # Seconds spent in all (attempts and waits), and whether retrying stopped because the next wait and
+    # attempt would not have fit in the budget of ``budget`` seconds.
+    elapsed: float = 0.0
+    budget_spent: bool = False
+    budget: float = DEFAULT_BUDGET
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
@@ -177,43 +214,97 @@ def wraps(error: BaseException, kind: type[BaseException]) -> BaseException | No
     return None
 
 
+def _within(request: HttpRequest, remaining: float) -> HttpRequest:
+    """``request`` with its timeouts, and a whole-request deadline, cut to the ``remaining`` seconds."""
+    remaining = max(remaining, 0.0)
+
+    def cut(value: float | None) -> float:
+        return remaining if value is None else min(value, remaining)
+
+    return request.replace(
+        connection_timeout=cut(request.connection_timeout),
+        read_timeout=cut(request.read_timeout),
+        total_timeout=cut(request.total_timeout),
+    )
+
+
 def send(
     request: HttpRequest,
     policy: RetryPolicy,
     now: Callable[[], float],
     *,
     retry_connect_failures: bool = True,
+    budget: Budget | None = None,
 ) -> Flow[Outcome]:
-    """Send ``request`` until it succeeds, cannot be retried, or the policy says stop.
+    """Send ``request`` until it succeeds, cannot be retried, the policy says stop, or the budget is spent.
 
+    ``now`` is the wall clock (for Retry-After dates). ``budget`` may be shared by several calls (Arc's
+    challenge and answer); by default a new one of ``policy.budget`` seconds, timed with ``now``.
     With ``retry_connect_failures=False`` a failure to connect ends the loop at once unless the
     endpoint answered an earlier attempt (IMDS that isn't there should say so fast).
     """
+    if budget is None:
+        budget = Budget(policy.budget, now)
     attempts = 0
-    slept = 0.0
+    start_slept = budget.slept
     answered = False
     reached = False
+    gone = False
     delays: list[float] = []
+
+    def outcome(response: HttpResponse | None, error: TransportError | None, spent: bool = False) -> Outcome:
+        return Outcome(
+            response,
+            error,
+            attempts,
+            budget.slept - start_slept,
+            answered,
+            tuple(delays),
+            reached,
+            budget.spent,
+            spent,
+            policy.limit(gone),
+        )
+
     while True:
         attempts += 1
         response: HttpResponse | None = None
         error: TransportError | None = None
+        started = budget.timer()
         try:
-            response = yield request
+            response = yield _within(request, policy.limit(gone) - budget.spent)
             answered = True
         except TransportError as failure:
             error = failure
+        finally:
+            budget.attempts_time += max(budget.timer() - started, 0.0)
         reached = reached or answered or (error is not None and not connect_failed(error))
         if response is not None and 200 <= response.status < 300:
-            return Outcome(response, None, attempts, slept, answered, tuple(delays), reached)
+            return outcome(response, None)
         if error is not None and (
             certificate_rejected(error)
             or (not retry_connect_failures and not reached and connect_failed(error))
         ):
-            return Outcome(None, error, attempts, slept, answered, tuple(delays), reached)
-        wait = policy.delay(attempts, response, slept, now())
+            return outcome(None, error)
+        if response is not None:
+            gone = response.status == GONE
+        wait = policy.delay(attempts, response, budget.slept - start_slept, now())
         if wait is None:
-            return Outcome(response, error, attempts, slept, answered, tuple(delays), reached)
+            return outcome(response, error)
+        limit = policy.limit(gone)
+        if budget.spent + wait + MIN_ATTEMPT > limit:
+            log.emit(
+                log.EVENT_RETRY,
+                logging.DEBUG,
+                "ManagedIdentityCredential: %s %s -> %s; not retrying: waiting %.1f s more would not leave time for "
+                "another attempt within the %.0f s budget",
+                request.method,
+                request.url_without_query,
+                response.status if response is not None else (error.message if error else "no response"),
+                wait,
+                limit,
+            )
+            return outcome(response, error, spent=True)
         log.emit(
             log.EVENT_RETRY,
             logging.DEBUG,
@@ -226,4 +317,4 @@ def send(
         delays.append(wait)
         if wait > 0:
             yield Sleep(wait)
-        slept += wait
+        budget.slept += wait

@@ -299,12 +299,16 @@ class ManagedIdentityService:
         resource = query.get("resource")
         if not resource:
             return _imds_error(400, "Required audience parameter not specified")
-        identity = select_identity(
-            self.rt.config.managed_identities,
-            client_id=query.get("clientid"),
-            object_id=None,
-            resource_id=None,
-        )
+        # The 2017-09-01 API names the client ID "clientid"; object and resource IDs as IMDS does.
+        try:
+            identity = select_identity(
+                self.rt.config.managed_identities,
+                client_id=query.get("clientid"),
+                object_id=query.get("object_id"),
+                resource_id=query.get("msi_res_id"),
+            )
+        except AmbiguousIdentity:
+            return _imds_error(400, "Only one of clientid, object_id or msi_res_id may be specified")
         if identity is None:
             return _imds_error(400, "Identity not found")
         problem = self._unknown_resource(resource)
