@@ -15,10 +15,12 @@ import stat
 import subprocess
 import sys
 
+import azidentity
 import canary
 from azidentity._mitigations import ROWS
 
 TIMEOUT = 60
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(azidentity.__file__)))
 MEMBERS = [
     "EnvironmentCredential",
     "WorkloadIdentityCredential",
@@ -47,6 +49,9 @@ def doctor(tmp_path, env, *args, bin_dir=None):
         "PATH": str(bin_dir),
         "LANG": "C.UTF-8",
         "AZURE_POD_IDENTITY_AUTHORITY_HOST": f"http://127.0.0.1:{closed_port()}",
+        # The subprocess imports the azidentity under test, not whatever the interpreter has installed
+        # (an editable install of another checkout made these tests test that checkout's code).
+        "PYTHONPATH": PACKAGE_ROOT,
     }
     full = {**base, **env}
     text = subprocess.run(
