@@ -20,6 +20,7 @@ import pytest
 
 from azidentity import AuthenticationFailedError, CredentialUnavailableError
 from azidentity._mitigations import ROWS
+from azidentity._protocol import azure_cli
 from azidentity.emulator import pytest_plugin
 from flavor import Flavor
 from standins import harness
@@ -84,8 +85,11 @@ def case(request: pytest.FixtureRequest) -> Case:
 def assert_row(error: Exception, key: str) -> None:
     """The error carries the guide's row and prints its mitigation."""
     row = ROWS[key]
-    assert getattr(error, "mitigation", None) == row.mitigation
-    assert f"Mitigation: {row.mitigation}" in str(error)
+    mitigation = row.mitigation
+    if key in ("cli-not-logged-in", "cli-failed"):  # az's names the requested resource
+        mitigation = azure_cli.mitigation(key, azure_cli.Request(SCOPE), ())
+    assert getattr(error, "mitigation", None) == mitigation
+    assert f"Mitigation: {mitigation}" in str(error)
     assert f"#{row.anchor}" in str(error)
 
 

@@ -26,13 +26,25 @@ from standins import harness
 
 tools = harness.tools  # the az / azd / pwsh stand-ins, wired to the emulator
 SCOPE = "https://management.azure.com/.default"
+# azure-identity 1.27's members and order (the sync chain; the async one has no broker).
 ALL = [
     "EnvironmentCredential",
     "WorkloadIdentityCredential",
     "ManagedIdentityCredential",
+    "SharedTokenCacheCredential",
+    "VisualStudioCodeCredential",
     "AzureCliCredential",
     "AzurePowerShellCredential",
     "AzureDeveloperCliCredential",
+    "BrokerCredential",
+]
+DEV = [
+    "SharedTokenCacheCredential",
+    "VisualStudioCodeCredential",
+    "AzureCliCredential",
+    "AzurePowerShellCredential",
+    "AzureDeveloperCliCredential",
+    "BrokerCredential",
 ]
 HOST_VARIABLES = (
     "IDENTITY_ENDPOINT",
@@ -54,12 +66,20 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
+def for_flavor(flavor, expected):
+    """The sync chain's members as the flavor has them: azure-identity's async chain has no broker."""
+    return [n for n in expected if not (flavor.is_async and n == "BrokerCredential")]
+
+
 @pytest.fixture
 def clean(monkeypatch, tmp_path):
-    """No credential configuration at all; IMDS is a closed loopback port; no tools on PATH."""
+    """No credential configuration at all; IMDS is a closed loopback port; no tools on PATH; an empty
+    HOME (no MSAL cache, no VS Code sign-in record)."""
     for name in list(os.environ):
         if name.startswith("AZURE_") or name in HOST_VARIABLES:
             monkeypatch.delenv(name)
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
@@ -76,11 +96,11 @@ def names(credential):
 
 # ---- the chain: order, exclusions, AZURE_TOKEN_CREDENTIALS -------------------------------------------
 CHAIN_CASES = [
-    # (AZURE_TOKEN_CREDENTIALS, keyword arguments, expected members)
+    # (AZURE_TOKEN_CREDENTIALS, keyword arguments, expected members of the sync chain)
     (None, {}, ALL),
     ("", {}, ALL),
-    ("dev", {}, ["AzureCliCredential", "AzurePowerShellCredential", "AzureDeveloperCliCredential"]),
-    ("  DeV ", {}, ["AzureCliCredential", "AzurePowerShellCredential", "AzureDeveloperCliCredential"]),
+    ("dev", {}, DEV),
+    ("  DeV ", {}, DEV),
     ("prod", {}, ["EnvironmentCredential", "WorkloadIdentityCredential", "ManagedIdentityCredential"]),
     ("PROD", {}, ["EnvironmentCredential", "WorkloadIdentityCredential", "ManagedIdentityCredential"]),
     ("AzureCliCredential", {}, ["AzureCliCredential"]),
@@ -90,17 +110,9 @@ CHAIN_CASES = [
     ("WorkloadIdentityCredential", {}, ["WorkloadIdentityCredential"]),
     ("AzurePowerShellCredential", {}, ["AzurePowerShellCredential"]),
     ("AzureDeveloperCliCredential", {}, ["AzureDeveloperCliCredential"]),
+    ("VisualStudioCodeCredential", {}, ["VisualStudioCodeCredential"]),
     # explicit exclude_* keywords win over the variable, in both directions
-    (
-        "dev",
-        {"exclude_environment_credential": False},
-        [
-            "EnvironmentCredential",
-            "AzureCliCredential",
-            "AzurePowerShellCredential",
-            "AzureDeveloperCliCredential",
-        ],
-    ),
+    ("dev", {"exclude_environment_credential": False}, ["EnvironmentCredential", *DEV]),
     (
         "prod",
         {"exclude_managed_identity_credential": True},
@@ -112,14 +124,14 @@ CHAIN_CASES = [
         ["AzureCliCredential", "AzureDeveloperCliCredential"],
     ),
     (
+        "AzureCliCredential",
+        {"exclude_shared_token_cache_credential": False},
+        ["SharedTokenCacheCredential", "AzureCliCredential"],
+    ),
+    (
         None,
         {"exclude_cli_credential": True, "exclude_powershell_credential": True},
-        [
-            "EnvironmentCredential",
-            "WorkloadIdentityCredential",
-            "ManagedIdentityCredential",
-            "AzureDeveloperCliCredential",
-        ],
+        [n for n in ALL if n not in ("AzureCliCredential", "AzurePowerShellCredential")],
     ),
     (
         None,
@@ -131,7 +143,7 @@ CHAIN_CASES = [
         ALL[3:],
     ),
     (None, {"exclude_cli_credential": False}, ALL),
-    # azure-identity keywords for members azidentity lacks are accepted and ignored
+    # the shared cache, VS Code and broker keywords (azure-identity's), honoured
     (
         None,
         {
@@ -140,8 +152,18 @@ CHAIN_CASES = [
             "exclude_broker_credential": True,
             "visual_studio_code_tenant_id": "t",
             "shared_cache_username": "u",
+            "shared_cache_tenant_id": "t",
+            "broker_tenant_id": "t",
+            "broker_client_id": "c",
         },
-        ALL,
+        [
+            "EnvironmentCredential",
+            "WorkloadIdentityCredential",
+            "ManagedIdentityCredential",
+            "AzureCliCredential",
+            "AzurePowerShellCredential",
+            "AzureDeveloperCliCredential",
+        ],
     ),
 ]
 
@@ -151,9 +173,11 @@ def test_chain_members(flavor, clean, variable, kwargs, expected):
     if variable is not None:
         clean.setenv("AZURE_TOKEN_CREDENTIALS", variable)
     credential = flavor.make("DefaultAzureCredential", **kwargs)
+    expected = for_flavor(flavor, expected)
     assert names(credential) == expected
     plan = {entry.name: entry for entry in credential.plan}
     assert [name for name, entry in plan.items() if entry.included] == expected
+    assert ("BrokerCredential" in plan) is not flavor.is_async
     assert not plan["InteractiveBrowserCredential"].included
 
 
@@ -186,17 +210,25 @@ def test_chain_configuration_errors(flavor, clean, variable, kwargs, error):
         flavor.cls("DefaultAzureCredential")(**kwargs)
 
 
-def test_invalid_value_lists_every_valid_value(clean):
-    clean.setenv("AZURE_TOKEN_CREDENTIALS", "VisualStudioCodeCredential")
+@pytest.mark.parametrize("value", ["SharedTokenCacheCredential", "BrokerCredential", "bogus"])
+def test_invalid_value_lists_every_valid_value(clean, value):
+    """azure-identity's list: the shared cache and the broker can't be chosen alone (only through "dev")."""
+    clean.setenv("AZURE_TOKEN_CREDENTIALS", value)
     with pytest.raises(ValueError) as info:
         azidentity.DefaultAzureCredential()
+    assert str(info.value) == (
+        f"Invalid value for AZURE_TOKEN_CREDENTIALS: {value}. Valid values are: dev, prod, azureclicredential, "
+        "azuredeveloperclicredential, azurepowershellcredential, environmentcredential, "
+        "interactivebrowsercredential, managedidentitycredential, visualstudiocodecredential, "
+        "workloadidentitycredential."
+    )
     assert str(info.value).endswith("Valid values are: " + ", ".join(valid_token_credentials()) + ".")
     assert ROWS["dac-invalid-token-credentials"].error in str(info.value)  # the guide row's text
 
 
 def test_require_envvar_with_a_value(clean):
     clean.setenv("AZURE_TOKEN_CREDENTIALS", "dev")
-    assert names(azidentity.DefaultAzureCredential(require_envvar=True))[0] == "AzureCliCredential"
+    assert names(azidentity.DefaultAzureCredential(require_envvar=True)) == DEV
 
 
 def test_tenant_id_is_refused_like_azure_identity(flavor, clean):
@@ -207,7 +239,9 @@ def test_tenant_id_is_refused_like_azure_identity(flavor, clean):
 @pytest.mark.skipif(not HAS_BROWSER, reason="InteractiveBrowserCredential is not built yet")
 def test_interactive_browser_is_opt_in_and_last(flavor, clean):
     credential = flavor.make("DefaultAzureCredential", exclude_interactive_browser_credential=False)
-    assert names(credential)[-1] == "InteractiveBrowserCredential"
+    members = names(credential)
+    assert members[members.index("AzureDeveloperCliCredential") + 1] == "InteractiveBrowserCredential"
+    assert members[-1] == ("InteractiveBrowserCredential" if flavor.is_async else "BrokerCredential")
 
 
 def test_interactive_browser_skipped_when_not_installed(clean, monkeypatch):
@@ -223,7 +257,7 @@ def test_interactive_browser_skipped_when_not_installed(clean, monkeypatch):
     monkeypatch.setattr(real, "import_module", refuse)
     credential = azidentity.DefaultAzureCredential(exclude_interactive_browser_credential=False)
     assert names(credential) == ALL
-    entry = credential.plan[-1]
+    entry = next(e for e in credential.plan if e.name == "InteractiveBrowserCredential")
     assert not entry.included and "not available" in entry.reason
 
 
@@ -253,6 +287,55 @@ def test_member_arguments(flavor, clean, emulator):
     assert str(chosen["ManagedIdentityCredential"]._identity) == "client_id uami-client"
 
 
+def test_shared_cache_vscode_and_broker_arguments(flavor, clean):
+    """azure-identity's keywords and the variables it reads for them (AZURE_USERNAME, AZURE_TENANT_ID)."""
+    clean.setenv("AZURE_USERNAME", "user@env.test")
+    clean.setenv("AZURE_TENANT_ID", "tenant-from-env")
+    m = members_by_name(flavor.make("DefaultAzureCredential", headers={"x-a": "1"}))
+    shared = m["SharedTokenCacheCredential"]
+    assert (shared._username, shared._account_tenant) == ("user@env.test", "tenant-from-env")
+    assert shared._pipeline_kwargs.get("headers") == {"x-a": "1"}
+    assert shared._msal_cache_name == "msal.cache" and shared._allow_plaintext
+    assert m["VisualStudioCodeCredential"]._configured_tenant is None  # the record's tenant by default
+    if not flavor.is_async:
+        broker = m["BrokerCredential"]
+        assert (broker._tenant_id, broker._client_id) == ("tenant-from-env", None)
+    m = members_by_name(
+        flavor.make(
+            "DefaultAzureCredential",
+            shared_cache_username="chosen@x.test",
+            shared_cache_tenant_id="chosen-tenant",
+            visual_studio_code_tenant_id="vscode-tenant",
+            broker_tenant_id="broker-tenant",
+            broker_client_id="broker-client",
+            authority="https://login.microsoftonline.us",
+            additionally_allowed_tenants=["t2"],
+        )
+    )
+    shared = m["SharedTokenCacheCredential"]
+    assert (shared._username, shared._account_tenant) == ("chosen@x.test", "chosen-tenant")
+    assert shared._authority == "https://login.microsoftonline.us"
+    assert shared._additionally_allowed_tenants == ["t2"]
+    vscode = m["VisualStudioCodeCredential"]
+    assert vscode._configured_tenant == "vscode-tenant" and vscode._additionally_allowed_tenants == ["t2"]
+    if not flavor.is_async:
+        broker = m["BrokerCredential"]
+        assert (broker._tenant_id, broker._client_id) == ("broker-tenant", "broker-client")
+
+
+def test_broker_is_present_and_says_why_it_is_unavailable(clean):
+    credential = azidentity.DefaultAzureCredential(exclude_cli_credential=True)
+    with pytest.raises(CredentialUnavailableError) as info:
+        credential.get_token(SCOPE)
+    broker = next(e for n, e in info.value.attempts if n == "BrokerCredential")
+    assert str(broker).startswith(
+        "BrokerCredential: InteractiveBrowserBrokerCredential unavailable. Brokered authentication is only "
+        "supported on Windows and WSL platforms."
+    )
+    assert broker.mitigation == ROWS["broker-unavailable"].mitigation
+    assert "\tBrokerCredential: InteractiveBrowserBrokerCredential unavailable" in str(info.value)
+
+
 @pytest.mark.parametrize(
     ("variable", "kwargs", "probe"),
     [
@@ -267,6 +350,9 @@ def test_member_arguments(flavor, clean, emulator):
                 "exclude_cli_credential": True,
                 "exclude_powershell_credential": True,
                 "exclude_developer_cli_credential": True,
+                "exclude_shared_token_cache_credential": True,
+                "exclude_visual_studio_code_credential": True,
+                "exclude_broker_credential": True,
             },
             False,
         ),  # only member: nothing to fall back to
@@ -345,7 +431,7 @@ def test_row_dac_failed_nothing_configured(flavor, clean):
     assert lines[1] == "Attempted credentials:"
     assert [
         line.split(":")[0].strip() for line in lines if line.startswith("\t") and not line.startswith("\t\t")
-    ] == ALL
+    ] == for_flavor(flavor, ALL)
     assert lines[-1] == "To diagnose every credential at once, run: azidentity doctor"
     row = ROWS["dac-failed"]
     assert error.mitigation == row.mitigation and error.troubleshooting_anchor == "defaultazurecredential"
@@ -518,7 +604,7 @@ def test_pickle_round_trip(flavor, clean):
 
     credential = flavor.make("DefaultAzureCredential")
     copy = pickle.loads(pickle.dumps(credential))
-    assert names(copy) == ALL and type(copy) is type(credential)
+    assert names(copy) == for_flavor(flavor, ALL) and type(copy) is type(credential)
     assert [e.name for e in copy.plan] == [e.name for e in credential.plan]
 
 

@@ -17,7 +17,9 @@ import sys
 
 import azidentity
 import canary
+from azidentity._cli.main import DEFAULT_SCOPE
 from azidentity._mitigations import ROWS
+from azidentity._protocol import azure_cli
 
 TIMEOUT = 60
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(azidentity.__file__)))
@@ -25,10 +27,13 @@ MEMBERS = [
     "EnvironmentCredential",
     "WorkloadIdentityCredential",
     "ManagedIdentityCredential",
+    "SharedTokenCacheCredential",
+    "VisualStudioCodeCredential",
     "AzureCliCredential",
     "AzurePowerShellCredential",
     "AzureDeveloperCliCredential",
     "InteractiveBrowserCredential",
+    "BrokerCredential",
 ]
 AZ_LOGGED_OUT = "#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n"
 
@@ -53,6 +58,8 @@ def doctor(tmp_path, env, *args, bin_dir=None):
         # (an editable install of another checkout made these tests test that checkout's code).
         "PYTHONPATH": PACKAGE_ROOT,
     }
+    if os.environ.get("PYTHONPATH"):  # a worktree's sources, not the installed package
+        base["PYTHONPATH"] = os.environ["PYTHONPATH"]
     full = {**base, **env}
     text = subprocess.run(
         [sys.executable, "-m", "azidentity", "doctor", *args],
@@ -102,7 +109,7 @@ def test_nothing_configured(tmp_path):
     assert code == 1 and report["exit_code"] == 1
     assert [c["name"] for c in report["credentials"]] == MEMBERS
     statuses = {c["name"]: c["status"] for c in report["credentials"]}
-    assert set(list(statuses.values())[:6]) == {"unavailable"}
+    assert {s for n, s in statuses.items() if n != "InteractiveBrowserCredential"} == {"unavailable"}
     assert statuses["InteractiveBrowserCredential"] == "excluded"
     assert report["result"]["status"] == "unavailable" and report["result"]["credential"] is None
     assert report["azure_variables"] == ["AZURE_POD_IDENTITY_AUTHORITY_HOST"]
@@ -117,6 +124,24 @@ def test_nothing_configured(tmp_path):
     assert by_name(report)["AzureCliCredential"]["facts"] == {"az": "not found on PATH"}
     assert by_name(report)["AzurePowerShellCredential"]["facts"] == {"pwsh": "not found on PATH"}
     assert by_name(report)["AzureDeveloperCliCredential"]["facts"] == {"azd": "not found on PATH"}
+    shared = by_name(report)["SharedTokenCacheCredential"]
+    assert shared["cause"].startswith("No accounts were found in the cache.")
+    assert shared["mitigation"] == ROWS["shared-cache-no-accounts"].mitigation
+    assert shared["facts"] == {
+        "MSAL cache": "~/.IdentityService/msal.cache.nocae (not found); ~/.IdentityService/msal.cache.cae (not found)",
+        "accounts": "none with a shared refresh token",
+    }
+    vscode = by_name(report)["VisualStudioCodeCredential"]
+    assert vscode["mitigation"] == ROWS["vscode-not-signed-in"].mitigation
+    assert vscode["facts"]["auth record"].startswith(
+        "not found (~/.azure/ms-azuretools.vscode-azureresourcegroups"
+    )
+    broker = by_name(report)["BrokerCredential"]
+    assert broker["cause"] == (
+        "InteractiveBrowserBrokerCredential unavailable. Brokered authentication is only supported on Windows "
+        "and WSL platforms."
+    )
+    assert broker["mitigation"] == ROWS["broker-unavailable"].mitigation and broker["facts"]["broker"]
     assert "Result: DefaultAzureCredential would fail: no credential can provide a token here" in text
     assert report["result"]["mitigation"] == ROWS["dac-failed"].mitigation
     assert field(text.split("Result: ")[1].split("\n"), "mitigation") == ROWS["dac-failed"].mitigation
@@ -227,11 +252,13 @@ def test_az_logged_out(tmp_path):
     cli = by_name(report)["AzureCliCredential"]
     assert cli["status"] == "unavailable"
     assert "Please run 'az login' to setup account." in cli["cause"]
-    assert cli["mitigation"] == ROWS["cli-not-logged-in"].mitigation
+    # az's mitigation names the resource that was requested (the doctor's default scope)
+    mitigation = azure_cli.mitigation("cli-not-logged-in", azure_cli.Request(DEFAULT_SCOPE), ())
+    assert cli["mitigation"] == mitigation
     assert cli["facts"] == {"az": str(az), "account": "none: ERROR: Please run 'az login' to setup account."}
     lines = block(text, "AzureCliCredential")
     assert field(lines, "az") == str(az)
-    assert field(lines, "mitigation") == ROWS["cli-not-logged-in"].mitigation
+    assert field(lines, "mitigation") == mitigation
     assert report["result"]["status"] == "unavailable"
 
 
@@ -314,3 +341,34 @@ def test_colour_only_on_a_terminal(monkeypatch):
     render(report, Printer(plain))
     assert "\x1b[" not in plain.getvalue()
     assert os.environ["NO_COLOR"] == "1"
+
+
+def test_shared_cache_and_vs_code_say_where_they_looked_and_what_they_found(tmp_path, emulator, monkeypatch):
+    from msal_testlib import plaintext_cache, register_tokens, sign_in
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    register_tokens(sign_in(emulator, plaintext_cache(), user="bob"), canary)
+    record = tmp_path / ".azure" / "ms-azuretools.vscode-azureresourcegroups" / "authRecord.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"clientId": "not VS Code"}')
+    env = {
+        "AZURE_AUTHORITY_HOST": emulator.base_url,
+        "SSL_CERT_FILE": emulator.ca_bundle_path,
+        "REQUESTS_CA_BUNDLE": emulator.ca_bundle_path,
+    }
+    code, text, report = doctor(tmp_path, env)
+    assert code == 0
+    shared = by_name(report)["SharedTokenCacheCredential"]
+    assert shared["status"] == "succeeded" and shared["identity"]["user"] == "bob@other.emulator.test"
+    assert shared["facts"] == {
+        "MSAL cache": "~/.IdentityService/msal.cache.nocae (unencrypted cache); "
+        "~/.IdentityService/msal.cache.cae (not found)",
+        "accounts": f"(username: bob@other.emulator.test, tenant: {emulator.other_tenant_id})",
+    }
+    vscode = by_name(report)["VisualStudioCodeCredential"]
+    assert vscode["status"] == "unavailable" and "clientId must match expected VS Code" in vscode["cause"]
+    assert vscode["mitigation"] == ROWS["vscode-bad-record"].mitigation
+    assert vscode["facts"]["auth record"].startswith(f"unusable: {record}: Authentication record validation")
+    assert report["result"]["credential"] == "SharedTokenCacheCredential"
+    assert field(block(text, "SharedTokenCacheCredential"), "accounts").startswith("(username: bob@")
+    assert_aligned(text)

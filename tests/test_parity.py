@@ -53,12 +53,6 @@ class Difference:
 
 DIFFERENCES = (
     Difference(
-        "VisualStudioCodeCredential, SharedTokenCacheCredential",
-        "Not built: the VS Code extension's sign-in and MSAL's shared cache are deprecated or "
-        "Windows-centric; DefaultAzureCredential accepts their keywords and ignores them.",
-        ("missing VisualStudioCodeCredential", "missing SharedTokenCacheCredential"),
-    ),
-    Difference(
         "AuthenticationFailedError",
         "An extra exception: a credential tried and was refused (a chain stops). It subclasses "
         "ClientAuthenticationError, which azure-identity raises in that case, so existing handlers work.",
@@ -132,9 +126,22 @@ DIFFERENCES = (
     ),
     Difference(
         "Persistent token cache",
-        "TokenCachePersistenceOptions has the same signature, but the cache is azidentity's own "
-        "AES-GCM file with its key in the OS secret store (keyring), not MSAL's msal.cache: the two "
-        "libraries do not share cached tokens.",
+        "TokenCachePersistenceOptions has the same signature, but azidentity's credentials write their own "
+        "AES-GCM file (key in the OS secret store), not MSAL's msal.cache; they read MSAL's cache of the same "
+        "name when theirs has no entry, and never write MSAL's caches.",
+    ),
+    Difference(
+        "SharedTokenCacheCredential",
+        "Read-only (a rotated refresh token stays in memory); a locked keyring is reported, not unlocked; "
+        "bounded waits; both CAE flavours searched for accounts; environments compared without port.",
+    ),
+    Difference(
+        "VisualStudioCodeCredential",
+        "No broker: the account's refresh token from MSAL's shared cache when there is one, else unavailable.",
+    ),
+    Difference(
+        "BrokerCredential in DefaultAzureCredential",
+        "Present at azure-identity's position and always unavailable: no WAM support.",
     ),
     Difference(
         "Managed identity token cache",
@@ -241,6 +248,12 @@ def _own_members(cls: type) -> list[str]:
     return names
 
 
+def _has_constructor(cls: type) -> bool:
+    """A class azure-identity gives a constructor (its own, or a base's: aio SharedTokenCacheCredential
+    inherits SharedTokenCacheBase's); constant holders have none."""
+    return any("__init__" in vars(k) for k in cls.__mro__ if k.__module__.startswith("azure.identity"))
+
+
 def differences(theirs_module: str, ours_module: str, name: str) -> list[str]:
     theirs = _resolve(importlib.import_module(theirs_module), name)
     ours = _resolve(importlib.import_module(ours_module), name)
@@ -251,7 +264,7 @@ def differences(theirs_module: str, ours_module: str, name: str) -> list[str]:
     if not inspect.isclass(ours):
         return [f"{name} is not a class"]
     diffs = []
-    if "__init__" in vars(theirs) or issubclass(theirs, BaseException):
+    if _has_constructor(theirs) or issubclass(theirs, BaseException):
         diffs += _compare_parameters(f"{name}.__init__", theirs.__init__, ours.__init__)
     else:  # constant holders: AzureAuthorityHosts, KnownAuthorities
         t_values = {k: getattr(theirs, k) for k in dir(theirs) if not k.startswith("_")}
@@ -345,7 +358,7 @@ def _documented_keywords() -> Iterator[Any]:
             cls = getattr(module, name)
             if _explained(f"missing {name}"):  # not built: nothing to compare
                 continue
-            if not inspect.isclass(cls) or issubclass(cls, BaseException) or "__init__" not in vars(cls):
+            if not inspect.isclass(cls) or issubclass(cls, BaseException) or not _has_constructor(cls):
                 continue
             explicit = set(inspect.signature(cls.__init__).parameters)
             for keyword in dict.fromkeys(KEYWORD_DOC.findall(inspect.getdoc(cls) or "")):

@@ -41,7 +41,7 @@ def test_trace_shows_where_the_walk_stopped(tmp_path, emulator):
     assert done.returncode == 1
     assert "DefaultAzureCredential failed to acquire a token." in done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "trace (8 spans):"
+    assert lines[0] == "trace (11 spans):"
     assert lines[1].startswith("  DefaultAzureCredential.get_token  ") and "unavailable: " in lines[1]
     members = [line.split("─ ", 1)[1].split("  ", 1)[0] for line in lines[2:] if "─ " in line]
     assert members == [
@@ -49,9 +49,12 @@ def test_trace_shows_where_the_walk_stopped(tmp_path, emulator):
         "WorkloadIdentityCredential.get_token",
         "ManagedIdentityCredential.get_token",
         "GET http://127.0.0.1:" + members[3].split(":", 2)[2],  # the IMDS probe, under managed identity
+        "SharedTokenCacheCredential.get_token",
+        "VisualStudioCodeCredential.get_token",
         "AzureCliCredential.get_token",
         "AzurePowerShellCredential.get_token",
         "AzureDeveloperCliCredential.get_token",
+        "BrokerCredential.get_token",
     ]
     assert "unavailable: Azure CLI not found on path" in done.stdout
     assert "  ServiceRequestError" in done.stdout  # the probe found nothing listening

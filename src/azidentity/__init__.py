@@ -43,8 +43,10 @@ _EXPORTS: dict[str, str] = {
     "KnownAuthorities": "._constants",
     "ManagedIdentityCredential": "._credentials.managed_identity",
     "OnBehalfOfCredential": "._credentials.on_behalf_of",
+    "SharedTokenCacheCredential": "._credentials.shared_token_cache",
     "TokenCachePersistenceOptions": "._persistence_options",
     "UsernamePasswordCredential": "._credentials.username_password",
+    "VisualStudioCodeCredential": "._credentials.visual_studio_code",
     "WorkloadIdentityCredential": "._credentials.workload_identity",
     "get_bearer_token_provider": "._bearer",
 }
@@ -88,7 +90,9 @@ if TYPE_CHECKING:  # pragma: no cover - the same names, for type checkers and ID
     from ._credentials.interactive_browser import InteractiveBrowserCredential as InteractiveBrowserCredential
     from ._credentials.managed_identity import ManagedIdentityCredential as ManagedIdentityCredential
     from ._credentials.on_behalf_of import OnBehalfOfCredential as OnBehalfOfCredential
+    from ._credentials.shared_token_cache import SharedTokenCacheCredential as SharedTokenCacheCredential
     from ._credentials.username_password import UsernamePasswordCredential as UsernamePasswordCredential
+    from ._credentials.visual_studio_code import VisualStudioCodeCredential as VisualStudioCodeCredential
     from ._credentials.workload_identity import WorkloadIdentityCredential as WorkloadIdentityCredential
     from ._errors import AuthenticationFailedError as AuthenticationFailedError
     from ._errors import AuthenticationRequiredError as AuthenticationRequiredError

@@ -358,17 +358,19 @@ class SyncCredential(CredentialBase):
 
     def close(self) -> None:
         """Close connections; a ``transport=`` you gave is exited (``__exit__``), as azure-identity does."""
-        if self._io is None and "transport" not in self._pipeline_kwargs:
-            return
-        io, self._io = self._sync_io(), None
-        io.close()
+        self.__exit__()
 
     def __enter__(self) -> Any:
         self._sync_io().enter()
         return self
 
     def __exit__(self, *args: object) -> None:
-        self.close()
+        if self._io is None and "transport" not in self._pipeline_kwargs:
+            return
+        io, self._io = self._sync_io(), None
+        io.close(
+            *args
+        )  # the exception details reach your transport's __exit__, as through azure-core's Pipeline
 
 
 class AsyncCredential(CredentialBase):
@@ -448,14 +450,14 @@ class AsyncCredential(CredentialBase):
 
     async def close(self) -> None:
         """Close connections; a ``transport=`` you gave is exited (``__aexit__``), as azure-identity does."""
-        if self._io is None and "transport" not in self._pipeline_kwargs:
-            return
-        io, self._io = self._async_io(), None
-        await io.close()
+        await self.__aexit__()
 
     async def __aenter__(self) -> Any:
         await self._async_io().enter()
         return self
 
     async def __aexit__(self, *args: object) -> None:
-        await self.close()
+        if self._io is None and "transport" not in self._pipeline_kwargs:
+            return
+        io, self._io = self._async_io(), None
+        await io.close(*args)

@@ -203,6 +203,12 @@ class SyncIO:
             return _response(request, result)
         except AzureError as error:
             raise _transport_error(request, error) from error
+        except Exception as error:
+            if self.user_transport is None:
+                raise  # our own transports raise AzureError: anything else is a defect to surface
+            raise _transport_error(
+                request, error
+            ) from error  # a user's transport: no response, as azure-identity sees it
 
     def run(self, effect: RunProcess) -> ProcessResult:
         start = time.perf_counter()
@@ -247,13 +253,13 @@ class SyncIO:
         if callable(enter):
             enter()
 
-    def close(self) -> None:
+    def close(self, *exc_details: object) -> None:
         pipelines = list(self._pipelines.values())
         self._pipelines.clear()
         if self.user_transport is not None:
             exit_ = getattr(self.user_transport, "__exit__", None)
             if callable(exit_):
-                exit_()  # no arguments, as azure-core's Pipeline passes them on close()
+                exit_(*exc_details)  # none on close(), as azure-core's Pipeline passes them on
             return
         for pipeline in pipelines:
             pipeline.__exit__(None, None, None)
@@ -313,6 +319,10 @@ class AsyncIO:
             return _response(request, result)
         except AzureError as error:
             raise _transport_error(request, error) from error
+        except Exception as error:
+            if self.user_transport is None:
+                raise
+            raise _transport_error(request, error) from error
 
     async def sleep(self, seconds: float) -> None:
         if self._sleep is not None:
@@ -369,19 +379,19 @@ class AsyncIO:
     async def enter(self) -> None:
         await _maybe_await(getattr(self.user_transport, "__aenter__", None))
 
-    async def close(self) -> None:
+    async def close(self, *exc_details: object) -> None:
         pipelines = list(self._pipelines.values())
         self._pipelines.clear()
         if self.user_transport is not None:
-            await _maybe_await(getattr(self.user_transport, "__aexit__", None))
+            await _maybe_await(getattr(self.user_transport, "__aexit__", None), *exc_details)
             return
         for pipeline in pipelines:
             await pipeline.__aexit__(None, None, None)
 
 
-async def _maybe_await(method: Any) -> None:
+async def _maybe_await(method: Any, *args: object) -> None:
     if callable(method):
-        outcome = method()
+        outcome = method(*args)
         if hasattr(outcome, "__await__"):
             await outcome
 

@@ -191,3 +191,23 @@ def test_obo_assertion_header_has_kid(emulator: Emulator) -> None:
     header: dict[str, Any]
     header, _ = jwt_parts(_user_token_for(emulator, "https://storage.azure.com/.default"))
     assert header["alg"] == "RS256" and header["kid"] == emulator.jwks()["keys"][0]["kid"]
+
+
+def test_refresh_token_at_a_tenant_the_user_is_not_in(emulator: Emulator) -> None:
+    # Entra's answer when a refresh token is redeemed where its user is neither member nor guest: the
+    # Azure CLI shows it for `az account get-access-token --tenant <another tenant>`.
+    first = _password(emulator).json()
+    r = token(
+        emulator,
+        emulator.other_tenant_id,
+        grant_type="refresh_token",
+        client_id=emulator.apps["public"].client_id,
+        refresh_token=first["refresh_token"],
+        scope=SCOPE,
+    )
+    assert_entra_error(r, 400, "invalid_grant", 50020)
+    description = r.json()["error_description"]
+    alice = emulator.users["alice"]
+    assert f"User account '{alice.username}'" in description
+    assert f"does not exist in tenant '{emulator.config.other_tenant_domain}'" in description
+    assert emulator.apps["public"].client_id in description

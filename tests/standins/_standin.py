@@ -108,6 +108,18 @@ def _expiry(token: str) -> int:
     return int(claims["exp"])
 
 
+def discovery_error(tenant: str) -> tuple[str, int, str] | None:
+    """MSAL's tenant discovery, as az does it first: (url, status, body) when the emulator refuses it."""
+    authority = os.environ["STANDIN_AUTHORITY"].rstrip("/")
+    url = f"{authority}/{tenant}/v2.0/.well-known/openid-configuration"
+    context = ssl.create_default_context(cafile=os.environ["STANDIN_CA"])
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=10):
+            return None
+    except urllib.error.HTTPError as error:
+        return url, error.code, error.read().decode("utf-8", "replace")
+
+
 def fail(message: str, code: int = 1) -> None:
     sys.stderr.write(message)
     sys.stderr.flush()

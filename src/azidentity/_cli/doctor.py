@@ -116,6 +116,18 @@ def _attempt(dac: Any, entry: Any, scope: str) -> Outcome:
     return outcome
 
 
+def _member_facts(credential: Any) -> dict[str, str]:
+    """Facts a member gathers about itself: SharedTokenCacheCredential and VisualStudioCodeCredential say
+    where they looked (MSAL's cache, VS Code's sign-in record) and what they found; the broker why it's absent."""
+    describe = getattr(credential, "_doctor_facts", None)
+    if not callable(describe):
+        return {}
+    try:
+        return {str(k): str(v) for k, v in describe().items()}
+    except Exception as error:  # a fact-finding bug must not break the doctor
+        return {"facts": f"unknown ({type(error).__name__}: {error})"}
+
+
 def _build_default() -> tuple[Any, list[str]]:
     """DefaultAzureCredential as this environment makes it; if AZURE_TOKEN_CREDENTIALS is invalid, without it."""
     from .._credentials.default import DefaultAzureCredential
@@ -136,6 +148,7 @@ def diagnose(scope: str) -> dict[str, Any]:
     try:
         for entry in dac.plan:
             facts = facts_for(entry.key, credential=entry.credential)
+            facts.update(_member_facts(entry.credential))
             if not entry.included:
                 outcome = Outcome(entry.name, "excluded")
                 outcome.note = entry.reason

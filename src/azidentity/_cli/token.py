@@ -77,6 +77,13 @@ def build(name: str) -> Any:
     return getattr(azidentity, name)()
 
 
+def az_account() -> str | None:
+    """Which account the Azure CLI is signed in with (``az account show``; never a token)."""
+    from .facts import az_facts
+
+    return az_facts(os.environ).get("account")
+
+
 def _error_json(error: BaseException) -> dict[str, Any]:
     facts: dict[str, Any] = {
         "type": type(error).__name__,
@@ -148,6 +155,8 @@ def run(options: argparse.Namespace) -> int:
         "expires": jwt.iso(expires_on),
         "identity": who,
     }
+    if (used or name) == "AzureCliCredential":
+        report["az_account"] = az_account()
     if options.show_token:
         report["token"] = token.token
     if recorder is not None and options.json:
@@ -169,6 +178,7 @@ def run(options: argparse.Namespace) -> int:
             ("tenant", who.get("tid")),
             ("object id", who.get("oid")),
             ("app id", who.get("appid")),
+            ("az account", report.get("az_account")),
             ("expires", f"{jwt.iso(expires_on)} ({jwt.relative(expires_on)})"),
             ("token", token.token if options.show_token else "(hidden; --show-token prints it)"),
         ]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from .._credential import AsyncCredential, SyncCredential
+from .._constants import EnvironmentVariables
+from .._credential import AsyncCredential, SyncCredential, TokenRequest
 from .._protocol import azure_cli, cli_common
 from .._protocol.effects import ProcessResult
 from .._token import Token
 from .developer_tool import DeveloperToolCredential
+
+if TYPE_CHECKING:
+    from .._protocol.effects import Flow
 
 
 class _AzureCli(DeveloperToolCredential):
@@ -61,7 +66,23 @@ class _AzureCli(DeveloperToolCredential):
         return self._subscription
 
     def _parse(self, result: ProcessResult) -> Token:
-        return azure_cli.parse(result, credential=self._name, timeout=self._process_timeout, now=self._now())
+        # A refusal by az leaves as azure_cli.Failure, made into the caller's error by _flow, which
+        # knows what was requested.
+        return azure_cli.read(result, credential=self._name, timeout=self._process_timeout, now=self._now())
+
+    def _flow(self, request: TokenRequest) -> Flow[Token]:
+        try:
+            return (yield from super()._flow(request))
+        except azure_cli.Failure as failure:
+            raise failure.error(self._name, self._requested(request)) from None
+
+    def _requested(self, request: TokenRequest) -> azure_cli.Request:
+        """What az was asked for (the tenant as the flow resolved it: a per-call tenant unless
+        AZURE_IDENTITY_DISABLE_MULTITENANTAUTH pins the configured one)."""
+        tenant = request.tenant_id or self._tenant_id
+        if os.environ.get(EnvironmentVariables.AZURE_IDENTITY_DISABLE_MULTITENANTAUTH):
+            tenant = self._tenant_id
+        return azure_cli.Request(request.scopes[0], tenant or None, self._subscription)
 
 
 class AzureCliCredential(_AzureCli, SyncCredential):

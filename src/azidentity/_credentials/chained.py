@@ -53,9 +53,13 @@ FACT_ATTRIBUTES = (
 
 
 def member_name(credential: Any) -> str:
-    """The name a chain reports a member under (placeholders carry the name of what failed to build)."""
+    """The name a chain reports a member under (placeholders carry the name of what failed to build).
+
+    ``__class__``, not ``type()``: a ``Mock(spec=ClientSecretCredential)`` member reports as
+    ``ClientSecretCredential``, as azure-identity names it.
+    """
     name = getattr(credential, "_credential_name", None)
-    return name if isinstance(name, str) and name else type(credential).__name__
+    return name if isinstance(name, str) and name else credential.__class__.__name__
 
 
 def member_text(name: str, error: BaseException) -> str:
@@ -223,11 +227,14 @@ class _ChainBase:
         kwargs: dict[str, Any],
         options: TokenRequestOptions | None,
     ) -> Generator[_Call, Any, Any]:
-        from .._errors import CredentialUnavailableError
+        from .._errors import AuthenticationFailedError, CredentialUnavailableError
 
         if not scopes:
-            raise ValueError(
-                f'"{"get_token_info" if want_info else "get_token"}" requires at least one scope'
+            # azure-identity's chains pass the request on and report the members' ValueError as a
+            # ClientAuthenticationError: callers catching that keep working.
+            raise AuthenticationFailedError(
+                f'"{"get_token_info" if want_info else "get_token"}" requires at least one scope',
+                credential=self._name,
             )
         remembered = self._successful_credential if self._sticky else None
         if remembered is not None:
@@ -381,10 +388,8 @@ class ChainedTokenCredential(_ChainBase):
         return self._drive(self._walk(True, scopes, {}, options))  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        for credential in self.credentials:
-            close = getattr(credential, "close", None)
-            if callable(close):
-                close()
+        """Close every member (as azure-identity: through each member's ``__exit__``)."""
+        self.__exit__()
 
     def __enter__(self) -> Any:
         for credential in self.credentials:
@@ -394,7 +399,12 @@ class ChainedTokenCredential(_ChainBase):
         return self
 
     def __exit__(self, *args: object) -> None:
-        self.close()
+        for credential in self.credentials:
+            exit_ = getattr(credential, "__exit__", None)
+            if callable(exit_):
+                exit_(*args)
+            elif callable(getattr(credential, "close", None)):  # a member without the context protocol
+                credential.close()
 
 
 class _AsyncChainBase(_ChainBase):
@@ -449,19 +459,15 @@ class AsyncChainedTokenCredential(_AsyncChainBase):
         return await self._drive(self._walk(True, scopes, {}, options))  # type: ignore[no-any-return]
 
     async def close(self) -> None:
-        for credential in self.credentials:
-            close = getattr(credential, "close", None)
-            if callable(close):
-                outcome = close()
-                if _awaitable(outcome):
-                    await outcome
+        """Close every member, concurrently (as azure-identity does)."""
+        import asyncio
+
+        closing = [getattr(credential, "close", None) for credential in self.credentials]
+        outcomes = [close() for close in closing if callable(close)]
+        await asyncio.gather(*(outcome for outcome in outcomes if _awaitable(outcome)))
 
     async def __aenter__(self) -> Any:
-        for credential in self.credentials:
-            enter = getattr(credential, "__aenter__", None)
-            if callable(enter):
-                await enter()
-        return self
+        return self  # as azure-identity: members are not entered; leaving closes them
 
     async def __aexit__(self, *args: object) -> None:
         await self.close()

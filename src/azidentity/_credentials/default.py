@@ -1,11 +1,14 @@
 """DefaultAzureCredential: the chain that does the right thing on a laptop, in a pod, on a VM, in CI.
 
-Members, in azure-identity's order: EnvironmentCredential, WorkloadIdentityCredential,
-ManagedIdentityCredential, AzureCliCredential, AzurePowerShellCredential,
-AzureDeveloperCliCredential, and (off unless ``exclude_interactive_browser_credential=False``)
-InteractiveBrowserCredential. ``AZURE_TOKEN_CREDENTIALS`` narrows the chain to ``dev`` (the
-developer tools), ``prod`` (environment, workload identity, managed identity) or one credential;
-explicit ``exclude_*`` arguments win over it in both directions.
+Members, in azure-identity 1.27's order: EnvironmentCredential, WorkloadIdentityCredential,
+ManagedIdentityCredential, SharedTokenCacheCredential, VisualStudioCodeCredential,
+AzureCliCredential, AzurePowerShellCredential, AzureDeveloperCliCredential, (off unless
+``exclude_interactive_browser_credential=False``) InteractiveBrowserCredential, and the broker
+(sync only; always unavailable here: azidentity has no WAM support). ``AZURE_TOKEN_CREDENTIALS``
+narrows the chain to ``dev`` (the developer tools, the shared cache and the broker), ``prod``
+(environment, workload identity, managed identity) or one credential (the shared cache and the
+broker can't be named alone, as in azure-identity); explicit ``exclude_*`` arguments win over it
+in both directions.
 
 Construction never fails because of the environment (only because of bad arguments or a bad
 ``AZURE_TOKEN_CREDENTIALS``): a member whose constructor raises is replaced by a placeholder that
@@ -47,6 +50,20 @@ MEMBERS: tuple[tuple[str, str, str, str | None, str], ...] = (
         "prod",
         "managed_identity",
     ),
+    (
+        "shared_token_cache",
+        "SharedTokenCacheCredential",
+        "exclude_shared_token_cache_credential",
+        "dev",
+        "shared_token_cache",
+    ),
+    (
+        "visual_studio_code",
+        "VisualStudioCodeCredential",
+        "exclude_visual_studio_code_credential",
+        "dev",
+        "visual_studio_code",
+    ),
     ("cli", "AzureCliCredential", "exclude_cli_credential", "dev", "azure_cli"),
     ("powershell", "AzurePowerShellCredential", "exclude_powershell_credential", "dev", "azure_powershell"),
     (
@@ -63,21 +80,23 @@ MEMBERS: tuple[tuple[str, str, str, str | None, str], ...] = (
         None,
         "interactive_browser",
     ),
+    ("broker", "BrokerCredential", "exclude_broker_credential", "dev", "default"),
 )
+MEMBER_BY_KEY = {member[0]: member for member in MEMBERS}
 OFF_BY_DEFAULT = frozenset({"interactive_browser"})
-DEVELOPER_TOOLS = frozenset(
-    {"AzureCliCredential", "AzurePowerShellCredential", "AzureDeveloperCliCredential"}
-)
-# azure-identity keywords for members azidentity does not have: accepted and ignored.
-IGNORED_KEYWORDS = (
-    "exclude_shared_token_cache_credential",
-    "exclude_visual_studio_code_credential",
-    "exclude_broker_credential",
-    "shared_cache_username",
-    "shared_cache_tenant_id",
-    "visual_studio_code_tenant_id",
-    "broker_tenant_id",
-    "broker_client_id",
+# Members AZURE_TOKEN_CREDENTIALS can't name alone (as in azure-identity): only "dev" selects them.
+NOT_NAMEABLE = frozenset({"shared_token_cache", "broker"})
+# azure-identity's async chain has no broker (nor a browser: ours has one, off by default).
+SYNC_ONLY = frozenset({"broker"})
+# Members whose failures inside DefaultAzureCredential count as unavailable (as in azure-identity).
+SOFTENED = frozenset(
+    {
+        "AzureCliCredential",
+        "AzurePowerShellCredential",
+        "AzureDeveloperCliCredential",
+        "SharedTokenCacheCredential",
+        "VisualStudioCodeCredential",
+    }
 )
 # The guide's row for a member whose constructor failed.
 _CONSTRUCTION_ROWS = {"environment": "env-bad-value", "workload_identity": "workload-incomplete"}
@@ -85,7 +104,7 @@ _UNSET: Any = object()
 
 
 def valid_token_credentials() -> list[str]:
-    return ["dev", "prod", *sorted(name.lower() for _, name, _, _, _ in MEMBERS)]
+    return ["dev", "prod", *sorted(name.lower() for key, name, _, _, _ in MEMBERS if key not in NOT_NAMEABLE)]
 
 
 class PlanEntry:
@@ -105,7 +124,9 @@ class PlanEntry:
         return f"PlanEntry({self.name}, included={self.included}, reason={self.reason!r})"
 
 
-def plan_members(token_credentials: str | None, excludes: Mapping[str, bool | None]) -> list[PlanEntry]:
+def plan_members(
+    token_credentials: str | None, excludes: Mapping[str, bool | None], is_async: bool = False
+) -> list[PlanEntry]:
     """Which members the chain has, given AZURE_TOKEN_CREDENTIALS and the explicit ``exclude_*`` values.
 
     ``excludes`` maps a member key to the caller's explicit choice (None: not given). Raises
@@ -120,6 +141,8 @@ def plan_members(token_credentials: str | None, excludes: Mapping[str, bool | No
         )
     entries = []
     for key, name, keyword, group, _ in MEMBERS:
+        if is_async and key in SYNC_ONLY:
+            continue
         if selector in ("dev", "prod"):
             included = group == selector
             reason = f"{Ev.AZURE_TOKEN_CREDENTIALS}={value}"
@@ -178,6 +201,39 @@ class _AsyncUnavailable(_Unavailable):
         return None
 
 
+def _is_wsl() -> bool:
+    release = os.uname().release.lower() if hasattr(os, "uname") else ""
+    return "microsoft" in release
+
+
+class BrokerCredential(_Unavailable):
+    """DefaultAzureCredential's broker member (sync chain, last): present, and unavailable with the reason.
+
+    azure-identity signs in silently as the Windows sign-in broker's (WAM's) default account when the
+    azure-identity-broker package is installed on Windows or WSL. azidentity has no broker.
+    """
+
+    def __init__(self, tenant_id: str | None = None, client_id: str | None = None) -> None:
+        import sys
+
+        self._tenant_id = tenant_id
+        self._client_id = client_id
+        if sys.platform == "win32" or _is_wsl():  # pragma: no cover - the tests run on Linux
+            detail = (
+                "InteractiveBrowserBrokerCredential unavailable. azidentity has no brokered authentication "
+                "(WAM); azure-identity provides it with the 'azure-identity-broker' package."
+            )
+        else:
+            detail = (
+                "InteractiveBrowserBrokerCredential unavailable. Brokered authentication is only supported on "
+                "Windows and WSL platforms."
+            )
+        super().__init__("BrokerCredential", detail, "broker-unavailable")
+
+    def _doctor_facts(self) -> dict[str, str]:
+        return {"broker": "none: WAM exists only on Windows and WSL, and azidentity has no broker support"}
+
+
 def _detail(name: str, error: BaseException) -> tuple[str, str | None]:
     """A constructor error's message without the name prefix, and the guide row it names (if rendered)."""
     from .._mitigations import ROWS
@@ -224,20 +280,27 @@ class _Default(_ChainBase):
             kwargs.pop("interactive_browser_tenant_id", None) or env.get(Ev.AZURE_TENANT_ID) or None
         )
         browser_client_id = kwargs.pop("interactive_browser_client_id", None)
+        shared_cache_username = (
+            kwargs.pop("shared_cache_username", None) or env.get(Ev.AZURE_USERNAME) or None
+        )
+        shared_cache_tenant_id = (
+            kwargs.pop("shared_cache_tenant_id", None) or env.get(Ev.AZURE_TENANT_ID) or None
+        )
+        vscode_tenant_id = kwargs.pop("visual_studio_code_tenant_id", None) or None
+        broker_tenant_id = kwargs.pop("broker_tenant_id", None) or env.get(Ev.AZURE_TENANT_ID) or None
+        broker_client_id = kwargs.pop("broker_client_id", None) or None
         allowed = kwargs.pop("additionally_allowed_tenants", None)
         explicit_allowed = allowed is not None
         if allowed is None:
             allowed = split_tenants(env.get(AZURE_ADDITIONALLY_ALLOWED_TENANTS))
         excludes = {key: kwargs.pop(keyword, None) for key, _, keyword, _, _ in MEMBERS}
-        for ignored in IGNORED_KEYWORDS:
-            kwargs.pop(ignored, None)
         token_credentials = env.get(Ev.AZURE_TOKEN_CREDENTIALS, "")
         if require_envvar and not token_credentials.strip():
             raise ValueError(
                 "AZURE_TOKEN_CREDENTIALS environment variable is required but is not set or is empty. "
                 "Set it to 'dev', 'prod', or a specific credential name."
             )
-        plan = plan_members(token_credentials, excludes)
+        plan = plan_members(token_credentials, excludes, self._is_async)
         included = {entry.key for entry in plan if entry.included}
         pipeline = kwargs  # what remains: azure-core pipeline keywords and test seams
 
@@ -272,6 +335,23 @@ class _Default(_ChainBase):
                 if injected_env:
                     args["_env"] = env
                 return args
+            if key == "shared_token_cache":
+                args = {
+                    "username": shared_cache_username,
+                    "tenant_id": shared_cache_tenant_id,
+                    "additionally_allowed_tenants": allowed,
+                    **pipeline,
+                }
+                if authority:
+                    args["authority"] = authority
+                return args
+            if key == "visual_studio_code":
+                # azure-identity passes only the tenant; the pipeline keywords reach our token requests.
+                args = {"tenant_id": vscode_tenant_id, "additionally_allowed_tenants": allowed, **pipeline}
+                args.pop("cache_persistence_options", None)
+                return args
+            if key == "broker":
+                return {"tenant_id": broker_tenant_id, "client_id": broker_client_id}
             if key == "interactive_browser":
                 args = {"tenant_id": browser_tenant_id, "additionally_allowed_tenants": allowed, **pipeline}
                 if browser_client_id:
@@ -283,7 +363,8 @@ class _Default(_ChainBase):
 
         members: list[Any] = []
         notes: list[str] = []
-        for entry, (key, name, _, _, module) in zip(plan, MEMBERS, strict=True):
+        for entry in plan:
+            key, name, _, _, module = MEMBER_BY_KEY[entry.key]
             if not entry.included:
                 continue
             try:
@@ -329,6 +410,9 @@ class _Default(_ChainBase):
     def _construct(self, module: str, name: str, arguments: dict[str, Any]) -> Any:
         import importlib
 
+        if name == "BrokerCredential":
+            return BrokerCredential(**arguments)
+
         mod = importlib.import_module(f"azidentity._credentials.{module}")
         cls = getattr(mod, ("Async" if self._is_async else "") + name)
         return cls(**arguments)
@@ -346,7 +430,7 @@ class _Default(_ChainBase):
         """A developer tool that failed is unavailable inside DefaultAzureCredential (as in azure-identity)."""
         from .._errors import CredentialUnavailableError
 
-        if name not in DEVELOPER_TOOLS or isinstance(error, CredentialUnavailableError):
+        if name not in SOFTENED or isinstance(error, CredentialUnavailableError):
             return error
         from azure.core.exceptions import ClientAuthenticationError
 
@@ -368,15 +452,28 @@ class _Default(_ChainBase):
 _DOC = """The default credential for applications that run in Azure or on a developer's machine.
 
     It tries, in order: EnvironmentCredential, WorkloadIdentityCredential, ManagedIdentityCredential,
-    AzureCliCredential, AzurePowerShellCredential, AzureDeveloperCliCredential and, when enabled,
-    InteractiveBrowserCredential; the first that returns a token is used from then on.
+    SharedTokenCacheCredential, VisualStudioCodeCredential, AzureCliCredential,
+    AzurePowerShellCredential, AzureDeveloperCliCredential, InteractiveBrowserCredential (when
+    enabled) and the broker (sync only, unavailable: azidentity has no WAM support); the first that
+    returns a token is used from then on.
 
-    :keyword str authority: Entra ID authority (EnvironmentCredential, WorkloadIdentityCredential and
-        InteractiveBrowserCredential; managed identity and the developer tools ignore it).
+    :keyword str authority: Entra ID authority (EnvironmentCredential, WorkloadIdentityCredential,
+        SharedTokenCacheCredential and InteractiveBrowserCredential; managed identity and the
+        developer tools ignore it).
     :keyword bool exclude_environment_credential: and ``exclude_workload_identity_credential``,
-        ``exclude_managed_identity_credential``, ``exclude_cli_credential``,
-        ``exclude_powershell_credential``, ``exclude_developer_cli_credential``: leave a member out
-        (default False); ``exclude_interactive_browser_credential`` defaults to True.
+        ``exclude_managed_identity_credential``, ``exclude_shared_token_cache_credential``,
+        ``exclude_visual_studio_code_credential``, ``exclude_cli_credential``,
+        ``exclude_powershell_credential``, ``exclude_developer_cli_credential``,
+        ``exclude_broker_credential``: leave a member out (default False);
+        ``exclude_interactive_browser_credential`` defaults to True.
+    :keyword str shared_cache_username: the account SharedTokenCacheCredential chooses; defaults to
+        AZURE_USERNAME.
+    :keyword str shared_cache_tenant_id: the home tenant of that account; defaults to AZURE_TENANT_ID.
+    :keyword str visual_studio_code_tenant_id: tenant for VisualStudioCodeCredential; defaults to the
+        tenant of VS Code's sign-in record.
+    :keyword str broker_tenant_id: accepted for azure-identity's broker member (defaults to
+        AZURE_TENANT_ID); azidentity has no broker.
+    :keyword str broker_client_id: accepted for azure-identity's broker member.
     :keyword str managed_identity_client_id: a user-assigned managed identity; defaults to AZURE_CLIENT_ID.
         ``None`` forces the system-assigned identity.
     :keyword str workload_identity_client_id: defaults to ``managed_identity_client_id``.
@@ -391,8 +488,7 @@ _DOC = """The default credential for applications that run in Azure or on a deve
     :keyword bool require_envvar: require AZURE_TOKEN_CREDENTIALS to be set.
 
     AZURE_TOKEN_CREDENTIALS: ``dev``, ``prod`` or one credential's name (case-insensitive).
-    Other keyword arguments (azure-core pipeline options) go to the environment, workload identity,
-    managed identity and interactive browser credentials.
+    Other keyword arguments (azure-core pipeline options) go to the members that send HTTP requests.
     """
 
 

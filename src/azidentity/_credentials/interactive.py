@@ -131,6 +131,20 @@ def coerce_record(record: Any) -> AuthenticationRecord | None:
         ) from None
 
 
+def _same_authority(given: str, recorded: str) -> bool:
+    """The record's authority, or its host given with a port (MSAL, and so azure-identity's records,
+    keep the host without the port it listens on)."""
+    from .._authority import _host_and_port
+
+    a, b = normalize_authority(given), normalize_authority(recorded)
+    if a == b:
+        return True
+    netloc_a, _, path_a = a.split("://", 1)[1].partition("/")
+    netloc_b, _, path_b = b.split("://", 1)[1].partition("/")
+    (host_a, _), (host_b, port_b) = _host_and_port(netloc_a), _host_and_port(netloc_b)
+    return host_a.lower() == host_b.lower() and not port_b and path_a == path_b
+
+
 def record_account(record: AuthenticationRecord) -> Account:
     return Account(
         record.home_account_id,
@@ -162,13 +176,15 @@ class UserCredential(EntraCredential):
             # The record names where the account lives: its application and authority (as in azure-identity).
             client_id = record.client_id
             tenant_id = tenant_id or record.tenant_id
-            if authority and normalize_authority(authority) != normalize_authority(record.authority):
+            if authority and not _same_authority(authority, record.authority):
                 raise ValueError(
                     f"authority={authority!r} differs from the authentication_record's authority "
                     f"{record.authority!r}; the record's account can only sign in at its own authority. "
                     "Leave out authority, or authenticate again at the new authority."
                 )
-            authority = record.authority
+            # MSAL (and so azure-identity's records) keep the authority's host without its port: an
+            # authority naming the same host with a port says where that host listens.
+            authority = authority or record.authority
         self._auth_record = record
         self._init_entra(
             tenant_id or "organizations",
@@ -239,8 +255,12 @@ class UserCredential(EntraCredential):
             return None, None
         account = record_account(record)
         secret = self._user_store.refresh_token(account, request.enable_cae)
+        migrated = False
         if secret is None:
-            return None, None
+            secret = yield from self._msal_refresh_token(record, request)
+            if secret is None:
+                return None, None
+            migrated = True
         form = authorize.refresh_form(
             self._client_id,
             secret,
@@ -263,9 +283,52 @@ class UserCredential(EntraCredential):
             )
             return None, response
         refreshed = payload.get("refresh_token")
-        self._user_store.save(account, refreshed if isinstance(refreshed, str) else None, request.enable_cae)
+        if not isinstance(refreshed, str) or not refreshed:
+            refreshed = secret if migrated else None  # keep a migrated token in our own cache from now on
+        self._user_store.save(account, refreshed, request.enable_cae)
         log.emit(log.EVENT_AUTHENTICATION, log.DEBUG, "%s redeemed a refresh token", self._name)
         return token, None
+
+    def _msal_refresh_token(self, record: AuthenticationRecord, request: TokenRequest) -> Flow[str | None]:
+        """Migration from azure-identity: the record's refresh token from MSAL's cache of the same name.
+
+        A program that used azure-identity with ``TokenCachePersistenceOptions(name=N)`` has its users'
+        refresh tokens in MSAL's cache ``N`` (``N.nocae`` / ``N.cae``). When our own cache has none, that
+        cache is read (never written); what is redeemed is kept in our cache from then on.
+        """
+        options = self._cache_persistence_options
+        if options is None:
+            return None
+        from .._credential import IN_CHAIN
+        from .._msal_cache import READER
+        from .._protocol import msal_cache as mc
+
+        names = mc.cache_names(options.name, request.enable_cae)
+        wait = 2.0 if IN_CHAIN.get() else 5.0
+        outcome = yield from mc.read_caches(names, bool(options.allow_unencrypted_storage), wait, READER)
+        for problem in outcome.problems:
+            log.emit(
+                log.EVENT_AUTHENTICATION,
+                log.INFO,
+                "%s can't read MSAL's token cache: %s",
+                self._name,
+                problem,
+            )
+        environments = mc.environments_for(normalize_authority(record.authority))
+        secrets = mc.refresh_tokens_for(
+            outcome.document, record.home_account_id, environments, self._client_id
+        )
+        if not secrets:
+            return None
+        log.emit(
+            log.EVENT_AUTHENTICATION,
+            log.INFO,
+            "%s found the account's refresh token in MSAL's token cache %r (written by azure-identity or another "
+            "MSAL application); signing in silently",
+            self._name,
+            options.name,
+        )
+        return secrets[0]
 
     def _interactive(self, request: TokenRequest, tenant: str) -> Flow[Token]:
         from .._errors import AuthenticationFailedError

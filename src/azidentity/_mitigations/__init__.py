@@ -13,7 +13,7 @@ credential's own section and falls back to the general Entra ID section.
 from __future__ import annotations
 
 # Row modules are imported in this order: it is the order of TROUBLESHOOTING.md's rows.
-from . import chains, entra, managed_identity, tools, user  # noqa: F401  (they add rows)
+from . import chains, entra, managed_identity, shared_cache, tools, user  # noqa: F401  (they add rows)
 from .table import _ROWS, SECTIONS, Mitigation
 
 __all__ = ["ROWS", "SECTIONS", "Mitigation", "_ROWS", "lookup"]

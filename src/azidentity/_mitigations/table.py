@@ -80,6 +80,16 @@ SECTIONS: dict[str, tuple[str, str]] = {
         "managed-identity-azure-ml",
         "Azure ML compute's MSI_ENDPOINT and MSI_SECRET.",
     ),
+    "SharedTokenCacheCredential": (
+        "sharedtokencachecredential",
+        "Users signed in by other Microsoft tools, from MSAL's shared token cache (read, never written). "
+        "User credentials with TokenCachePersistenceOptions read it too, to keep azure-identity's users "
+        "signed in.",
+    ),
+    "VisualStudioCodeCredential": (
+        "visualstudiocodecredential",
+        "The user signed in to VS Code's Azure Resources extension.",
+    ),
     "AzureCliCredential": (
         "azureclicredential",
         "Tokens from the Azure CLI (`az account get-access-token`).",

@@ -10,13 +10,74 @@ _row(
     "The Azure CLI isn't installed or isn't on the program's PATH.",
     "Install the Azure CLI (https://aka.ms/azure-cli) and make sure `az` is on the PATH of this program.",
 )
+# The error's own mitigation names what was requested (the resource, tenant, subscription: see
+# _protocol/azure_cli.py); these rows are its general form, for TROUBLESHOOTING.md.
 _row(
     "cli-not-logged-in",
     "AzureCliCredential",
     "Please run 'az login' to set up account",
     "No account is logged in to the Azure CLI, or the login expired.",
-    "Run `az login`, then check with `az account get-access-token --output json --resource "
-    "https://management.core.windows.net`.",
+    "Run `az login` (with `--tenant <tenant>` when a tenant was requested), then check with "
+    "`az account get-access-token --output json --resource <resource> [--tenant <tenant>]`, the resource being "
+    "the requested scope without /.default.",
+)
+_row(
+    "AADSTS700016-cli",
+    "AzureCliCredential",
+    "AADSTS700016",
+    "The service principal signed in to the Azure CLI belongs to an application that isn't registered in the "
+    "requested tenant.",
+    "Request a token for a tenant the application is in, have an administrator of the requested tenant add "
+    "the application, or `az login` with an identity of that tenant.",
+)
+_row(
+    "AADSTS90002-cli",
+    "AzureCliCredential",
+    "AADSTS90002",
+    "The requested tenant doesn't exist in the cloud the Azure CLI is signed in to; az reports it with a "
+    'Python traceback ("Unable to get authority configuration"), of which only the useful line is shown.',
+    "Check the tenant ID passed as tenant_id (per call or to the credential), and `az cloud show` for the cloud.",
+)
+_row(
+    "AADSTS500011-cli",
+    "AzureCliCredential",
+    "AADSTS500011",
+    "The resource of the requested scope doesn't exist in the tenant: usually a wrong scope.",
+    "Check the scope: an Azure service's scope is its resource URL followed by /.default, for example "
+    "https://management.azure.com/.default.",
+)
+_row(
+    "AADSTS7000215-cli",
+    "AzureCliCredential",
+    "AADSTS7000215",
+    "The client secret the Azure CLI stored when the service principal signed in is wrong or was rotated.",
+    "Sign in again: `az login --service-principal --username <app id> --password <current secret> "
+    "--tenant <tenant>`.",
+)
+_row(
+    # The general row (first, so other credentials' lookups find it); the Azure CLI's follows.
+    "AADSTS50020",
+    "Microsoft Entra ID",
+    "AADSTS50020",
+    "The user account is neither a member nor a guest of the tenant the token was requested for.",
+    "Request the token for the user's own tenant, have an administrator of the tenant invite the user as a "
+    "guest, or sign in with an account of that tenant.",
+)
+_row(
+    "AADSTS50020-cli",
+    "AzureCliCredential",
+    "AADSTS50020",
+    "The user signed in to the Azure CLI is neither a member nor a guest of the requested tenant.",
+    "Request a token for the user's own tenant, ask an administrator of the requested tenant to invite the "
+    "user, or `az login --tenant <tenant>` with an account of that tenant.",
+)
+_row(
+    "cli-subscription-not-found",
+    "AzureCliCredential",
+    "Subscription '<subscription>' not found",
+    "The Azure CLI's signed-in account has no subscription with that name or ID.",
+    "`az account list --output table` lists the subscriptions az knows: pass one of their IDs (or names) as "
+    "subscription, or `az login` with an account that can use the subscription.",
 )
 _row(
     "cli-claims",

@@ -38,7 +38,9 @@ __all__ = [
     "InteractiveBrowserCredential",
     "ManagedIdentityCredential",
     "OnBehalfOfCredential",
+    "SharedTokenCacheCredential",
     "UsernamePasswordCredential",
+    "VisualStudioCodeCredential",
     "WorkloadIdentityCredential",
     "get_bearer_token_provider",
 ]
@@ -85,5 +87,11 @@ if TYPE_CHECKING:  # pragma: no cover - the same names, for type checkers and ID
     )
     from .._credentials.managed_identity import AsyncManagedIdentityCredential as ManagedIdentityCredential
     from .._credentials.on_behalf_of import AsyncOnBehalfOfCredential as OnBehalfOfCredential
+    from .._credentials.shared_token_cache import (
+        AsyncSharedTokenCacheCredential as SharedTokenCacheCredential,
+    )
     from .._credentials.username_password import AsyncUsernamePasswordCredential as UsernamePasswordCredential
+    from .._credentials.visual_studio_code import (
+        AsyncVisualStudioCodeCredential as VisualStudioCodeCredential,
+    )
     from .._credentials.workload_identity import AsyncWorkloadIdentityCredential as WorkloadIdentityCredential

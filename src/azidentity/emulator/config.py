@@ -58,6 +58,9 @@ class AppConfig:
     federated_credentials: list[FederatedCredential] = field(default_factory=list)
     token_lifetime: int | None = None
     roles: list[str] = field(default_factory=list)
+    # FOCI family ("1" for Microsoft's first-party developer tools): the token response says
+    # "foci": family_id, and any member of the family can redeem the refresh token.
+    family_id: str | None = None
     # Runtime-generated certificate material (only when ``certificate`` is true).
     cert_password: str | None = None
     cert_pem_path: str | None = None
@@ -120,9 +123,30 @@ class ManagedIdentities:
     )
 
 
+# Well-known public client IDs of Microsoft developer tools, both in FOCI family "1": the Azure CLI
+# (also the developer sign-on app of azure-identity's user credentials and shared token cache) and
+# VS Code's Azure Resources extension.
+AZURE_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+VSCODE_CLIENT_ID = "aebc6443-996d-45c2-90f0-388ff96faa56"
+
+
 def _default_apps(tenant_id: str, other_tenant_id: str) -> dict[str, AppConfig]:
     both = [tenant_id, other_tenant_id]
     return {
+        "azure_cli": AppConfig(
+            client_id=AZURE_CLI_CLIENT_ID,
+            tenant_ids=list(both),
+            display_name="Microsoft Azure CLI",
+            public=True,
+            family_id="1",
+        ),
+        "vscode": AppConfig(
+            client_id=VSCODE_CLIENT_ID,
+            tenant_ids=list(both),
+            display_name="Visual Studio Code",
+            public=True,
+            family_id="1",
+        ),
         "secret": AppConfig(
             tenant_ids=list(both),
             display_name="emulator-secret-app",

@@ -27,6 +27,7 @@ _APP_FIELDS = (
     "tenant_ids",
     "public",
     "display_name",
+    "family_id",
     "secret",
     "expired_secret",
     "cert_password",

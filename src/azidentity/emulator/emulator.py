@@ -6,6 +6,7 @@ import copy
 import os
 import secrets
 import shutil
+import ssl
 import tempfile
 import threading
 import time
@@ -221,6 +222,13 @@ class Emulator:
         if self._pki is None:
             raise RuntimeError("the emulator is not running; call start() first")
         return self._pki.service_fabric.thumbprint_sha1
+
+    def server_ssl_context(self) -> ssl.SSLContext:
+        """A TLS server context with the emulator's 127.0.0.1 certificate, for a test's own HTTPS server
+        (a fake ARM, ...) that clients trust through :attr:`ca_bundle_path`, as they trust the emulator."""
+        if self._pki is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        return server_ssl_context(self._pki.server_cert_path, self._pki.server_key_path)
 
     @property
     def oidc_issuer_url(self) -> str:

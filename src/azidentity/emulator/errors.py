@@ -303,6 +303,25 @@ def invalid_grant_token() -> EntraError:
     return EntraError(400, "invalid_grant", 70000, "Provided grant is invalid or malformed.")
 
 
+def user_not_in_tenant(
+    username: str, home_tenant: str, tenant: str, client_id: str, app_name: str
+) -> EntraError:
+    """A user's refresh token redeemed at a tenant where the user is neither member nor guest.
+
+    Entra answers AADSTS50020 (invalid_grant, as for the other refresh-token refusals); the Azure CLI
+    shows it for ``az account get-access-token --tenant`` with a tenant its user isn't in.
+    """
+    return EntraError(
+        400,
+        "invalid_grant",
+        50020,
+        f"User account '{username}' from identity provider 'https://sts.windows.net/{home_tenant}/' does not "
+        f"exist in tenant '{tenant}' and cannot access the application '{client_id}'({app_name}) in that "
+        "tenant. The account needs to be added as an external user in the tenant first. Sign out and sign "
+        "in again with a different Azure Active Directory user account.",
+    )
+
+
 def invalid_claims() -> EntraError:
     return EntraError(400, "invalid_request", 90100, "claims parameter is empty or not valid.")
 

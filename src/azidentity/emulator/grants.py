@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from . import errors, jwt
 from .errors import EntraError
-from .state import UserIdentity
+from .state import Runtime, UserIdentity
 from .token_request import TokenRequest, user_identity
 from .tokens import access_token
 from .wire import Response
@@ -116,15 +116,28 @@ def refresh_token(tr: TokenRequest) -> Response:
     app = tr.app()
     rt = tr.rt
     grant = rt.refresh_tokens.get(token)
-    if (
-        grant is None
-        or grant.client_id != app.client_id
-        or grant.expires_at <= rt.clock()
-        or (tr.tenant_id is not None and grant.tenant_id != tr.tenant_id)
-    ):
+    if grant is None or not same_family(rt, grant.client_id, app.client_id) or grant.expires_at <= rt.clock():
         raise errors.invalid_grant_token()
+    if tr.tenant_id is not None and grant.tenant_id != tr.tenant_id:
+        # A refresh token works at every tenant its user belongs to; the emulator's users belong to one.
+        user = grant.user
+        where = rt.config.tenants.get(tr.tenant_id, tr.tenant_id)
+        raise errors.user_not_in_tenant(user.username, user.tenant_id, where, app.client_id, app.display_name)
     auth = tr.authenticate(app, grant.tenant_id)
     return tr.respond_for_user(app, grant.user, tr.resource(grant.tenant_id), auth)
+
+
+def same_family(rt: Runtime, issued_to: str, redeemer: str) -> bool:
+    """A refresh token serves the client it was issued to, or any member of that client's FOCI family."""
+    if issued_to.lower() == redeemer.lower():
+        return True
+    issuer_app, redeemer_app = rt.app_by_client_id(issued_to), rt.app_by_client_id(redeemer)
+    return bool(
+        issuer_app is not None
+        and redeemer_app is not None
+        and issuer_app.family_id
+        and issuer_app.family_id == redeemer_app.family_id
+    )
 
 
 DEFAULT_GRANTS: dict[str, GrantHandler] = {

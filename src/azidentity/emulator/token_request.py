@@ -186,7 +186,13 @@ class TokenRequest:
         return json_response(200, body, headers)
 
     def respond_for_user(
-        self, app: AppConfig, user: UserIdentity, res: Resource, auth: ClientAuth
+        self,
+        app: AppConfig,
+        user: UserIdentity,
+        res: Resource,
+        auth: ClientAuth,
+        *,
+        nonce: str | None = None,
     ) -> Response:
         rt = self.rt
         lifetime = rt.lifetime_for(app)
@@ -206,9 +212,15 @@ class TokenRequest:
         )
         extra = {"scope": res.granted_scope, "refresh_token": rt.refresh_tokens.issue(grant)}
         if "openid" in res.oidc:
-            extra["id_token"] = id_token(rt, user=user, client_id=app.client_id, lifetime=lifetime)
+            extra["id_token"] = id_token(
+                rt, user=user, client_id=app.client_id, lifetime=lifetime, nonce=nonce
+            )
         if self.form.get("client_info") == "1":
             extra["client_info"] = client_info(user)
+        if app.family_id:
+            # Family of client IDs (FOCI): Entra says "foci": "1" for family members, whose refresh
+            # tokens every member of the family can redeem (MSAL keeps it as the token's family_id).
+            extra["foci"] = app.family_id
         return self.respond(token, **extra)
 
 

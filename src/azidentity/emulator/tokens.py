@@ -97,7 +97,9 @@ def access_token(
     return IssuedToken(rt.entra_key.sign(claims), claims, lifetime)
 
 
-def id_token(rt: Runtime, *, user: UserIdentity, client_id: str, lifetime: int) -> str:
+def id_token(
+    rt: Runtime, *, user: UserIdentity, client_id: str, lifetime: int, nonce: str | None = None
+) -> str:
     now = int(rt.clock())
     claims = {
         "aud": client_id,
@@ -112,6 +114,8 @@ def id_token(rt: Runtime, *, user: UserIdentity, client_id: str, lifetime: int) 
         "tid": user.tenant_id,
         "ver": "2.0",
     }
+    if nonce:
+        claims["nonce"] = nonce
     return rt.entra_key.sign(claims)
 
 

@@ -55,6 +55,8 @@ class AuthorizationCode:
     user: UserConfig
     expires_at: float
     redeemed: bool = False
+    # OpenID Connect Core §3.1.2.1: a nonce sent to /authorize comes back in the id_token.
+    nonce: str | None = None
 
 
 @dataclass
@@ -246,7 +248,13 @@ class UserFlowService:
         code = "1.AEMUcode" + secrets.token_urlsafe(48)
         with self._lock:
             self._codes[code] = AuthorizationCode(
-                client_id, redirect_uri, challenge, method, user, self.rt.clock() + self.code_lifetime
+                client_id,
+                redirect_uri,
+                challenge,
+                method,
+                user,
+                self.rt.clock() + self.code_lifetime,
+                nonce=query.get("nonce") or None,
             )
         return code
 
@@ -323,7 +331,9 @@ class UserFlowService:
         if tr.tenant_id is not None and tr.tenant_id != user.tenant_id:
             raise errors.invalid_grant_token()
         auth = tr.authenticate(app, user.tenant_id)
-        return tr.respond_for_user(app, user_identity(user), tr.resource(user.tenant_id), auth)
+        return tr.respond_for_user(
+            app, user_identity(user), tr.resource(user.tenant_id), auth, nonce=grant.nonce
+        )
 
     # --- device code -------------------------------------------------------------------------------
 
