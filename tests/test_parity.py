@@ -159,6 +159,26 @@ DIFFERENCES = (
         "transport opens it as a file and fails.",
     ),
     Difference(
+        "Tenant IDs",
+        "A tenant that would change the request's URL ('/', '\\', '?', '#', '%', whitespace, '.' or '..') is "
+        "refused everywhere; azure-identity sends it into the URL in ClientAssertion-, AuthorizationCode- and "
+        "WorkloadIdentityCredential and a request's tenant_id (tests/compat/test_compat_surface.py).",
+    ),
+    Difference(
+        "Assertion callback errors",
+        "An exception from the assertion callback becomes a CredentialUnavailableError chained to it (a chain "
+        "moves on); azure-identity lets it through unchanged (a chain stops).",
+    ),
+    Difference(
+        "Async AzurePipelinesCredential",
+        "The OIDC request goes through the async pipeline (and transport=); azure-identity's async class "
+        "uses a synchronous pipeline, blocking the loop and unusable with an async transport.",
+    ),
+    Difference(
+        "AuthorizationCodeCredential's refresh token",
+        "Redeemed for any scope; azure-identity redeems it only for the scopes of the code's redemption.",
+    ),
+    Difference(
         "Error text",
         "Messages follow the troubleshooting guide's layout (credential, request, response, "
         "mitigation, TROUBLESHOOTING.md anchor); code that parses azure-identity's text may need changes.",

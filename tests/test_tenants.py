@@ -62,9 +62,56 @@ def test_resolve_tenant_order():
     assert resolve_tenant("organizations", "b", [], "C", env={}) == "b"
     with pytest.raises(AuthenticationFailedError):
         resolve_tenant("organizations", "b", ["c"], "C", env={})
-    for bad in ("invalid@tenant", "invalid/tenant", "invalid(tenant", "invalid:tenant", "a b"):
+    # azure-identity checks no charset for a request's tenant: only what would change the URL is refused.
+    for unusual in ("invalid@tenant", "invalid(tenant", "invalid:tenant", "tenänt"):
+        assert resolve_tenant("a", unusual, ["*"], "C", env={}) == unusual
+    for bad in ("invalid/tenant", "a b", "a?b", "a#b", "a%2F", "a\\b", ".", "..", "a\x00b"):
         with pytest.raises(ValueError, match="Invalid tenant ID"):
             resolve_tenant("a", bad, ["*"], "C", env={})
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_tenant_charset(strict):
+    from azidentity._authority import validate_tenant_id
+
+    for good in ("contoso.onmicrosoft.com", "72f988bf-86f1-41af-91ab-2d7cd011db47", "organizations", "..."):
+        validate_tenant_id(good, strict=strict)
+    for unusual in ("tenant_1", "invalid@tenant", "tenänt", "a:b", "a;b"):
+        if strict:  # azure-identity's charset, for the credentials where azure-identity checks it
+            with pytest.raises(ValueError, match="Invalid tenant ID"):
+                validate_tenant_id(unusual, strict=strict)
+        else:
+            validate_tenant_id(unusual, strict=strict)
+    for bad in ("", "a/b", "a\\b", "a?b", "a#b", "a%41", "a b", "a\tb", "a\nb", ".", ".."):
+        with pytest.raises(ValueError, match="Invalid tenant ID"):
+            validate_tenant_id(bad, strict=strict)
+
+
+def test_url_segment_escapes_what_a_path_segment_cannot_hold():
+    from azidentity._protocol.entra import token_url, url_segment
+
+    assert url_segment("contoso.onmicrosoft.com") == "contoso.onmicrosoft.com"
+    assert url_segment("tenant@contoso:1!") == "tenant@contoso:1!"
+    assert url_segment("tenänt") == "ten%C3%A4nt"
+    assert url_segment('a"b<c>|') == "a%22b%3Cc%3E%7C"
+    assert token_url("https://h", "tenänt") == "https://h/ten%C3%A4nt/oauth2/v2.0/token"
+
+
+def test_lenient_credentials_send_unusual_tenants_over_the_wire(flavor, emulator):
+    """ClientAssertionCredential takes any tenant azure-identity takes; the emulator sees it in the path
+    (and, knowing no such tenant, refuses it the way Entra ID does)."""
+    credential = flavor.make(
+        "ClientAssertionCredential",
+        "tenänt_1",
+        "client",
+        lambda: "assertion",
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
+    )
+    with pytest.raises(AuthenticationFailedError):
+        flavor.get_token(credential, SCOPE)
+    (request,) = [r for r in emulator.requests if r.route == "token"] or emulator.requests
+    assert "ten%C3%A4nt_1" in request.path or "tenänt_1" in request.path
 
 
 @pytest.mark.parametrize(

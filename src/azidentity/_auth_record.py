@@ -38,15 +38,15 @@ class AuthenticationRecord:
     :param str username: the user principal name, for example "user@contoso.com".
     """
 
-    __slots__ = ("_tenant_id", "_client_id", "_authority", "_home_account_id", "_username")
-
+    # A plain ``__dict__`` with azure-identity's attribute names (in its order): programs that store
+    # records their own way (``vars(record)``, ``copy``, pickles) see the same object in both libraries.
     def __init__(
         self, tenant_id: str, client_id: str, authority: str, home_account_id: str, username: str
     ) -> None:
-        self._tenant_id = tenant_id
-        self._client_id = client_id
         self._authority = authority
+        self._client_id = client_id
         self._home_account_id = home_account_id
+        self._tenant_id = tenant_id
         self._username = username
 
     @property
@@ -145,9 +145,9 @@ class AuthenticationRecord:
             f"client_id={self._client_id!r}, authority={self._authority!r}, home_account_id={self._home_account_id!r})"
         )
 
-    def __getstate__(self) -> dict[str, str]:
-        return {a: getattr(self, a) for _, a in _FIELDS}
-
     def __setstate__(self, state: dict[str, str]) -> None:
+        # Pickles are azure-identity's shape (the ``__dict__``); earlier azidentity pickles held the
+        # public names, and still load.
         for _, attribute in _FIELDS:
-            setattr(self, "_" + attribute, state[attribute])
+            key = "_" + attribute
+            setattr(self, key, state[key] if key in state else state[attribute])

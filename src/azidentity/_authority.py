@@ -12,7 +12,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+# azure-identity's tenant charset, which it enforces in some credentials (ClientSecret, Certificate,
+# OnBehalfOf, AzurePipelines, the user credentials, the developer tools) and not in others.
 _TENANT_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-")
+# What would change the URL a tenant is put into, whatever the credential: a path separator (servers
+# such as IIS read '\\' as '/'), the start of a query or fragment, a percent-escape that a server
+# decodes. Whitespace, control characters and the dot segments "." and ".." are refused as well.
+_PATH_CHANGERS = {"/": "'/'", "\\": "'\\'", "?": "'?'", "#": "'#'", "%": "'%'"}
 _HOST = re.compile(r"[A-Za-z0-9_.\-]+|\[[0-9A-Fa-f:.]+\]")
 TENANT_HELP = (
     "Invalid tenant ID provided. You can locate your tenant ID by following the instructions here: "
@@ -20,15 +26,31 @@ TENANT_HELP = (
 )
 
 
-def validate_tenant_id(tenant_id: str) -> None:
-    """Tenant IDs go into URL paths: allow only letters, digits, '-' and '.'."""
-    if (
-        not isinstance(tenant_id, str)
-        or not tenant_id
-        or not _TENANT_CHARS.issuperset(tenant_id)
-        or not tenant_id.strip(".")
-    ):  # "." and ".." are path segments that climb out of the tenant
+def validate_tenant_id(tenant_id: str, *, strict: bool = True) -> None:
+    """Refuse a tenant ID that would change the request's URL; with ``strict``, also one outside
+    azure-identity's charset (letters, digits, '-' and '.'), as azure-identity does for that credential.
+
+    Non-strict credentials take any other string, as azure-identity's do (the URL builders
+    percent-encode what needs it).
+    """
+    if not isinstance(tenant_id, str) or not tenant_id:
         raise ValueError(f"{TENANT_HELP} (got {tenant_id!r})")
+    problem = _path_problem(tenant_id)
+    if problem:
+        raise ValueError(f"{TENANT_HELP} (got {tenant_id!r}: {problem})")
+    if strict and not _TENANT_CHARS.issuperset(tenant_id):
+        raise ValueError(f"{TENANT_HELP} (got {tenant_id!r})")
+
+
+def _path_problem(tenant_id: str) -> str | None:
+    if tenant_id in (".", ".."):
+        return "a tenant ID can't be a dot segment, which would climb out of the tenant in the URL"
+    for character, shown in _PATH_CHANGERS.items():
+        if character in tenant_id:
+            return f"a tenant ID can't contain {shown}, which would change the request's URL"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in tenant_id):
+        return "a tenant ID can't contain whitespace or control characters"
+    return None
 
 
 def normalize_authority(authority: str | None, env: Mapping[str, str] | None = None) -> str:
@@ -108,7 +130,7 @@ def resolve_tenant(
             default_tenant,
         )
         return default_tenant
-    validate_tenant_id(requested)
+    validate_tenant_id(requested, strict=False)  # azure-identity checks no charset for a request's tenant
     if not default_tenant:
         return requested
     allowed = list(additionally_allowed_tenants)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 class _AuthorizationCode(EntraCredential):
     _transient: ClassVar[tuple[str, ...]] = (*CredentialBase._transient, "_user_store")
     _repr_fields: ClassVar[tuple[str, ...]] = ("tenant_id", "client_id", "authority", "redirect_uri")
+    _strict_tenant: ClassVar[bool] = False  # azure-identity takes any tenant string here
 
     def __init__(
         self, tenant_id: str, client_id: str, authorization_code: str, redirect_uri: str, **kwargs: Any

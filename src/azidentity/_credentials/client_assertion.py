@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from .._credential import AsyncCredential, SyncCredential
 from .._protocol import entra
@@ -12,6 +12,10 @@ from .entra import EntraCredential
 
 
 class _ClientAssertion(EntraCredential):
+    _strict_tenant: ClassVar[bool] = (
+        False  # azure-identity takes any tenant string here (and in workload identity)
+    )
+
     def __init__(self, tenant_id: str, client_id: str, func: Callable[[], str], **kwargs: Any) -> None:
         if not callable(func):
             raise TypeError("func must be a callable that returns a client assertion (a JWT string)")

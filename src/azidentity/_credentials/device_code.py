@@ -74,7 +74,9 @@ class _DeviceCode(UserCredential):
         from .._errors import AuthenticationFailedError
 
         scopes = authorize.user_scopes(request.scopes)
-        response = yield device_code.device_code_request(self._authority, tenant, self._client_id, scopes)
+        response = yield device_code.device_code_request(
+            self._authority, entra.url_segment(tenant), self._client_id, scopes
+        )
         start = self._now()
         code = device_code.parse_device_code_response(response, credential=self._name, now=start)
         self._prompt(code)

@@ -22,8 +22,10 @@ if TYPE_CHECKING:
 
 class EntraCredential(CredentialBase):
     _repr_fields: ClassVar[tuple[str, ...]] = ("tenant_id", "client_id", "authority")
-    # Tenant IDs are validated at construction unless a credential allows anything (azure-identity
-    # skips validation for a few; we validate everywhere: the tenant goes into a URL path).
+    # Whether the configured tenant must be in azure-identity's charset (letters, digits, '-', '.'), as
+    # azure-identity requires for the same credential. Either way a tenant that would change the
+    # request's URL ('/', '?', '#', '%', whitespace, "..") is refused.
+    _strict_tenant: ClassVar[bool] = True
     _mitigation_key: ClassVar[str | None] = None
 
     def _init_entra(
@@ -39,7 +41,7 @@ class EntraCredential(CredentialBase):
             raise ValueError(
                 "tenant_id should be a Microsoft Entra tenant's id (also called its 'directory id')"
             )
-        validate_tenant_id(tenant_id)
+        validate_tenant_id(tenant_id, strict=self._strict_tenant)
         if not client_id:
             raise ValueError("client_id should be the id of a Microsoft Entra application")
         self._tenant_id = tenant_id

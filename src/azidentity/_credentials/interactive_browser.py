@@ -291,7 +291,7 @@ class _InteractiveBrowser(UserCredential):
         claims = entra.merge_claims(request.claims, request.enable_cae)
         url = authorize.authorize_url(
             self._authority,
-            tenant,
+            entra.url_segment(tenant),
             self._client_id,
             scopes,
             state=state,

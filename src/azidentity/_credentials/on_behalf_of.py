@@ -29,24 +29,40 @@ class _OnBehalfOf(EntraCredential):
         send_certificate_chain: bool = False,
         **kwargs: Any,
     ) -> None:
-        given = [x is not None for x in (client_secret, client_certificate, client_assertion_func)]
-        if sum(given) != 1:
-            raise ValueError(
-                'Exactly one of "client_secret", "client_certificate" or "client_assertion_func" must be provided.'
-            )
+        # azure-identity's checks, in its order, with its exception types and texts: users' tests match them.
         if not user_assertion:
             raise TypeError('"user_assertion" must not be empty.')
-        if client_secret is not None and not client_secret:
-            raise ValueError("secret should be a Microsoft Entra application's client secret")
+        certificate: ClientCertificate | None = None
+        if client_assertion_func:
+            if client_certificate or client_secret:
+                raise ValueError(
+                    "It is invalid to specify more than one of the following: "
+                    '"client_assertion_func", "client_certificate" or "client_secret".'
+                )
+            client_certificate = client_secret = None
+        elif client_certificate:
+            if client_secret:
+                raise ValueError('Specifying both "client_certificate" and "client_secret" is not valid.')
+            try:
+                certificate = load_certificate(client_certificate, password, "client_certificate")
+            except ValueError as error:  # the cause (wrong password, no key, ...) stays in the chain
+                raise ValueError(
+                    '"client_certificate" is not a valid certificate in PEM or PKCS12 format'
+                ) from error
+            client_secret = client_assertion_func = None
+        elif client_secret:
+            client_certificate = client_assertion_func = None
+        else:
+            raise TypeError(
+                'Either "client_certificate", "client_secret", or "client_assertion_func" must be provided'
+            )
         self._client_secret = client_secret
         self._client_certificate = client_certificate
         self._client_assertion_func = client_assertion_func
         self._password = password
         self._user_assertion = user_assertion
         self._send_certificate_chain = bool(send_certificate_chain)
-        self._certificate: ClientCertificate | None = None
-        if client_certificate is not None:
-            self._certificate = load_certificate(client_certificate, password, "client_certificate")
+        self._certificate: ClientCertificate | None = certificate
         self._init_entra(
             tenant_id,
             client_id,

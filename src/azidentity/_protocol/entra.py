@@ -32,8 +32,21 @@ _SKU_HEADERS = {
 }
 
 
+# RFC 3986 "pchar": what a path segment may hold as is. A tenant has no '%' (refused), so escaping the
+# rest (non-ASCII, '"', '<', '|', ...) can't be mistaken for an escape the caller meant.
+_PCHAR = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@")
+
+
+def url_segment(tenant: str) -> str:
+    """``tenant`` as a URL path segment: the same every transport sends (http.client sends bytes as
+    given; requests and aiohttp escape them), ASCII only."""
+    if all(ord(c) < 128 and ord(c) in _PCHAR for c in tenant):
+        return tenant
+    return "".join(chr(b) if b in _PCHAR else f"%{b:02X}" for b in tenant.encode("utf-8"))
+
+
 def token_url(authority: str, tenant: str) -> str:
-    return f"{authority}/{tenant}/oauth2/v2.0/token"
+    return f"{authority}/{url_segment(tenant)}/oauth2/v2.0/token"
 
 
 def merge_claims(claims: str | None, enable_cae: bool) -> str | None:
