@@ -61,7 +61,17 @@ class SecretService:
             if not self.address:
                 raise RuntimeError("dbus-daemon printed no address")
             self.env["DBUS_SESSION_BUS_ADDRESS"] = self.address
-            # --unlock reads the login keyring's password from stdin and creates the keyring unlocked.
+            # The login keyring exists before the daemon starts (an empty-password keyring is a plain
+            # file), so it is loaded at start-up. Left to --unlock to create, it sometimes never was
+            # (about 1 start in 20 on a loaded machine): every key then failed with "Failed to create
+            # the collection: Prompt dismissed" for the rest of the session.
+            keyrings = home / "data" / "keyrings"
+            keyrings.mkdir(parents=True, mode=0o700)
+            (keyrings / "login.keyring").write_text(
+                "[keyring]\ndisplay-name=login\nctime=0\nmtime=0\nlock-on-idle=false\nlock-after=false\n"
+            )
+            (keyrings / "default").write_text("login")
+            # --unlock reads the login keyring's password from stdin and unlocks it.
             self._keyring = subprocess.Popen(
                 [keyring_daemon, "--foreground", "--unlock", "--components=secrets"],
                 stdin=subprocess.PIPE,
@@ -78,18 +88,29 @@ class SecretService:
             raise
 
     def _wait_until_registered(self) -> None:
-        """Until org.freedesktop.secrets has an owner on the bus (a readiness check, bounded)."""
+        """Until org.freedesktop.secrets has an owner on the bus and its default collection (the login
+        keyring) is there, unlocked: a readiness check, bounded."""
         import secretstorage
         from jeepney.io.blocking import open_dbus_connection
+        from secretstorage.collection import get_collection_by_alias
+        from secretstorage.exceptions import ItemNotFoundException
+
+        def ready() -> bool:
+            if not secretstorage.check_service_availability(connection):
+                return False
+            try:
+                return not get_collection_by_alias(connection, "default").is_locked()
+            except ItemNotFoundException:
+                return False
 
         connection = open_dbus_connection(bus=self.address)
         try:
             deadline = time.monotonic() + 15
-            while not secretstorage.check_service_availability(connection):
+            while not ready():
                 if self._keyring is not None and self._keyring.poll() is not None:
                     raise RuntimeError(f"gnome-keyring-daemon exited with {self._keyring.returncode}")
                 if time.monotonic() > deadline:
-                    raise RuntimeError("gnome-keyring-daemon did not register org.freedesktop.secrets")
+                    raise RuntimeError("gnome-keyring-daemon has no unlocked default collection")
                 time.sleep(0.01)
         finally:
             connection.close()

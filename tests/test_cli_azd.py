@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from azidentity import AuthenticationFailedError
+from azidentity import AuthenticationFailedError, CredentialUnavailableError
+from azidentity._mitigations import ROWS
 from azidentity.emulator import pytest_plugin
 from standins import harness
 from standins.harness import SCOPE, Tools
@@ -83,3 +85,58 @@ def test_not_logged_in_text_is_azds_own(tools: Tools, flavor: Any) -> None:
         first
         == "AzureDeveloperCliCredential: ERROR: fetching token: not logged in, run `azd auth login` to login"
     )
+
+
+# -- claims challenges (issue 12.4): passed to azd as --claims <standard base64>, as azure-identity and Go do --
+CLAIMS = '{"access_token":{"nbf":{"essential":true,"value":"1700000000"},"xms_cc":{"values":["cp1"]}}}'
+ENCODED = base64.b64encode(CLAIMS.encode()).decode()
+
+
+def test_claims_are_passed_to_azd(tools: Tools, flavor: Any) -> None:
+    tenant = tools.emulator.tenant_id
+    token = flavor.get_token(
+        flavor.make("AzureDeveloperCliCredential", tenant_id=tenant), SCOPE, claims=CLAIMS
+    )
+    assert tools.verify(token.token)["aud"] == "https://management.azure.com"
+    [call] = tools.calls("azd")
+    assert call["argv"] == [
+        "auth", "token", "--output", "json", "--no-prompt", "--scope", SCOPE, "--tenant-id", tenant,
+        "--claims", ENCODED,
+    ]  # fmt: skip
+    # the stand-in handed the decoded challenge to Entra ID, as azd does
+    assert tools.emulator.requests[-1].form["claims"] == CLAIMS
+
+
+def test_claims_through_get_token_info(tools: Tools, flavor: Any) -> None:
+    info = flavor.get_token_info(
+        flavor.make("AzureDeveloperCliCredential"), SCOPE, options={"claims": CLAIMS}
+    )
+    assert tools.verify(info.token)
+    assert tools.calls("azd")[0]["argv"][-2:] == ["--claims", ENCODED]
+
+
+def test_an_azd_without_the_claims_flag_is_unavailable_with_the_upgrade(tools: Tools, flavor: Any) -> None:
+    tools.mode("old_azd")
+    credential = flavor.make("AzureDeveloperCliCredential")
+    with pytest.raises(CredentialUnavailableError) as info:
+        flavor.get_token(credential, SCOPE, claims=CLAIMS)
+    text = str(info.value)
+    assert text.splitlines()[0] == (
+        "AzureDeveloperCliCredential: Claims challenges are not supported by the Azure Developer CLI version "
+        "you are using. Please update to version 1.18.1 or later."
+    )
+    assert info.value.mitigation == ROWS["azd-claims-unsupported"].mitigation
+    assert f"Mitigation: {info.value.mitigation}" in text
+    # the same old azd still answers requests without claims
+    assert tools.verify(flavor.get_token(credential, SCOPE).token)
+
+
+def test_a_challenge_azd_cannot_satisfy_names_the_login_with_the_claims(tools: Tools, flavor: Any) -> None:
+    tools.mode("claims_mfa")
+    tenant = tools.emulator.tenant_id
+    with pytest.raises(AuthenticationFailedError) as info:
+        flavor.get_token(flavor.make("AzureDeveloperCliCredential", tenant_id=tenant), SCOPE, claims=CLAIMS)
+    text = str(info.value)
+    assert "AADSTS50076" in text  # azd's own words first
+    assert f"azd auth login --claims {ENCODED} --tenant-id {tenant}" in text
+    assert info.value.mitigation == ROWS["azd-claims"].mitigation

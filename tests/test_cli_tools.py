@@ -163,13 +163,15 @@ def test_not_logged_in(case: Case, tools: Tools, flavor: Any) -> None:
 def test_claims_challenge_is_refused_with_the_login_command(case: Case, tools: Tools, flavor: Any) -> None:
     import base64
 
+    if case.tool == "azd":
+        pytest.skip("azd takes claims challenges (azd auth token --claims): tests/test_cli_azd.py")
+
     encoded = base64.b64encode(CLAIMS.encode()).decode()
     tenant = tools.emulator.tenant_id
     with pytest.raises(CredentialUnavailableError) as info:
         flavor.get_token(flavor.make(case.credential, tenant_id=tenant), SCOPE, claims=CLAIMS)
     login = {
         "az": f"az login --claims-challenge {encoded} --tenant {tenant} --scope {SCOPE}",
-        "azd": f"azd auth login --claims {encoded} --tenant-id {tenant}",
         "pwsh": f"Connect-AzAccount -TenantId '{tenant}' -ClaimsChallenge '{encoded}'",
     }[case.tool]
     assert login in str(info.value)

@@ -15,12 +15,14 @@ import stat
 import subprocess
 import sys
 
+import azidentity
 import canary
 from azidentity._cli.main import DEFAULT_SCOPE
 from azidentity._mitigations import ROWS
 from azidentity._protocol import azure_cli
 
 TIMEOUT = 60
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(azidentity.__file__)))
 MEMBERS = [
     "EnvironmentCredential",
     "WorkloadIdentityCredential",
@@ -52,6 +54,9 @@ def doctor(tmp_path, env, *args, bin_dir=None):
         "PATH": str(bin_dir),
         "LANG": "C.UTF-8",
         "AZURE_POD_IDENTITY_AUTHORITY_HOST": f"http://127.0.0.1:{closed_port()}",
+        # The subprocess imports the azidentity under test, not whatever the interpreter has installed
+        # (an editable install of another checkout made these tests test that checkout's code).
+        "PYTHONPATH": PACKAGE_ROOT,
     }
     if os.environ.get("PYTHONPATH"):  # a worktree's sources, not the installed package
         base["PYTHONPATH"] = os.environ["PYTHONPATH"]

@@ -1,7 +1,9 @@
 """Load: 200 threads and 200 asyncio tasks over 20 scopes, with tokens expiring underneath.
 
-An injected clock jumps one token lifetime ahead every PHASE seconds, so every cached token expires
-while the callers hammer the credential. Checked: every refresh of a key is exactly one request (the
+An injected clock jumps one token lifetime ahead, PHASES times per round, so every cached token expires
+while the callers hammer the credential. A phase lasts at least PHASE seconds and ends only once every
+scope has been served a token of that phase: on a loaded machine a slow first fetch can't make a phase
+pass unseen (a fixed 0.25 s phase did, under two busy CPU loops: one token for a scope in a round). Checked: every refresh of a key is exactly one request (the
 emulator's request log, per scope, equals the number of distinct tokens callers received for it), no
 caller ever receives an expired token, no error, no deadlock (every join is bounded), and memory stays
 flat from one round to the next (tracemalloc).
@@ -32,21 +34,44 @@ JOIN = 30.0  # no join waits longer than this
 
 
 class JumpingClock:
-    """Real time plus a number of whole token lifetimes that grows while the test runs."""
+    """Real time plus a number of whole token lifetimes that grows while the test runs.
 
-    def __init__(self, lifetime: int = LIFETIME) -> None:
+    ``served(scope, expires_on)``: a caller got a token; once every scope has one still valid at the
+    current clock (i.e. fetched in this phase), the phase may end.
+    """
+
+    def __init__(self, scopes: list[str], lifetime: int = LIFETIME) -> None:
         self.base = time.time()
         self.jumps = 0
         self.step = lifetime + 1
+        self._scopes = len(scopes)
+        self._lock = threading.Lock()
+        self._served: set[str] = set()
+        self.all_served = threading.Event()
 
     def __call__(self) -> float:
         return self.base + self.jumps * self.step
 
+    def served(self, scope: str, expires_on: float) -> None:
+        with self._lock:
+            if expires_on > self():
+                self._served.add(scope)
+                if len(self._served) == self._scopes:
+                    self.all_served.set()
+
+    def jump(self) -> None:
+        with self._lock:
+            self.jumps += 1
+            self._served = set()
+            self.all_served.clear()
+
     def run(self, stop: threading.Event) -> None:
         for _ in range(PHASES):
-            if stop.wait(PHASE):
-                return
-            self.jumps += 1
+            if stop.wait(PHASE) or not self.all_served.wait(JOIN):
+                return  # (a phase never served: the round's checks report it)
+            self.jump()
+        if not stop.wait(PHASE):  # the last phase runs as long as the others
+            self.all_served.wait(JOIN)
 
 
 def _requests_per_scope(emu: Any, route: str, field: str) -> collections.Counter[str]:
@@ -96,14 +121,14 @@ def _sync_round(
                 return
             with lock:
                 received[scope].add(token.token)
+            clock.served(scope, token.expires_on)
 
     ticker = threading.Thread(target=clock.run, args=(stop,), daemon=True)
     threads = [threading.Thread(target=caller, args=(n,), daemon=True) for n in range(THREADS)]
     for thread in threads:
         thread.start()
     ticker.start()
-    ticker.join(PHASES * PHASE + JOIN)
-    time.sleep(PHASE)  # the last phase runs as long as the others
+    ticker.join((PHASES + 1) * (PHASE + JOIN))
     stop.set()
     deadline = time.monotonic() + JOIN
     for thread in threads:
@@ -115,8 +140,8 @@ def _sync_round(
 
 @pytest.mark.parametrize("target", ["entra", "imds"])
 def test_threads(emulator: Any, target: str) -> None:
-    clock = JumpingClock(LIFETIME if target == "entra" else MI_LIFETIME)
     if target == "entra":
+        clock = JumpingClock(SCOPES)
         app = emulator.apps["secret"]
         credential = azidentity.ClientSecretCredential(
             emulator.tenant_id,
@@ -128,6 +153,7 @@ def test_threads(emulator: Any, target: str) -> None:
         )
         scopes, route, field = SCOPES, "token", "scope"
     else:
+        clock = JumpingClock(MI_SCOPES, MI_LIFETIME)
         credential = azidentity.ManagedIdentityCredential(_env=emulator.env("imds"), _clock=clock)
         scopes, route, field = [s + "/.default" for s in MI_SCOPES], "imds", "resource"
     with credential:
@@ -148,7 +174,7 @@ def test_threads(emulator: Any, target: str) -> None:
         try:
             before = tracemalloc.take_snapshot()
             emulator.reset()
-            clock.jumps += 1
+            clock.jump()
             received, errors = _sync_round(credential, scopes, clock)
             assert not errors, errors[:5]
             after = tracemalloc.take_snapshot()
@@ -183,24 +209,34 @@ async def _async_round(credential: Any, clock: JumpingClock) -> tuple[dict[str, 
                 errors.append(f"expired token served for {scope}")
                 return
             received[scope].add(token.token)
+            clock.served(scope, token.expires_on)
             await asyncio.sleep(0)
+
+    async def every_scope_served() -> None:
+        # a threading.Event (the sync round shares the clock), waited for in a thread: the loop runs on
+        assert await asyncio.to_thread(clock.all_served.wait, JOIN), "a phase in which no token was served"
 
     async def ticker() -> None:
         for _ in range(PHASES):
             await asyncio.sleep(PHASE)
-            clock.jumps += 1
+            await every_scope_served()
+            clock.jump()
         await asyncio.sleep(PHASE)
+        await every_scope_served()
         stop.set()
 
     tasks = [asyncio.create_task(caller(n)) for n in range(TASKS)]
-    await asyncio.wait_for(ticker(), PHASES * PHASE + JOIN)
+    try:
+        await ticker()
+    finally:
+        stop.set()
     done, pending = await asyncio.wait(tasks, timeout=JOIN)
     assert not pending, f"{len(pending)} tasks still running: a deadlock"
     return received, errors
 
 
 async def test_asyncio_tasks(emulator: Any) -> None:
-    clock = JumpingClock()
+    clock = JumpingClock(SCOPES)
     app = emulator.apps["secret"]
     async with azidentity.aio.ClientSecretCredential(
         emulator.tenant_id,
@@ -216,7 +252,7 @@ async def test_asyncio_tasks(emulator: Any) -> None:
         try:
             before = tracemalloc.take_snapshot()
             emulator.reset()
-            clock.jumps += 1
+            clock.jump()
             received, errors = await _async_round(credential, clock)
             assert not errors, errors[:5]
             after = tracemalloc.take_snapshot()

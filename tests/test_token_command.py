@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
 
 import pytest
 
+import azidentity
 import canary
 
 TIMEOUT = 60
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(azidentity.__file__)))
 ARM = "https://management.azure.com/.default"
 
 
@@ -29,6 +32,9 @@ def run(tmp_path, env, *args, check_canary=True):
         "PATH": str(empty),
         "LANG": "C.UTF-8",
         "AZURE_POD_IDENTITY_AUTHORITY_HOST": f"http://127.0.0.1:{closed_port()}",
+        # The subprocess imports the azidentity under test, not whatever the interpreter has installed
+        # (an editable install of another checkout made these tests test that checkout's code).
+        "PYTHONPATH": PACKAGE_ROOT,
     }
     done = subprocess.run(
         [sys.executable, "-m", "azidentity", "token", *args],

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import select
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from azure.core.exceptions import ServiceRequestError, ServiceResponseTimeoutError
 from azure.core.rest import HttpRequest
 
 import azidentity
-from azidentity._transport import StdlibTransport
+import azidentity.aio
+from azidentity._transport import StdlibTransport, TransportSettingError
 
 SCOPE = "https://storage.azure.com/.default"
 
@@ -155,3 +158,115 @@ def test_a_user_transport_replaces_it(emulator):
 
     credential = make(emulator, transport=RequestsTransport(connection_verify=emulator.ca_bundle_path))
     assert credential.get_token(SCOPE).token
+
+
+def c_rehashed(directory: Path, bundle: Path) -> Path:
+    """A CA directory as c_rehash makes it: one certificate per file, named by subject hash."""
+    import shutil
+    import subprocess
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command to name the files by subject hash")
+    target = directory / "cas"
+    target.mkdir()
+    blocks = bundle.read_text().split("-----END CERTIFICATE-----")
+    for number, block in enumerate(b for b in blocks if "BEGIN CERTIFICATE" in b):
+        pem = target / f"ca{number}.pem"
+        pem.write_text(block.strip() + "\n-----END CERTIFICATE-----\n")
+    subprocess.run([openssl, "rehash", str(target)], check=True, timeout=30)
+    return target
+
+
+# -- trust: connection_verify as a file, a CA directory, or neither; REQUESTS_CA_BUNDLE (issue 12.6) -------
+
+
+@pytest.fixture
+def no_ca_variables(monkeypatch):
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+class Sleeps(list):
+    def __call__(self, seconds):
+        self.append(seconds)
+
+
+@pytest.mark.parametrize("flavor_name", ["sync", "async"])
+def test_connection_verify_accepts_a_ca_directory(emulator, tmp_path, no_ca_variables, flavor_name):
+    directory = c_rehashed(tmp_path, Path(emulator.ca_bundle_path))
+    app = emulator.apps["secret"]
+    args = (emulator.tenant_id, app.client_id, app.secret)
+    kwargs = {"authority": emulator.base_url, "connection_verify": str(directory)}
+    if flavor_name == "sync":
+        token = azidentity.ClientSecretCredential(*args, **kwargs).get_token(SCOPE)
+    else:
+        import asyncio
+
+        async def get():
+            async with azidentity.aio.ClientSecretCredential(*args, **kwargs) as credential:
+                return await credential.get_token(SCOPE)
+
+        token = asyncio.run(get())
+    assert emulator.verify_token(token.token)
+
+
+def unusable_paths(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    empty = tmp_path / "not-a-ca.pem"
+    empty.write_text("no certificates here\n")
+    return {
+        "missing": (tmp_path / "nowhere.pem", "doesn't exist"),
+        "fifo": (fifo, "is neither a file nor a directory"),
+        "no-certificates": (empty, "holds no CA certificate"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "fifo", "no-certificates"])
+@pytest.mark.parametrize("flavor_name", ["sync", "async"])
+def test_an_unusable_connection_verify_is_named_at_once(
+    emulator, tmp_path, no_ca_variables, case, flavor_name
+):
+    path, what = unusable_paths(tmp_path)[case]
+    app = emulator.apps["secret"]
+    sleeps = Sleeps()
+    args = (emulator.tenant_id, app.client_id, app.secret)
+    kwargs = {"authority": emulator.base_url, "connection_verify": str(path), "_sleep": sleeps}
+    before = emulator.count("token")
+    if flavor_name == "sync":
+        with pytest.raises(azidentity.AuthenticationFailedError) as info:
+            azidentity.ClientSecretCredential(*args, **kwargs).get_token(SCOPE)
+    else:
+        import asyncio
+
+        async def get():
+            async with azidentity.aio.ClientSecretCredential(*args, **kwargs) as credential:
+                return await credential.get_token(SCOPE)
+
+        with pytest.raises(azidentity.AuthenticationFailedError) as info:
+            asyncio.run(get())
+    text = str(info.value)
+    assert text.startswith("ClientSecretCredential")
+    assert f"connection_verify={str(path)!r} {what}" in text
+    assert "unexpected error" not in text
+    assert sleeps == [] and emulator.count("token") == before  # not retried: retrying can't help
+
+
+def test_requests_ca_bundle_is_honoured_unless_use_env_settings_is_off(
+    emulator, tmp_path, monkeypatch, no_ca_variables
+):
+    url = f"{emulator.base_url}/{emulator.tenant_id}/v2.0/.well-known/openid-configuration"
+    for trust in (emulator.ca_bundle_path, str(c_rehashed(tmp_path, Path(emulator.ca_bundle_path)))):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", trust)
+        assert StdlibTransport().send(HttpRequest("GET", url)).status_code == 200
+        with pytest.raises(ServiceRequestError, match="CERTIFICATE_VERIFY_FAILED"):
+            StdlibTransport(use_env_settings=False).send(HttpRequest("GET", url))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "gone.pem"))
+    with pytest.raises(TransportSettingError, match="REQUESTS_CA_BUNDLE=.*gone.pem.* doesn't exist"):
+        StdlibTransport().send(HttpRequest("GET", url))
+    # connection_verify given explicitly wins over the variable, as in requests
+    assert (
+        StdlibTransport(connection_verify=emulator.ca_bundle_path).send(HttpRequest("GET", url)).status_code
+        == 200
+    )

@@ -26,6 +26,15 @@ Document: ``{"format": "azidentity-cache", "version": 1, "sections": {section: {
 where values are JSON objects. Sections: ``access_tokens`` (``_persistent_token_cache.PersistentTokenCache``),
 ``refresh_tokens`` and ``accounts`` (the user sign-in credentials).
 
+Event loops: blocking file I/O on a thread running an asyncio loop would stall every task on it (an
+fsync, or up to ``LOCK_TIMEOUT`` seconds waiting for another process's lock). A change made there
+(``put`` / ``delete`` / ``update``) is queued and saved by a writer thread, in order; reads on that
+thread see queued changes at once, never wait for the lock, and ``saved()`` / ``wait_saved()`` wait
+for the queue. The token cache reads the file off the loop too (``_persistent_token_cache``).
+
+Leftovers: temporary files of writers that died before renaming, and corrupt files moved aside
+(kept for inspection), are removed by the next write once they are older than ``STALE_AFTER`` (a day).
+
 When errors are raised: at credential construction. ``CredentialBase._new_cache`` builds a
 ``PersistentTokenCache``, which opens its stores, so a misconfigured machine is reported by
 the constructor -- as ``CredentialUnavailableError``, which ``DefaultAzureCredential`` turns into an
@@ -38,6 +47,7 @@ This module imports ``keyring`` and ``cryptography`` only when a store is opened
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import threading
 import time
@@ -46,16 +56,19 @@ from . import log
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import concurrent.futures
     from collections.abc import Callable
     from typing import Any
 
     Entries = dict[str, dict[str, Any]]
     Sections = dict[str, Entries]
+    Change = tuple[str, Callable[[Entries], object]]
 
 SERVICE = "azidentity"
 ACCESS_TOKENS = "access_tokens"
 MAX_FILE_SIZE = 16 * 1024 * 1024
 LOCK_TIMEOUT = 10.0
+STALE_AFTER = 24 * 3600.0  # seconds before a leftover temporary or corrupt file is removed
 _FORMAT = "azidentity-cache"
 _VERSION = 1
 _MAGIC = b"AZIDENTITY-CACHE/1 AES-256-GCM\n"
@@ -78,6 +91,12 @@ class _Corrupt(Exception):
 
 class _LockTimeout(Exception):
     pass
+
+
+def on_event_loop() -> bool:
+    """True on a thread running an asyncio event loop, where blocking I/O stalls every task."""
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and asyncio._get_running_loop() is not None
 
 
 # -- location ----------------------------------------------------------------------------------------
@@ -333,9 +352,13 @@ class PersistentStore:
     """Sections of JSON objects in one file, safe for concurrent processes.
 
     ``get`` and ``items`` read the file without locking; ``put``, ``delete`` and ``update`` lock,
-    re-read, change and atomically replace it. Nothing here raises for I/O trouble: reads see an
-    empty cache, failed writes are logged as WARNINGs (the token in memory is still served).
+    re-read, change and atomically replace it -- on an event loop's thread, through the writer thread
+    (see the module's docstring). Nothing here raises for I/O trouble: reads see an empty cache,
+    failed writes are logged as WARNINGs (the token in memory is still served).
     """
+
+    # Tests replace it to age leftovers without waiting.
+    clock: Callable[[], float] = staticmethod(time.time)
 
     def __init__(self, path: str, cipher: _Cipher | None, lock: _FileLock) -> None:
         self.path = path
@@ -344,16 +367,23 @@ class PersistentStore:
         self._lock = lock
         self._directory = os.path.dirname(path)
         self._aad = _MAGIC + os.path.basename(path).encode("utf-8")
+        self._forget_queue()
+
+    def _forget_queue(self) -> None:
+        self._queue_lock = threading.Lock()
+        self._queued: list[Change] = []  # changes waiting for the writer thread, in order
+        self._saving: list[Change] = []  # the batch it is saving now
+        self._saved: concurrent.futures.Future[None] | None = None  # done when both are empty
 
     def __repr__(self) -> str:
         return f"<PersistentStore {self.path!r} encrypted={self.encrypted}>"
 
     # -- the contract --------------------------------------------------------------------------------
     def get(self, section: str, key: str) -> dict[str, Any] | None:
-        return self._load().get(section, {}).get(key)
+        return self._read().get(section, {}).get(key)
 
     def items(self, section: str) -> dict[str, dict[str, Any]]:
-        return self._load().get(section, {})
+        return self._read().get(section, {})
 
     def put(self, section: str, key: str, value: dict[str, Any]) -> None:
         import json
@@ -365,14 +395,90 @@ class PersistentStore:
         self.update(section, lambda entries: entries.pop(key, None))
 
     def update(self, section: str, change: Callable[[Entries], object]) -> None:
-        """Lock, re-read, let ``change`` edit the section's entries in place, write back."""
+        """Lock, re-read, let ``change`` edit the section's entries in place, write back.
+
+        On an event loop's thread the change is queued for the writer thread instead; elsewhere it is
+        saved before this returns (after any queued changes, which keep their order).
+        """
+        if on_event_loop():
+            self._enqueue((section, change))
+            return
+        with self._queue_lock:
+            queued = self._saved is not None
+        if queued:
+            self._enqueue((section, change)).result()
+            return
+        self._save([(section, change)])
+
+    # -- the writer thread ----------------------------------------------------------------------------
+    def saved_future(self) -> concurrent.futures.Future[None] | None:
+        """Done once every change queued so far is saved (or failed with a WARNING); None: nothing queued."""
+        with self._queue_lock:
+            return self._saved
+
+    def wait_saved(self) -> None:
+        future = self.saved_future()
+        if future is not None:
+            future.result()
+
+    async def saved(self) -> None:
+        """``wait_saved`` for coroutines: the loop keeps running meanwhile."""
+        future = self.saved_future()
+        if future is not None:
+            import asyncio
+
+            # shield: a cancelled waiter must not cancel the future other waiters share
+            await asyncio.shield(asyncio.wrap_future(future))
+
+    def _enqueue(self, change: Change) -> concurrent.futures.Future[None]:
+        with self._queue_lock:
+            self._queued.append(change)
+            if self._saved is None:
+                import concurrent.futures
+
+                self._saved = concurrent.futures.Future()
+                # Not a daemon: the interpreter waits for queued changes before it exits.
+                threading.Thread(target=self._drain, name="azidentity-cache-writer").start()
+            return self._saved
+
+    def _drain(self) -> None:
+        while True:
+            with self._queue_lock:
+                batch, self._queued = self._queued, []
+                self._saving = batch
+                if not batch:
+                    done, self._saved = self._saved, None
+                    break
+            try:
+                self._save(batch)
+            except Exception as error:  # a change's own bug: never leave waiters hanging
+                self._warn("could not save the persistent token cache %s: %s", self.path, _describe(error))
+            finally:
+                with self._queue_lock:
+                    self._saving = []
+        if done is not None and not done.done():
+            done.set_result(None)
+
+    def _with_queued(self, sections: Sections) -> Sections:
+        """The file's sections as they will be once the queued changes are saved."""
+        with self._queue_lock:
+            changes = self._saving + self._queued
+        for section, change in changes:
+            entries = sections.setdefault(section, {})
+            change(entries)
+            if not entries:
+                del sections[section]
+        return sections
+
+    def _save(self, changes: list[Change]) -> None:
         try:
             with self._lock.hold():
                 sections = self._load(locked=True)
-                entries = sections.setdefault(section, {})
-                change(entries)
-                if not entries:
-                    del sections[section]
+                for section, change in changes:
+                    entries = sections.setdefault(section, {})
+                    change(entries)
+                    if not entries:
+                        del sections[section]
                 data = self._encode(sections)
                 if len(data) > MAX_FILE_SIZE:
                     self._warn(
@@ -393,6 +499,12 @@ class PersistentStore:
             self._warn("could not save the persistent token cache %s: %s", self.path, error)
 
     # -- reading ---------------------------------------------------------------------------------------
+    def _read(self) -> Sections:
+        sections = self._load()
+        if self._saved is not None:  # (read without the lock: a stale answer only costs the overlay)
+            sections = self._with_queued(sections)
+        return sections
+
     def _load(self, locked: bool = False) -> Sections:
         try:
             with open(self.path, "rb") as f:
@@ -410,6 +522,8 @@ class PersistentStore:
             if locked:
                 self._move_aside(str(problem))
                 return {}
+        if on_event_loop():
+            return {}  # never wait for the lock here: the next write (off the loop) moves it aside
         # A lock-free reader found a bad file: look again under the lock before moving it aside.
         try:
             with self._lock.hold():
@@ -501,6 +615,31 @@ class PersistentStore:
             raise
         # The directory is not fsynced: after a crash the rename may be lost, which loses an update of
         # a cache, never its consistency (the data was synced before the rename).
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Remove this file's leftovers older than STALE_AFTER: ``<file>.<random>.tmp`` of a writer that
+        died before renaming, ``<file>.corrupt-<time>-<pid>`` moved aside. Called under the lock."""
+        prefix = os.path.basename(self.path) + "."
+        cutoff = self.clock() - STALE_AFTER
+        try:
+            names = os.listdir(self._directory)
+        except OSError:
+            return
+        for name in names:
+            if not name.startswith(prefix):
+                continue
+            rest = name[len(prefix) :]
+            if not (rest.endswith(".tmp") or rest.startswith("corrupt-")):
+                continue
+            path = os.path.join(self._directory, name)
+            try:
+                st = os.lstat(path)
+                if stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
+                    os.unlink(path)
+                    log.emit(log.EVENT_AUTHENTICATION, log.DEBUG, "removed the stale cache file %s", path)
+            except OSError:
+                pass
 
     @staticmethod
     def _warn(message: str, *args: object) -> None:
@@ -608,6 +747,8 @@ def _after_fork_in_child() -> None:
     _guard = threading.Lock()
     for lock in _locks.values():
         lock.thread_lock = threading.Lock()
+    for store in _stores.values():
+        store._forget_queue()  # the parent's writer thread and its queue stay the parent's
 
 
 if hasattr(os, "register_at_fork"):

@@ -1,16 +1,23 @@
 """The persistent access-token cache: the in-memory TokenCache backed by a PersistentStore.
 
 Split from ``_persistence`` (the encrypted store itself) so each module has one job.
+
+Async credentials never touch the file on the event loop: the acquisition lock they take on a
+miss (``async_lock``) reads the file in a worker thread once the lock is held, and waits (without
+blocking the loop) for the writes the acquisition queued before it lets the next caller in; on the
+loop's thread, lookups answer from memory only and writes are queued (``PersistentStore``).
 """
 
 from __future__ import annotations
 
 from ._cache import RETRY_DELAY, CacheEntry, TokenCache
-from ._persistence import ACCESS_TOKENS, PersistentStore, open_store
+from ._persistence import ACCESS_TOKENS, PersistentStore, on_event_loop, open_store
 from ._token import Token
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import asyncio
+    import threading
     from collections.abc import Callable, Hashable
     from typing import Any
 
@@ -59,7 +66,31 @@ class PersistentTokenCache(TokenCache):
                 return entry
             if now < entry.expires_on and now - entry.last_attempt < RETRY_DELAY:
                 return entry
+        if on_event_loop():
+            return None  # the acquisition lock reads the file (async_lock: in a thread; sync_lock: there)
         return self._load(key, entry)
+
+    # -- the acquisition locks -------------------------------------------------------------------------
+    def async_lock(self, key: Hashable) -> Any:
+        return _AsyncAcquisition(self, key, super().async_lock(key))
+
+    def sync_lock(self, key: Hashable) -> Any:
+        lock = super().sync_lock(key)
+        # A sync credential called on an event loop's thread (it blocks the loop anyway): its lookups
+        # skipped the file, so its acquisition reads it.
+        return _SyncAcquisitionOnLoop(self, key, lock) if on_event_loop() else lock
+
+    def _prefetch(self, key: Hashable) -> None:
+        """Adopt a usable token from the file into memory (a blocking read: off the loop)."""
+        self._load(key, self._entries.get(key))
+
+    async def _saved(self) -> None:
+        for store in self._stores:
+            await store.saved()
+
+    def _wait_saved(self) -> None:
+        for store in self._stores:
+            store.wait_saved()
 
     def _locate(self, key: Hashable) -> tuple[str, PersistentStore]:
         cae = isinstance(key, tuple) and len(key) > 0 and key[-1] is True
@@ -98,3 +129,50 @@ class PersistentTokenCache(TokenCache):
 
         store.update(ACCESS_TOKENS, change)
         return entry
+
+
+class _AsyncAcquisition:
+    """``async with cache.async_lock(key)``: the key's asyncio.Lock, then the file read in a worker
+    thread; on the way out, the queued writes saved before the next caller may read."""
+
+    __slots__ = ("_cache", "_key", "_lock")
+
+    def __init__(self, cache: PersistentTokenCache, key: Hashable, lock: asyncio.Lock) -> None:
+        self._cache, self._key, self._lock = cache, key, lock
+
+    async def __aenter__(self) -> None:
+        import asyncio
+
+        await self._lock.acquire()
+        try:
+            await asyncio.to_thread(self._cache._prefetch, self._key)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        try:
+            await self._cache._saved()
+        finally:
+            self._lock.release()
+
+
+class _SyncAcquisitionOnLoop:
+    __slots__ = ("_cache", "_key", "_lock")
+
+    def __init__(self, cache: PersistentTokenCache, key: Hashable, lock: threading.Lock) -> None:
+        self._cache, self._key, self._lock = cache, key, lock
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        try:
+            self._cache._prefetch(self._key)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self._cache._wait_saved()
+        finally:
+            self._lock.release()

@@ -296,12 +296,15 @@ def build_async(
     transport = kwargs.get("transport")
     if transport is None:
         try:
-            from azure.core.pipeline.transport import AioHttpTransport
+            from azure.core.pipeline.transport import AioHttpTransport  # noqa: F401 - aiohttp present?
+
+            from ._transport import default_async_transport
         except ImportError as error:  # pragma: no cover - depends on the environment
             raise ImportError(
                 "The async credentials need aiohttp: pip install 'azidentity[aio]', or pass transport=..."
             ) from error
-        transport = AioHttpTransport(**_transport_kwargs(kwargs, direct))
+        # AioHttpTransport, taking connection_verify as the sync transport does (CA directories too)
+        transport = default_async_transport(**_transport_kwargs(kwargs, direct))
     retry = _AsyncEventRetryPolicy(**kwargs)
     retry.sleeper = sleep
     return AsyncPipeline(

@@ -4,6 +4,7 @@ A stand-in behaves as the real tool does in the case a test selects with environ
 
 STANDIN_MODE    ok (default) | logged_out | fail | garbage | flood | flood_hang | no_module | exec_policy
                 | legacy_expiry | legacy_expiry_no_fraction | aadsts_login
+                | old_azd (azd without --claims) | claims_mfa (azd: a claims request needs an MFA login)
 STANDIN_SLEEP   seconds to sleep first (any mode)
 STANDIN_LOG     file to which each invocation appends one JSON line (argv, cwd, stdin, env)
 STANDIN_AUTHORITY, STANDIN_TENANT, STANDIN_CLIENT_ID, STANDIN_CLIENT_SECRET, STANDIN_CA
@@ -73,18 +74,19 @@ class EntraError(Exception):
         self.payload = payload
 
 
-def fetch_token(scopes: list[str], tenant: str | None) -> tuple[str, int]:
+def fetch_token(scopes: list[str], tenant: str | None, claims: str | None = None) -> tuple[str, int]:
     """A real token from the emulator for the signed-in "account" (client credentials of an app)."""
     authority = os.environ["STANDIN_AUTHORITY"].rstrip("/")
     tenant = tenant or os.environ["STANDIN_TENANT"]
-    form = urllib.parse.urlencode(
-        {
-            "grant_type": "client_credentials",
-            "client_id": os.environ["STANDIN_CLIENT_ID"],
-            "client_secret": os.environ["STANDIN_CLIENT_SECRET"],
-            "scope": " ".join(scopes),
-        }
-    ).encode()
+    fields = {
+        "grant_type": "client_credentials",
+        "client_id": os.environ["STANDIN_CLIENT_ID"],
+        "client_secret": os.environ["STANDIN_CLIENT_SECRET"],
+        "scope": " ".join(scopes),
+    }
+    if claims is not None:
+        fields["claims"] = claims
+    form = urllib.parse.urlencode(fields).encode()
     context = ssl.create_default_context(cafile=os.environ["STANDIN_CA"])
     request = urllib.request.Request(f"{authority}/{tenant}/oauth2/v2.0/token", data=form, method="POST")
     try:
@@ -92,7 +94,18 @@ def fetch_token(scopes: list[str], tenant: str | None) -> tuple[str, int]:
             payload = json.loads(response.read())
     except urllib.error.HTTPError as error:
         raise EntraError(json.loads(error.read() or b"{}")) from None
-    return payload["access_token"], int(time.time()) + int(payload["expires_in"])
+    return payload["access_token"], _expiry(payload["access_token"])
+
+
+def _expiry(token: str) -> int:
+    """The token's own ``exp``, as the real tools report it (MSAL keeps the issuer's expiry). Computing
+    it from this process's clock plus ``expires_in`` is off by a second when a second boundary falls
+    between the emulator's issuing and this line (seen under load)."""
+    import base64
+
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return int(claims["exp"])
 
 
 def discovery_error(tenant: str) -> tuple[str, int, str] | None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from .._credential import AsyncCredential, SyncCredential
+from .._credential import AsyncCredential, SyncCredential, TokenRequest
 from .._protocol import azure_developer_cli, cli_common
 from .._protocol.effects import ProcessResult
 from .._token import Token
 from .developer_tool import DeveloperToolCredential
+
+if TYPE_CHECKING:
+    from .._protocol.effects import Flow
 
 
 class _AzureDeveloperCli(DeveloperToolCredential):
@@ -39,6 +42,30 @@ class _AzureDeveloperCli(DeveloperToolCredential):
     def _claims_message(self, claims: str, tenant: str, scopes: tuple[str, ...]) -> str:
         return azure_developer_cli.claims_message(claims, tenant)
 
+    def _claims_arguments(self, claims: str) -> tuple[str, ...]:
+        # As azure-identity and Go do: azd 1.18.1+ takes the challenge itself.
+        return azure_developer_cli.claims_arguments(claims)
+
+    def _flow(self, request: TokenRequest) -> Flow[Token]:
+        if not request.claims:
+            return (yield from super()._flow(request))
+        from .._errors import AuthenticationFailedError, CredentialUnavailableError
+
+        try:
+            return (yield from super()._flow(request))
+        except (CredentialUnavailableError, AuthenticationFailedError) as error:
+            # azd couldn't satisfy the challenge with its sign-in (it asks for a login, or Entra asked
+            # for MFA): name the login that can, as Go does.
+            detail = str(getattr(error, "detail", "") or "")
+            if "azd auth login" not in detail and "AADSTS" not in detail:
+                raise
+            tenant = request.tenant_id or self._tenant_id
+            raise type(error)(
+                f"{detail}\n{azure_developer_cli.claims_message(request.claims, tenant)}",
+                credential=self._name,
+                mitigation_key="azd-claims",
+            ) from error
+
     def _parse(self, result: ProcessResult) -> Token:
         return azure_developer_cli.parse(
             result, credential=self._name, timeout=self._process_timeout, now=self._now()
@@ -49,7 +76,8 @@ class AzureDeveloperCliCredential(_AzureDeveloperCli, SyncCredential):
     """Authenticates as the identity signed in to the Azure Developer CLI (``azd auth login``).
 
     Runs ``azd auth token`` for every ``get_token`` call unless ``cache_tokens`` is set. Accepts several
-    scopes per request.
+    scopes per request. A claims challenge (``claims=``) is passed to azd as ``--claims`` (azd 1.18.1 or
+    later; an older azd makes the credential unavailable, saying so).
 
     :keyword str tenant_id: tenant to request tokens from; by default, azd's current tenant (any tenant
         requested per call is then accepted).

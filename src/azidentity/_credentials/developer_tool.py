@@ -119,6 +119,10 @@ class DeveloperToolCredential(CredentialBase):
     def _claims_message(self, claims: str, tenant: str, scopes: tuple[str, ...]) -> str:
         raise NotImplementedError
 
+    def _claims_arguments(self, claims: str) -> tuple[str, ...] | None:
+        """Arguments passing a claims challenge to the tool, or None: the tool can't take one (refused)."""
+        return None
+
     def _parse(self, result: ProcessResult) -> Token:
         raise NotImplementedError
 
@@ -148,9 +152,10 @@ class DeveloperToolCredential(CredentialBase):
         tenant = resolve_tenant(
             self._tenant_id, request.tenant_id, self._additionally_allowed_tenants, self._name
         )
-        if request.claims:
+        claims_arguments = self._claims_arguments(request.claims) if request.claims else ()
+        if claims_arguments is None:
             raise CredentialUnavailableError(
-                self._claims_message(request.claims, tenant, request.scopes),
+                self._claims_message(request.claims or "", tenant, request.scopes),
                 credential=self._name,
                 mitigation_key=f"{self._tool.key}-claims",
             )
@@ -159,7 +164,7 @@ class DeveloperToolCredential(CredentialBase):
             raise CredentialUnavailableError(
                 self._tool.not_found, credential=self._name, mitigation_key=f"{self._tool.key}-not-found"
             )
-        argv = self._command(executable, request.scopes, tenant)
+        argv = self._command(executable, request.scopes, tenant) + claims_arguments
         environment = dict(os.environ)
         environment.update(self._environment_additions())
         result: ProcessResult = yield RunProcess(argv, float(self._process_timeout), env=environment)

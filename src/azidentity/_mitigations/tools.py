@@ -127,8 +127,17 @@ _row(
     "azd-claims",
     "AzureDeveloperCliCredential",
     "Azure Developer CLI requires multifactor authentication or additional claims",
-    "The request carries a claims challenge, which only an interactive login can satisfy.",
-    "Run the login command shown in the message, then retry (azd 1.18.1 or later).",
+    "The request carries a claims challenge (passed to `azd auth token --claims`) that azd couldn't "
+    "satisfy with its current sign-in: only an interactive login can.",
+    "Run the `azd auth login --claims ...` command shown in the message, then retry.",
+)
+_row(
+    "azd-claims-unsupported",
+    "AzureDeveloperCliCredential",
+    "Claims challenges are not supported by the Azure Developer CLI version you are using",
+    "The request carries a claims challenge and the installed azd is older than 1.18.1, which added "
+    "`azd auth token --claims` (it answered `unknown flag: --claims`).",
+    "Update the Azure Developer CLI to version 1.18.1 or later (https://aka.ms/azure-dev/install).",
 )
 _row(
     "azd-timeout",

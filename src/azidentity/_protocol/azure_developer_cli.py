@@ -1,7 +1,9 @@
 """The Azure Developer CLI: ``azd auth token`` (argument list, output and error parsing).
 
 Wire facts: ``azd auth token --output json --no-prompt --scope <s> [--scope <s2> ...] [--tenant-id
-<t>]`` prints ``{"token", "expiresOn": "2024-01-31T22:05:09Z"}``; ``expiresOn`` is UTC (RFC 3339).
+<t>] [--claims <standard base64 of the claims JSON>]`` prints ``{"token", "expiresOn":
+"2024-01-31T22:05:09Z"}``; ``expiresOn`` is UTC (RFC 3339). ``--claims`` exists from azd 1.18.1;
+older versions fail with ``unknown flag: --claims`` (azure-identity and Go pass the flag as here).
 Errors go to stderr, as text or, with ``--output json``, as JSON lines: ``{"error": "..."}`` (azd
 1.23.7+) or ``{"type": "consoleMessage", "data": {"message": "..."}}`` (older). Not logged in:
 ``ERROR: fetching token: not logged in, run `azd auth login` to login``, exit 1.
@@ -28,6 +30,18 @@ def command(executable: str, scopes: Iterable[str], tenant: str | None) -> tuple
     if tenant:
         argv += ["--tenant-id", tenant]
     return tuple(argv)
+
+
+# azure-identity's words for an azd too old to take --claims.
+CLAIMS_UNSUPPORTED = (
+    "Claims challenges are not supported by the Azure Developer CLI version you are using. "
+    "Please update to version 1.18.1 or later."
+)
+_UNKNOWN_CLAIMS_FLAG = "unknown flag: --claims"
+
+
+def claims_arguments(claims: str) -> tuple[str, str]:
+    return ("--claims", encode_claims(claims))
 
 
 def claims_message(claims: str, tenant: str | None) -> str:
@@ -78,6 +92,10 @@ def parse(result: ProcessResult, *, credential: str, timeout: float, now: float)
 
     check_ran(result, TOOL, credential=credential, timeout=timeout)
     if result.returncode != 0:
+        if _UNKNOWN_CLAIMS_FLAG in result.stderr or _UNKNOWN_CLAIMS_FLAG in result.stdout:
+            raise CredentialUnavailableError(
+                CLAIMS_UNSUPPORTED, credential=credential, mitigation_key="azd-claims-unsupported"
+            )
         text = error_text(result.stderr) or error_text(result.stdout)
         shown = scrub(text)
         if "azd auth login" in text and "AADSTS" not in text:

@@ -1,4 +1,4 @@
-"""Fault plans: make a route fail, stall, reset or answer slowly, a given number of times."""
+"""Fault plans: make a route fail, stall, reset, cut its body or answer slowly, a given number of times."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ class Fault:
     """One planned fault.  ``hits`` counts how often it fired; ``times=None`` means forever.
 
     If neither ``status`` nor ``body`` is set, the real handler still answers and the fault only adds
-    ``headers``/``delay``/``slow_body`` to its response.  ``slow_body`` is the pause (seconds) before
-    each of the (at most 4) chunks the body is sent in.
+    ``headers``/``delay``/``slow_body``/``cut_body`` to its response.  ``slow_body`` is the pause
+    (seconds) before each of the (at most 4) chunks the body is sent in.  ``cut_body=N`` sends the
+    headers (with the full ``Content-Length``) and the first ``N`` bytes of the body, then closes the
+    connection: a server that went away mid-body, without a timer racing the client.
     """
 
     route: str
@@ -31,6 +33,7 @@ class Fault:
     times: int | None = 1
     match: Callable[[RecordedRequest], bool] | None = None
     slow_body: float = 0
+    cut_body: int | None = None
     hits: int = 0
 
     @property
@@ -77,6 +80,7 @@ class FaultPlan:
         times: int | None = 1,
         match: Callable[[RecordedRequest], bool] | None = None,
         slow_body: float = 0,
+        cut_body: int | None = None,
     ) -> Fault:
         """Plan a fault for ``route`` (a route name, or ``"*"`` for every route).  Faults fire in order added."""
         hdrs = dict(headers or {})
@@ -91,6 +95,7 @@ class FaultPlan:
             times=times,
             match=match,
             slow_body=slow_body,
+            cut_body=cut_body,
         )
         with self._lock:
             self._faults.append(fault)

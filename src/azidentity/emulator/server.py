@@ -214,6 +214,14 @@ class _Handler(BaseHTTPRequestHandler):
             pass
         self.close_connection = True
 
+    def _close_now(self) -> None:
+        """End the connection at once (FIN), as a server process that went away would."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def _send(self, response: Response, fault: Fault | None) -> None:
         self.send_response(response.status)
         headers = dict(response.headers)
@@ -225,6 +233,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         if self.command == "HEAD" or not response.body:
+            return
+        if fault is not None and fault.cut_body is not None:
+            # The announced length stays whole; the connection closes after the first cut_body bytes.
+            self.wfile.write(response.body[: max(0, fault.cut_body)])
+            self.wfile.flush()
+            self._close_now()
             return
         if fault is not None and fault.slow_body > 0:
             size = max(1, -(-len(response.body) // 4))
