@@ -291,6 +291,11 @@ class CredentialBase:
 
         if isinstance(error, (ClientAuthenticationError, ValueError, TypeError)):
             return error
+        if isinstance(error, TransportError) and isinstance(error.__cause__, ClientAuthenticationError):
+            # The transport refused a setting before sending anything (azure-core raises these at once).
+            return AuthenticationFailedError(
+                str(error.__cause__), credential=self._name, mitigation_key="transport-setting"
+            )
         if isinstance(error, TransportError):
             return AuthenticationFailedError(
                 f"no response from {error.request.url_without_query}: {error.message}",

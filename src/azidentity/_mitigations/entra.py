@@ -197,3 +197,13 @@ _row(
     "Check network access to the endpoint in the message, proxy settings (HTTPS_PROXY, NO_PROXY) and the "
     "trusted CA certificates (connection_verify, REQUESTS_CA_BUNDLE).",
 )
+_row(
+    "transport-setting",
+    "Network",
+    "A transport setting can't work",
+    "A setting the transport needs before it can send anything is unusable: connection_verify (or "
+    "REQUESTS_CA_BUNDLE) names no file or directory of CA certificates, the client certificate can't be "
+    "loaded, or the proxy's scheme is not supported. Nothing was sent.",
+    "Fix the setting the message names: point connection_verify at a PEM file or a c_rehash'ed directory of "
+    "CA certificates (or leave it True for the system store), and use an http:// or https:// proxy.",
+)
