@@ -58,7 +58,7 @@ fuzz: $(STAMP)
 	AZIDENTITY_HYPOTHESIS_EXAMPLES=2000 $(PY) -m pytest -q tests/test_reliability_properties.py
 
 troubleshooting: $(STAMP)
-	$(PY) -m azidentity._troubleshooting > TROUBLESHOOTING.md
+	$(PY) -m azidentity._mitigations.render > TROUBLESHOOTING.md
 
 clean:
 	rm -rf $(VENV) $(AZ_VENV) build dist

@@ -82,7 +82,8 @@ def install() -> None:
     root.addHandler(_Handler(level=logging.DEBUG))
     root.setLevel(logging.DEBUG)
 
-    from azidentity import _cache, _credential, _errors
+    from azidentity import _credential, _errors
+    from azidentity._cache import memory as _cache
 
     for cls in (_errors.CredentialUnavailableError, _errors.AuthenticationFailedError):
         original = cls.__init__

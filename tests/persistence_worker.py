@@ -195,7 +195,7 @@ def _token(args: dict[str, Any]) -> dict[str, Any]:
 
 def _put(args: dict[str, Any]) -> dict[str, Any]:
     import azidentity
-    from azidentity._persistence import open_store
+    from azidentity._cache.store import open_store
 
     store = open_store(azidentity.TokenCachePersistenceOptions(name=args["name"]), cae=False)
     print("ready", flush=True)
@@ -218,7 +218,7 @@ def _describe(error: BaseException) -> dict[str, Any]:
 
 def _open(args: dict[str, Any]) -> dict[str, Any]:
     import azidentity
-    from azidentity._persistence import open_store
+    from azidentity._cache.store import open_store
 
     warnings: list[str] = []
 

@@ -11,7 +11,7 @@ import pytest
 import azidentity
 import azidentity.aio
 from azidentity import AuthenticationFailedError
-from azidentity._cache import TokenCache
+from azidentity._cache.memory import TokenCache
 from azidentity._token import make_token
 
 SCOPE = "https://storage.azure.com/.default"

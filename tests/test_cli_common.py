@@ -9,7 +9,8 @@ import time
 import pytest
 
 from azidentity import AuthenticationFailedError, CredentialUnavailableError
-from azidentity._protocol import azure_cli, azure_developer_cli, azure_powershell, cli_common
+from azidentity._protocol import azure_cli, azure_developer_cli, azure_powershell
+from azidentity._protocol import developer_tool as cli_common
 from azidentity._protocol.effects import ProcessResult
 
 INJECTIONS = [

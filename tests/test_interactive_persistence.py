@@ -72,7 +72,7 @@ if __name__ == "__main__":
 # -- the tests -------------------------------------------------------------------------------------------
 import azidentity  # noqa: E402
 import persistence_worker  # noqa: E402 - the worker above must not need the test helpers
-from azidentity import _persistence as persistence  # noqa: E402
+from azidentity._cache import store as persistence  # noqa: E402
 from interactive_testlib import Browser, kwargs_for, register_refresh_tokens  # noqa: E402
 
 

@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from azidentity._protocol import managed_identity as mi
-from azidentity._protocol import mi_arc as arc
 from azidentity._protocol.effects import Headers, HttpRequest, HttpResponse, Sleep, TransportError
-from azidentity._protocol.mi_retry import (
+from azidentity._protocol.managed_identity import arc
+from azidentity._protocol.managed_identity import hosts as mi
+from azidentity._protocol.managed_identity.retry import (
     GONE_BUDGET,
     IMDS_STATUSES,
     OTHER_STATUSES,

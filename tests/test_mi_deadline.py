@@ -20,7 +20,7 @@ import pytest
 
 from azidentity import AuthenticationFailedError
 from azidentity._protocol.effects import Headers, HttpRequest, HttpResponse, Sleep, TransportError
-from azidentity._protocol.mi_retry import GONE_BUDGET, IMDS_STATUSES, Budget, RetryPolicy, send
+from azidentity._protocol.managed_identity.retry import GONE_BUDGET, IMDS_STATUSES, Budget, RetryPolicy, send
 from test_managed_identity_support import (  # noqa: F401 - fresh_mi_cache is an autouse fixture
     SCOPE,
     Sleeps,
@@ -243,7 +243,7 @@ def trickling():
 
 
 def _transport_honours_deadlines() -> bool:
-    from azidentity import _transport
+    from azidentity._http import transport as _transport
 
     return "azidentity_deadline" in inspect.getsource(_transport)
 
@@ -307,7 +307,7 @@ def test_sync_trickling_server_cannot_hold_a_request_past_the_budget(emulator, t
 
 def test_the_deadline_keyword_reaches_only_azidentitys_own_transport(emulator, monkeypatch):
     import azidentity
-    from azidentity import _transport
+    from azidentity._http import transport as _transport
 
     seen: list[dict] = []
     original = _transport.StdlibTransport.send

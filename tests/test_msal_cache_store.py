@@ -354,7 +354,7 @@ print(json.dumps(sorted(set(sys.modules) - before)))
     assert extra <= {
         "azidentity._credentials.shared_token_cache",
         "azidentity._credentials.visual_studio_code",
-        "azidentity._msal_cache",
+        "azidentity._cache.msal",
         "azidentity._protocol.msal_cache",
         "azidentity._protocol.authorize",
     }, extra

@@ -99,7 +99,7 @@ def test_py_typed_shipped():
 
 
 def test_troubleshooting_md_is_generated_from_the_table():
-    from azidentity._troubleshooting import render
+    from azidentity._mitigations.render import render
 
     committed = (SRC.parent.parent / "TROUBLESHOOTING.md").read_text()
     assert committed == render(), "run: make troubleshooting"

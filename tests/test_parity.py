@@ -495,7 +495,7 @@ def test_documented_keywords_are_consumed(
         if variable.startswith(("AZURE_", "IDENTITY_", "MSI_", "IMDS_")):
             monkeypatch.delenv(variable)
     # Persistence options must be accepted, but the test must not open the machine's secret store.
-    from azidentity._cache import TokenCache
+    from azidentity._cache.memory import TokenCache
     from azidentity._credential import CredentialBase
 
     monkeypatch.setattr(CredentialBase, "_new_cache", lambda self: TokenCache(self._clock))

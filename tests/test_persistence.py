@@ -24,7 +24,7 @@ import azidentity
 import azidentity.aio
 import persistence_worker
 from azidentity import CredentialUnavailableError, TokenCachePersistenceOptions
-from azidentity import _persistence as persistence
+from azidentity._cache import store as persistence
 from azidentity._mitigations import ROWS
 
 SCOPE = "https://storage.azure.com/.default"
@@ -168,7 +168,7 @@ def test_options_signature_repr_and_pickle() -> None:
 
 def test_importing_the_store_loads_neither_keyring_nor_cryptography() -> None:
     code = (
-        "import sys, azidentity; azidentity.TokenCachePersistenceOptions; import azidentity._persistence;"
+        "import sys, azidentity; azidentity.TokenCachePersistenceOptions; import azidentity._cache.store;"
         "print([m for m in ('keyring', 'secretstorage', 'cryptography', 'json') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)

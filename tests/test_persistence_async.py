@@ -20,7 +20,7 @@ import pytest
 import azidentity
 import azidentity.aio
 import test_persistence as base
-from azidentity import _persistence as persistence
+from azidentity._cache import store as persistence
 from test_persistence import SCOPE, SECTION, credential, options
 
 # The Secret Service fixtures of test_persistence.py.

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from azidentity import AuthenticationFailedError, CredentialUnavailableError
-from azidentity._pipeline import RETRY_AFTER_MAX, RETRY_WAIT_BUDGET
+from azidentity._http.pipeline import RETRY_AFTER_MAX, RETRY_WAIT_BUDGET
 
 SCOPE = "https://storage.azure.com/.default"
 MI_SCOPE = "https://management.azure.com/.default"
@@ -369,7 +369,7 @@ def test_managed_identity_unusable_token_responses(flavor: Any, emulator: Any, c
 
 
 def test_oversized_body_is_cut_and_reported(flavor: Any, emulator: Any) -> None:
-    from azidentity._pipeline import MAX_BODY
+    from azidentity._http.pipeline import MAX_BODY
 
     emulator.faults.add(
         "token", status=200, body=b'{"access_token": "' + b"x" * (20 * 1024 * 1024) + b'"}', times=None

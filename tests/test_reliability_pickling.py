@@ -22,7 +22,7 @@ SCOPE = "https://storage.azure.com/.default"
 MI_SCOPE = "https://management.azure.com/.default"
 # What a pickle of a credential must never name: caches, locks, event loops, sessions, pipelines.
 FORBIDDEN = (
-    b"azidentity._cache",  # TokenCache's module (the class name alone is part of SharedTokenCacheCredential's)
+    b"azidentity._cache.memory",  # TokenCache's module (the class name alone is part of SharedTokenCacheCredential's)
     b"_persistent_token_cache",
     b"PersistentStore",
     b"_thread",

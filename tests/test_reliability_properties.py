@@ -36,12 +36,12 @@ from azidentity._protocol import (
     azure_cli,
     azure_developer_cli,
     azure_powershell,
-    cli_common,
     entra,
     federated,
 )
-from azidentity._protocol import managed_identity as mi
-from azidentity._protocol import mi_arc as arc
+from azidentity._protocol import (
+    developer_tool as cli_common,
+)
 from azidentity._protocol.certificate import load_certificate
 from azidentity._protocol.effects import (
     Headers,
@@ -51,7 +51,15 @@ from azidentity._protocol.effects import (
     Sleep,
     TransportError,
 )
-from azidentity._protocol.mi_retry import IMDS_STATUSES, OTHER_STATUSES, RetryPolicy, retry_after_from, send
+from azidentity._protocol.managed_identity import arc
+from azidentity._protocol.managed_identity import hosts as mi
+from azidentity._protocol.managed_identity.retry import (
+    IMDS_STATUSES,
+    OTHER_STATUSES,
+    RetryPolicy,
+    retry_after_from,
+    send,
+)
 from azidentity._redact import redact_text
 from azidentity._token import Token
 
@@ -541,7 +549,7 @@ def test_managed_identity_retries_are_bounded(sequence: list[Any], imds: bool) -
 def test_retry_after_values(value: str, name: str) -> None:
     seconds = retry_after_from(Headers({name: value}), 1_700_000_000.0)
     assert seconds is None or (not math.isnan(seconds) and seconds >= 0)
-    from azidentity._pipeline import RETRY_AFTER_MAX, _EventRetryPolicy
+    from azidentity._http.pipeline import RETRY_AFTER_MAX, _EventRetryPolicy
 
     class Raw:
         headers = Headers({name: value})
@@ -773,8 +781,8 @@ _CACHE_DIR = tempfile.mkdtemp(prefix="azidentity-reliability-cache-")
     encrypted=st.booleans(),
 )
 def test_persistent_cache_files(content: bytes, encrypted: bool) -> None:
-    from azidentity import _persistence as p
-    from azidentity._persistent_token_cache import _token_from
+    from azidentity._cache import store as p
+    from azidentity._cache.persistent import _token_from
 
     cipher = p._Cipher(b"k" * 32) if encrypted else None
     path = os.path.join(_CACHE_DIR, "cache.json.enc" if encrypted else "cache.json")
@@ -810,7 +818,7 @@ def test_persistent_cache_files(content: bytes, encrypted: bool) -> None:
     )
 )
 def test_persistent_token_entries(value: Any) -> None:
-    from azidentity._persistent_token_cache import _token_from, _unexpired
+    from azidentity._cache.persistent import _token_from, _unexpired
 
     token = _token_from(value) if isinstance(value, dict) else None
     _unexpired(value, time.time())

@@ -15,7 +15,7 @@ from azure.core.rest import HttpRequest
 
 import azidentity
 import azidentity.aio
-from azidentity._transport import StdlibTransport, TransportSettingError
+from azidentity._http.transport import StdlibTransport, TransportSettingError
 
 SCOPE = "https://storage.azure.com/.default"
 

@@ -16,12 +16,14 @@ from azure.core.exceptions import ServiceRequestTimeoutError, ServiceResponseTim
 from azure.core.pipeline import Pipeline
 from azure.core.rest import HttpRequest
 
-from azidentity._transport import DEADLINE, StdlibTransport
+from azidentity._http.transport import DEADLINE, StdlibTransport
 from azidentity.emulator.pki import make_ca, make_leaf
 
 MARGIN = 3.0  # seconds of slack on a loaded machine
-READ_TIMEOUT = 0.3  # each read's own bound; the trickle stays just under it
-TRICKLE = 0.2
+# Each read's own bound, far above the trickle's pace: every read completes in time, so only the total
+# deadline can end the request (and a stalled machine can't turn the test into a read timeout).
+READ_TIMEOUT = 20.0
+TRICKLE = 0.05
 SERVER_GIVES_UP = 15.0  # the trickling server stops by itself after this: a test without the deadline ends
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 

@@ -24,7 +24,7 @@ from azure.core.rest import HttpRequest
 
 import azidentity
 from azidentity import AuthenticationFailedError
-from azidentity._transport import StdlibTransport
+from azidentity._http.transport import StdlibTransport
 from azidentity.emulator.pki import make_ca, make_leaf
 from test_transport import ConnectProxy, c_rehashed
 
@@ -314,7 +314,7 @@ def test_the_total_deadline_holds_inside_the_tunnel(
 
     from azure.core.exceptions import ServiceResponseTimeoutError
 
-    from azidentity._transport import DEADLINE
+    from azidentity._http.transport import DEADLINE
 
     emulator.faults.add("openid-configuration", slow_body=2.0)  # each chunk under the 3 s read timeout
     transport = StdlibTransport(connection_verify=str(pki["bundle"]), read_timeout=3)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # public name -> the module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
     "AuthenticationFailedError": "._errors",
-    "AuthenticationRecord": "._auth_record",
+    "AuthenticationRecord": "._cache.auth_record",
     "AuthenticationRequiredError": "._errors",
     "AuthorizationCodeCredential": "._credentials.authorization_code",
     "AzureAuthorityHosts": "._constants",
@@ -44,7 +44,7 @@ _EXPORTS: dict[str, str] = {
     "ManagedIdentityCredential": "._credentials.managed_identity",
     "OnBehalfOfCredential": "._credentials.on_behalf_of",
     "SharedTokenCacheCredential": "._credentials.shared_token_cache",
-    "TokenCachePersistenceOptions": "._persistence_options",
+    "TokenCachePersistenceOptions": "._cache.options",
     "UsernamePasswordCredential": "._credentials.username_password",
     "VisualStudioCodeCredential": "._credentials.visual_studio_code",
     "WorkloadIdentityCredential": "._credentials.workload_identity",
@@ -70,8 +70,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - the same names, for type checkers and IDEs
-    from ._auth_record import AuthenticationRecord as AuthenticationRecord
     from ._bearer import get_bearer_token_provider as get_bearer_token_provider
+    from ._cache.auth_record import AuthenticationRecord as AuthenticationRecord
+    from ._cache.options import TokenCachePersistenceOptions as TokenCachePersistenceOptions
     from ._constants import AzureAuthorityHosts as AzureAuthorityHosts
     from ._constants import KnownAuthorities as KnownAuthorities
     from ._credentials.authorization_code import AuthorizationCodeCredential as AuthorizationCodeCredential
@@ -97,4 +98,3 @@ if TYPE_CHECKING:  # pragma: no cover - the same names, for type checkers and ID
     from ._errors import AuthenticationFailedError as AuthenticationFailedError
     from ._errors import AuthenticationRequiredError as AuthenticationRequiredError
     from ._errors import CredentialUnavailableError as CredentialUnavailableError
-    from ._persistence_options import TokenCachePersistenceOptions as TokenCachePersistenceOptions

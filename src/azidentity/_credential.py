@@ -17,7 +17,7 @@ import time
 from contextvars import ContextVar
 
 from . import _tracing, log
-from ._cache import TokenCache
+from ._cache.memory import TokenCache
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 
     from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
 
-    from ._cache import CacheEntry
+    from ._cache.memory import CacheEntry
+    from ._cache.options import TokenCachePersistenceOptions
     from ._driver import AsyncIO, SyncIO
-    from ._persistence_options import TokenCachePersistenceOptions
     from ._protocol.effects import Flow
     from ._token import Token
 
@@ -138,7 +138,7 @@ class CredentialBase:
         options = self._cache_persistence_options
         if options is None:
             return TokenCache(self._clock)
-        from ._persistent_token_cache import PersistentTokenCache
+        from ._cache.persistent import PersistentTokenCache
 
         # Opens the encrypted store now: a machine that can't keep it raises CredentialUnavailableError here.
         return PersistentTokenCache(self._clock, options, self._persistent_namespace)

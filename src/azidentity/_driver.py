@@ -66,7 +66,7 @@ def _run_options(request: HttpRequest, own_transport: bool = False) -> dict[str,
 def _response(request: HttpRequest, result: Any) -> HttpResponse:
     """Our view of a pipeline result: what BodyLimitPolicy read, and the documented response surface
     (a user's test double may offer nothing more than ``status_code``, ``headers`` and ``text()``)."""
-    from ._pipeline import BODY
+    from ._http.pipeline import BODY
 
     raw = result.http_response
     body, truncated = result.context[BODY]
@@ -187,7 +187,7 @@ class SyncIO:
     def _pipeline(self, direct: bool) -> Any:
         pipeline = self._pipelines.get(direct)
         if pipeline is None:
-            from ._pipeline import build_sync
+            from ._http.pipeline import build_sync
 
             pipeline = self._pipelines[direct] = build_sync(
                 self._kwargs, direct=direct, sleep=self._injected_sleep
@@ -318,7 +318,7 @@ class AsyncIO:
     def _pipeline(self, direct: bool) -> Any:
         pipeline = self._pipelines.get(direct)
         if pipeline is None:
-            from ._pipeline import build_async
+            from ._http.pipeline import build_async
 
             pipeline = self._pipelines[direct] = build_async(self._kwargs, direct=direct, sleep=self._sleep)
         return pipeline

@@ -32,13 +32,13 @@ with atheris.instrument_imports(include=["azidentity"]):
         azure_cli,
         azure_developer_cli,
         azure_powershell,
-        cli_common,
         entra,
         federated,
         pipelines,
     )
-    from azidentity._protocol import managed_identity as mi
-    from azidentity._protocol import mi_arc as arc
+    from azidentity._protocol import (
+        developer_tool as cli_common,
+    )
     from azidentity._protocol.effects import (
         Headers,
         HttpRequest,
@@ -47,7 +47,9 @@ with atheris.instrument_imports(include=["azidentity"]):
         Sleep,
         TransportError,
     )
-    from azidentity._protocol.mi_retry import retry_after_from
+    from azidentity._protocol.managed_identity import arc
+    from azidentity._protocol.managed_identity import hosts as mi
+    from azidentity._protocol.managed_identity.retry import retry_after_from
 
 DOCUMENTED = (CredentialUnavailableError, AuthenticationFailedError)
 MAX_STEPS = 300

@@ -86,7 +86,7 @@ def managed_identity_facts(env: Mapping[str, str], credential: Any = None) -> di
     """Which managed identity host the environment looks like, and its endpoint."""
     facts: dict[str, str] = {}
     try:
-        from .._protocol import managed_identity as mi
+        from .._protocol.managed_identity import hosts as mi
 
         source = getattr(credential, "_source", None)  # what the chain's member detected
         if not isinstance(source, mi.Source):

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from .._constants import EnvironmentVariables
 from .._credential import AsyncCredential, SyncCredential, TokenRequest
-from .._protocol import azure_cli, cli_common
+from .._protocol import azure_cli
+from .._protocol import developer_tool as cli_common
 from .._protocol.effects import ProcessResult
 from .._token import Token
 from .developer_tool import DeveloperToolCredential

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from .._credential import AsyncCredential, SyncCredential, TokenRequest
-from .._protocol import azure_developer_cli, cli_common
+from .._protocol import azure_developer_cli
+from .._protocol import developer_tool as cli_common
 from .._protocol.effects import ProcessResult
 from .._token import Token
 from .developer_tool import DeveloperToolCredential

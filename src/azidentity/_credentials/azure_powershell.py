@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from .._credential import AsyncCredential, SyncCredential
-from .._protocol import azure_powershell, cli_common
+from .._protocol import azure_powershell
+from .._protocol import developer_tool as cli_common
 from .._protocol.effects import ProcessResult
 from .._token import Token
 from .developer_tool import DeveloperToolCredential

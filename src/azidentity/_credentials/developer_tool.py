@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 from .. import log
 from .._authority import resolve_tenant
-from .._cache import TokenCache
+from .._cache.memory import TokenCache
 from .._credential import CredentialBase, TokenRequest, _scope_key
-from .._protocol import cli_common
+from .._protocol import developer_tool as cli_common
 from .._protocol.effects import ProcessResult, RunProcess
 from .._token import Token
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import asyncio
     import threading
 
-    from .._cache import CacheEntry
+    from .._cache.memory import CacheEntry
     from .._protocol.effects import Flow
 
 

@@ -32,7 +32,7 @@ from .._constants import EnvironmentVariables as Ev
 from .._credential import AsyncCredential, CredentialBase, SyncCredential, TokenRequest, current_chain
 
 if TYPE_CHECKING:
-    from .._cache import TokenCache
+    from .._cache.memory import TokenCache
     from .._protocol.effects import Flow
     from .._token import Token
 

@@ -15,8 +15,8 @@ token is never logged, shown in a repr, or pickled (the store is transient).
 from __future__ import annotations
 
 from .. import log
-from .._auth_record import AuthenticationRecord
 from .._authority import authority_host, normalize_authority
+from .._cache.auth_record import AuthenticationRecord
 from .._constants import ARM_SCOPES, DEVELOPER_SIGN_ON_CLIENT_ID
 from .._credential import (
     AsyncCredential,
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable
     from typing import Any, ClassVar, NoReturn
 
-    from .._cache import CacheEntry
+    from .._cache.memory import CacheEntry
     from .._protocol.effects import HttpResponse
     from .._token import Token
 
@@ -74,7 +74,7 @@ class UserStore:
             return None
         store = self._stores.get(cae)
         if store is None:
-            from .._persistence import open_store
+            from .._cache.store import open_store
 
             store = self._stores[cae] = open_store(self._options, cae=cae)
         return store
@@ -306,7 +306,7 @@ class UserCredential(EntraCredential):
         options = self._cache_persistence_options
         if options is None:
             return None
-        from .._msal_cache import READER
+        from .._cache.msal import READER
         from .._protocol import msal_cache as mc
 
         names = mc.cache_names(options.name, request.enable_cae)

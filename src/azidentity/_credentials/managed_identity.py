@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import log
 from .._authority import resolve_tenant
-from .._cache import TokenCache
+from .._cache.memory import TokenCache
 from .._credential import (
     AsyncCredential,
     CredentialBase,
@@ -32,10 +32,10 @@ from .._credential import (
     _scope_key,
     current_chain,
 )
-from .._protocol import managed_identity as mi
-from .._protocol import mi_arc as arc
 from .._protocol.effects import Flow, HttpResponse, TransportError
-from .._protocol.mi_retry import (
+from .._protocol.managed_identity import arc
+from .._protocol.managed_identity import hosts as mi
+from .._protocol.managed_identity.retry import (
     DEFAULT_BUDGET,
     GONE_BUDGET,
     IMDS_STATUSES,
@@ -126,7 +126,7 @@ class _ManagedIdentity(CredentialBase):
         elif self._source.kind == mi.SERVICE_FABRIC and self._source.problem:
             self._config_error = (self._source.problem, self._source.problem_key or "mi-bad-response")
         if self._source.kind == mi.SERVICE_FABRIC:
-            from .mi_service_fabric import ignored_options, warning_text
+            from .._http.service_fabric import ignored_options, warning_text
 
             is_async = isinstance(self, AsyncCredential)
             unusable = ignored_options(kwargs, is_async=is_async)
@@ -484,7 +484,7 @@ class _ManagedIdentity(CredentialBase):
         error = outcome.error
         what = error.message if error is not None else f"GET {self._source.endpoint}: no response"
         if error is not None and self._source.kind == mi.SERVICE_FABRIC:
-            from .mi_service_fabric import MISMATCH, ThumbprintMismatch
+            from .._http.service_fabric import MISMATCH, ThumbprintMismatch
 
             if wraps(error, ThumbprintMismatch) is not None or MISMATCH in what:
                 return self._failed(
@@ -657,7 +657,7 @@ class ManagedIdentityCredential(_ManagedIdentity, SyncCredential):
     def _sync_io(self) -> SyncIO:
         if self._io is None and self._pinned():
             from .._driver import SyncIO
-            from .mi_service_fabric import pinned_user_transport, sync_transport, usable_user_transport
+            from .._http.service_fabric import pinned_user_transport, sync_transport, usable_user_transport
 
             kwargs = dict(self._pipeline_kwargs)
             thumbprint = self._source.thumbprint or ""
@@ -677,7 +677,7 @@ class AsyncManagedIdentityCredential(_ManagedIdentity, AsyncCredential):
     def _async_io(self) -> AsyncIO:
         if self._io is None and self._pinned():
             from .._driver import AsyncIO
-            from .mi_service_fabric import async_transport
+            from .._http.service_fabric import async_transport
 
             kwargs = dict(self._pipeline_kwargs)
             kwargs["transport"] = async_transport(self._source.thumbprint or "", kwargs)

@@ -1,7 +1,7 @@
 """SharedTokenCacheCredential: a user signed in by another Microsoft tool, from MSAL's shared token cache.
 
 MSAL's shared cache (``msal.cache``, or the name in ``cache_persistence_options``) is read -- never
-written -- from the operating system's store (``azidentity._msal_cache``). The credential chooses the
+written -- from the operating system's store (``azidentity._cache.msal``). The credential chooses the
 one account that has a refresh token of the developer tools' family (FOCI) and matches ``username``
 and/or ``tenant_id`` (its home tenant), serves a cached access token while it is valid for more than
 5 minutes, and otherwise redeems the account's refresh token at the authority as the Azure CLI's
@@ -78,7 +78,7 @@ class MsalCacheCredential(EntraCredential):
         return SECRET_STORE_WAIT_IN_CHAIN if current_chain() is not None else SECRET_STORE_WAIT
 
     def _read(self, request: TokenRequest) -> Flow[mc.ReadOutcome]:
-        from .._msal_cache import READER
+        from .._cache.msal import READER
 
         names = mc.cache_names(self._msal_cache_name, request.enable_cae)
         return (yield from mc.read_caches(names, self._allow_plaintext, self._wait(), READER))
@@ -262,7 +262,7 @@ def describe_cache(
     tenant_id: str | None = None,
 ) -> dict[str, str]:
     """Facts about MSAL's cache ``name`` for ``azidentity doctor``: where, what, which accounts."""
-    from .._msal_cache import read
+    from .._cache.msal import read
 
     facts: dict[str, str] = {}
     environments = mc.environments_for(authority)

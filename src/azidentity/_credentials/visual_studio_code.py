@@ -29,7 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
-    from .._auth_record import AuthenticationRecord
+    from .._cache.auth_record import AuthenticationRecord
     from .._token import Token
 
 VSCODE_CLIENT_ID = mc.VSCODE_CLIENT_ID
@@ -87,7 +87,7 @@ def load_record() -> tuple[str, AuthenticationRecord] | None:
 
     Raises :class:`RecordProblem` for a file that is too large, unreadable, not JSON or has a bad field.
     """
-    from .._msal_cache import FileProblem, read_regular_file
+    from .._cache.msal import FileProblem, read_regular_file
     from .._protocol.effects import parse_json
 
     for pattern in AUTH_RECORD_PATHS:
@@ -110,7 +110,7 @@ def load_record() -> tuple[str, AuthenticationRecord] | None:
         errors = validate_record(document)
         if errors:
             raise RecordProblem(f"{path}: Authentication record validation failed: {'; '.join(errors)}")
-        from .._auth_record import AuthenticationRecord
+        from .._cache.auth_record import AuthenticationRecord
 
         record = AuthenticationRecord(
             document["tenantId"],

@@ -1,7 +1,7 @@
 """The one table of failures: cause, mitigation and troubleshooting anchor.
 
 Errors, log lines, ``azidentity doctor`` and TROUBLESHOOTING.md all read this table
-(``python -m azidentity._troubleshooting`` renders the document; a test checks that the
+(``python -m azidentity._mitigations.render`` renders the document; a test checks that the
 committed file matches), so the advice a user sees can never disagree between them.
 
 A row is found by key: an Entra ID error code (``"AADSTS7000215"``) or a condition name

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._token import Token, make_token
-from .cli_common import Tool, check_ran, combined_output, encode_claims, resource_of, scrub
+from .developer_tool import Tool, check_ran, combined_output, encode_claims, resource_of, scrub
 from .effects import ProcessResult
 
 TOOL = Tool("Azure CLI", "cli", "Azure CLI not found on path")
@@ -247,7 +247,7 @@ def parse(
 
 
 def _token(stdout: str, now: float) -> Token:
-    from .cli_common import check_expiry, epoch_seconds, parse_local_time
+    from .developer_tool import check_expiry, epoch_seconds, parse_local_time
     from .effects import parse_json
 
     payload: Any = parse_json(stdout)

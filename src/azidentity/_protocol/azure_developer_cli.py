@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._token import Token, make_token
-from .cli_common import Tool, check_ran, encode_claims, read_token, scrub
+from .developer_tool import Tool, check_ran, encode_claims, read_token, scrub
 from .effects import ProcessResult
 
 TOOL = Tool("Azure Developer CLI", "azd", "Azure Developer CLI not found on path")
@@ -109,7 +109,7 @@ def parse(result: ProcessResult, *, credential: str, timeout: float, now: float)
 
 
 def _token(stdout: str, now: float) -> Token:
-    from .cli_common import check_expiry, parse_utc_time
+    from .developer_tool import check_expiry, parse_utc_time
     from .effects import parse_json
 
     payload: Any = parse_json(stdout)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 
 from .._token import Token, make_token
-from .cli_common import Tool, check_ran, encode_claims, read_token, scrub
+from .developer_tool import Tool, check_ran, encode_claims, read_token, scrub
 from .effects import ProcessResult
 
 TOOL = Tool("Azure PowerShell", "pwsh", "PowerShell is not installed")
@@ -136,7 +136,7 @@ def _error_lines(stderr: str) -> str:
 
 
 def _token(stdout: str, now: float) -> Token:
-    from .cli_common import check_expiry, epoch_seconds
+    from .developer_tool import check_expiry, epoch_seconds
 
     for word in stdout.split():
         if word.startswith(PREFIX):

@@ -117,7 +117,9 @@ def parse_token_response(
                 http_response=response,
                 mitigation_key="entra-unexpected",
             ) from None
-        if expires_in is not None and not 1 <= expires_in <= MAX_LIFETIME:  # under a second: expired on arrival
+        if (
+            expires_in is not None and not 1 <= expires_in <= MAX_LIFETIME
+        ):  # under a second: expired on arrival
             raise AuthenticationFailedError(
                 f"the response's expires_in ({expires_in:g}) is not a usable token lifetime",
                 credential=credential,

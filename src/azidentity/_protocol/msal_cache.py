@@ -14,7 +14,7 @@ Facts (MSAL's unified cache schema, as msal and msal-extensions write it):
 * Accounts with a refresh token of a family (``family_id``) are the ones any family member --
   the Azure CLI's client id among them -- can sign in silently: SharedTokenCacheCredential's set.
 
-The reader (``azidentity._msal_cache``) performs :class:`ReadMsalCache`; :func:`read_caches`
+The reader (``azidentity._cache.msal``) performs :class:`ReadMsalCache`; :func:`read_caches`
 retries a plaintext file caught mid-write (MSAL truncates, then writes, under ``<file>.lockfile``)
 with :class:`~azidentity._protocol.effects.Sleep` effects, so waits are bounded and go through
 the credential's sleep seam.

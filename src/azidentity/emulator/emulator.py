@@ -16,13 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from . import jwt, tokens
-from .config import (
-    TOKEN_EXCHANGE_AUDIENCE,
-    AppConfig,
-    EmulatorConfig,
-    ManagedIdentities,
-    UserConfig,
-)
+from .config import TOKEN_EXCHANGE_AUDIENCE, AppConfig, EmulatorConfig, ManagedIdentities, UserConfig
 from .describe import describe, environment
 from .entra import EntraService
 from .faults import FaultPlan

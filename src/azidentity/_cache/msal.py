@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ._protocol.msal_cache import (
+from .._protocol.msal_cache import (
     DEFAULT_NAME,
     KEYCHAIN_DEFAULT_ACCOUNT,
     KEYCHAIN_SERVICE,
@@ -41,7 +41,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._protocol.msal_cache import ReadMsalCache
+    from .._protocol.msal_cache import ReadMsalCache
 
 
 class FileProblem(Exception):

@@ -1,4 +1,4 @@
-"""Render TROUBLESHOOTING.md from the mitigation table: ``python -m azidentity._troubleshooting``.
+"""Render TROUBLESHOOTING.md from the mitigation table: ``python -m azidentity._mitigations.render``.
 
 The committed file is this function's output; a test regenerates it and compares, so the
 document, the errors and ``azidentity doctor`` always say the same thing.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from ._mitigations import _ROWS, SECTIONS
+from . import _ROWS, SECTIONS
 
 HEADER = """\
 # Troubleshooting azidentity
@@ -40,7 +40,7 @@ A 401 or 403 from an Azure *service* (not from a credential) means authenticatio
 the identity lacks a role assignment: grant it the role the service requires.
 
 This file is generated from `src/azidentity/_mitigations/` (one module per group of sections) by
-`python -m azidentity._troubleshooting > TROUBLESHOOTING.md`; edit the table, not this file.
+`python -m azidentity._mitigations.render > TROUBLESHOOTING.md`; edit the table, not this file.
 """
 
 

@@ -52,7 +52,7 @@ import sys
 import threading
 import time
 
-from . import log
+from .. import log
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -683,7 +683,7 @@ def open_store(options: Any, *, cae: bool) -> PersistentStore:
     / ``cache-directory``) saying "persistent storage isn't available due to error ..." when the key
     can't be kept in the secret store and ``options.allow_unencrypted_storage`` is False.
     """
-    from ._persistence_options import check_name
+    from .options import check_name
 
     try:
         name = check_name(options.name)
@@ -720,7 +720,7 @@ def open_store(options: Any, *, cae: bool) -> PersistentStore:
                         problem.cause,
                     )
         except _Unavailable as problem:
-            from ._errors import CredentialUnavailableError
+            from .._errors import CredentialUnavailableError
 
             raise CredentialUnavailableError(
                 f'persistent storage isn\'t available due to error "{problem.cause}"',

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Hashable
     from typing import Any
 
-    from ._token import Token
+    from .._token import Token
 
     Clock = Callable[[], float]
 

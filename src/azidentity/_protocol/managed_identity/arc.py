@@ -14,8 +14,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from .effects import HttpResponse
-from .managed_identity import Identity
+from ..effects import HttpResponse
+from .hosts import Identity
 
 LINUX_TOKEN_DIR = "/var/opt/azcmagent/tokens"
 MAX_KEY_SIZE = 4096

@@ -35,8 +35,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._token import Token, make_token
-from .effects import HttpRequest, HttpResponse
+from ..._token import Token, make_token
+from ..effects import HttpRequest, HttpResponse
 
 IMDS = "IMDS"
 APP_SERVICE = "App Service"

@@ -45,9 +45,9 @@ from azure.core.pipeline.policies import (
     UserAgentPolicy,
 )
 
-from . import _tracing, log
-from ._protocol.effects import MAX_BODY
-from ._version import __version__
+from .. import _tracing, log
+from .._protocol.effects import MAX_BODY
+from .._version import __version__
 
 SDK_MONIKER = f"azidentity/{__version__}"
 
@@ -88,7 +88,7 @@ class _RetryEvents:
     sleeper: Callable[[float], Any] | None = None
 
     def get_retry_after(self, response: Any) -> float | None:
-        from ._protocol.mi_retry import retry_after_from
+        from .._protocol.managed_identity.retry import retry_after_from
 
         hint = retry_after_from(response.http_response.headers, time.time())
         return None if hint is None else min(hint, RETRY_AFTER_MAX)
@@ -282,7 +282,7 @@ def build_sync(
     if transport is None:
         # Not RequestsTransport: importing requests costs ~100 ms, a third of a short-lived
         # program's first token (see _transport.py). transport=RequestsTransport() restores it.
-        from ._transport import StdlibTransport
+        from .transport import StdlibTransport
 
         transport = StdlibTransport(**_transport_kwargs(kwargs, direct))
     retry = _EventRetryPolicy(**kwargs)
@@ -298,7 +298,7 @@ def build_async(
         try:
             from azure.core.pipeline.transport import AioHttpTransport  # noqa: F401 - aiohttp present?
 
-            from ._transport import default_async_transport
+            from .transport import default_async_transport
         except ImportError as error:  # pragma: no cover - depends on the environment
             raise ImportError(
                 "The async credentials need aiohttp: pip install 'azidentity[aio]', or pass transport=..."

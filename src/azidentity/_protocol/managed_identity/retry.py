@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .. import log
-from .effects import Flow, HttpRequest, HttpResponse, Sleep, TransportError
+from ... import log
+from ..effects import Flow, HttpRequest, HttpResponse, Sleep, TransportError
 
 IMDS_STATUSES = frozenset({404, 410, 429, *range(500, 600)})
 OTHER_STATUSES = frozenset({429, *range(500, 600)})

@@ -99,7 +99,7 @@ class AuthenticationRecord:
             raise ValueError(
                 f"Can't deserialize an AuthenticationRecord from {type(data).__name__}; expected a JSON string"
             )
-        from ._protocol.effects import parse_json
+        from .._protocol.effects import parse_json
 
         try:
             deserialized: Any = parse_json(data)  # ValueError only, also for absurdly nested input

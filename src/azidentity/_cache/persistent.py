@@ -10,9 +10,9 @@ loop's thread, lookups answer from memory only and writes are queued (``Persiste
 
 from __future__ import annotations
 
-from ._cache import RETRY_DELAY, CacheEntry, TokenCache
-from ._persistence import ACCESS_TOKENS, PersistentStore, on_event_loop, open_store
-from ._token import Token
+from .._token import Token
+from .memory import RETRY_DELAY, CacheEntry, TokenCache
+from .store import ACCESS_TOKENS, PersistentStore, on_event_loop, open_store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Hashable
     from typing import Any
 
-    from ._persistence import Entries
+    from .store import Entries
 
 
 def _token_from(value: dict[str, Any]) -> Token | None:

@@ -1,0 +1,1 @@
+"""Managed identity endpoints, sans-IO: hosts, requests, responses, retries."""
