@@ -10,7 +10,7 @@ import pytest
 
 from azidentity import AuthenticationFailedError, CredentialUnavailableError
 from azidentity._protocol import azure_cli, azure_developer_cli, azure_powershell
-from azidentity._protocol import developer_tool as cli_common
+from azidentity._protocol import developer_tool as tool_protocol
 from azidentity._protocol.effects import ProcessResult
 
 INJECTIONS = [
@@ -38,13 +38,13 @@ def result(stdout: str = "", stderr: str = "", code: int = 0, **kw: object) -> P
 @pytest.mark.parametrize("scope", INJECTIONS)
 def test_unsafe_scopes_are_refused_naming_the_value(scope: str) -> None:
     with pytest.raises(ValueError) as info:
-        cli_common.validate_scope(scope)
+        tool_protocol.validate_scope(scope)
     assert repr(scope) in str(info.value)
 
 
 @pytest.mark.parametrize("scope", ["https://management.azure.com/.default", "api://a-b_c.d/e:f", "openid"])
 def test_safe_scopes_pass(scope: str) -> None:
-    cli_common.validate_scope(scope)
+    tool_protocol.validate_scope(scope)
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,7 @@ def test_safe_scopes_pass(scope: str) -> None:
 )
 def test_unsafe_tenants_are_refused(tenant: str) -> None:
     with pytest.raises(ValueError) as info:
-        cli_common.validate_tenant(tenant)
+        tool_protocol.validate_tenant(tenant)
     assert repr(tenant) in str(info.value)
 
 
@@ -60,7 +60,7 @@ def test_unsafe_tenants_are_refused(tenant: str) -> None:
     "subscription", ["a;b", "a|b", "a'b", "a&b", "-s", "--debug", "a\nb", 'a"b', "a$b", "a/b"]
 )
 def test_unsafe_subscriptions_are_refused(subscription: str) -> None:
-    problem = cli_common.subscription_error(subscription)
+    problem = tool_protocol.subscription_error(subscription)
     assert problem is not None and repr(subscription) in problem and "use its ID instead" in problem
 
 
@@ -68,53 +68,53 @@ def test_unsafe_subscriptions_are_refused(subscription: str) -> None:
     "subscription", ["My Subscription", "11111111-2222-3333-4444-555555555555", "dev_sub.1"]
 )
 def test_safe_subscriptions_pass(subscription: str) -> None:
-    assert cli_common.subscription_error(subscription) is None
+    assert tool_protocol.subscription_error(subscription) is None
 
 
 def test_scope_count() -> None:
     with pytest.raises(ValueError, match="exactly one scope"):
-        cli_common.validate_scopes(("a", "b"), exactly_one=True)
-    cli_common.validate_scopes(("a", "b"), exactly_one=False)
+        tool_protocol.validate_scopes(("a", "b"), exactly_one=True)
+    tool_protocol.validate_scopes(("a", "b"), exactly_one=False)
 
 
 def test_resource_of_strips_default_suffix_only() -> None:
-    assert cli_common.resource_of("https://vault.azure.net/.default") == "https://vault.azure.net"
-    assert cli_common.resource_of("https://vault.azure.net") == "https://vault.azure.net"
-    assert cli_common.resource_of("api://x/read") == "api://x/read"
+    assert tool_protocol.resource_of("https://vault.azure.net/.default") == "https://vault.azure.net"
+    assert tool_protocol.resource_of("https://vault.azure.net") == "https://vault.azure.net"
+    assert tool_protocol.resource_of("api://x/read") == "api://x/read"
 
 
 # -- expiry -----------------------------------------------------------------------------------------------
 def test_utc_time_is_the_instant_it_names() -> None:
-    assert cli_common.parse_utc_time("1970-01-01T00:00:10Z") == 10
-    assert cli_common.parse_utc_time("2024-01-31T22:05:09Z") == 1706738709
-    assert cli_common.parse_utc_time("2024-01-31T23:05:09.123+01:00") == 1706738709
+    assert tool_protocol.parse_utc_time("1970-01-01T00:00:10Z") == 10
+    assert tool_protocol.parse_utc_time("2024-01-31T22:05:09Z") == 1706738709
+    assert tool_protocol.parse_utc_time("2024-01-31T23:05:09.123+01:00") == 1706738709
     for bad in ("2024-01-31 22:05:09", "2024-13-31T22:05:09Z", "tomorrow", 1706738709, None):
         with pytest.raises(ValueError):
-            cli_common.parse_utc_time(bad)
+            tool_protocol.parse_utc_time(bad)
 
 
 def test_local_time_with_and_without_fraction() -> None:
     now = int(time.time())
     text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
-    assert cli_common.parse_local_time(text) == now
-    assert cli_common.parse_local_time(text + ".123456") == now
+    assert tool_protocol.parse_local_time(text) == now
+    assert tool_protocol.parse_local_time(text + ".123456") == now
     with pytest.raises(ValueError):
-        cli_common.parse_local_time("2024-01-31T22:05:09Z")
+        tool_protocol.parse_local_time("2024-01-31T22:05:09Z")
 
 
 def test_epoch_seconds() -> None:
-    assert cli_common.epoch_seconds(5) == 5
-    assert cli_common.epoch_seconds("5") == 5
+    assert tool_protocol.epoch_seconds(5) == 5
+    assert tool_protocol.epoch_seconds("5") == 5
     for bad in (True, "five", None, float("nan")):
         with pytest.raises(ValueError):
-            cli_common.epoch_seconds(bad)
+            tool_protocol.epoch_seconds(bad)
 
 
 def test_scrub_removes_tokens_and_caps_length() -> None:
     jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
-    assert jwt not in cli_common.scrub(f"ERROR: {jwt}")
-    shown = cli_common.scrub("x " * 10000)
-    assert len(shown) < cli_common.SHOWN_OUTPUT + 100 and "characters in all" in shown
+    assert jwt not in tool_protocol.scrub(f"ERROR: {jwt}")
+    shown = tool_protocol.scrub("x " * 10000)
+    assert len(shown) < tool_protocol.SHOWN_OUTPUT + 100 and "characters in all" in shown
 
 
 # -- argument lists ---------------------------------------------------------------------------------------

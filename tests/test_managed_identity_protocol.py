@@ -14,7 +14,11 @@ import pytest
 
 from azidentity._protocol.effects import Headers, HttpRequest, HttpResponse, Sleep, TransportError
 from azidentity._protocol.managed_identity import arc
-from azidentity._protocol.managed_identity import hosts as mi
+from azidentity._protocol.managed_identity import identity as mi_identity
+from azidentity._protocol.managed_identity import imds as mi_imds
+from azidentity._protocol.managed_identity import requests as mi_requests
+from azidentity._protocol.managed_identity import responses as mi_responses
+from azidentity._protocol.managed_identity import sources as mi_sources
 from azidentity._protocol.managed_identity.retry import (
     GONE_BUDGET,
     IMDS_STATUSES,
@@ -41,26 +45,26 @@ def response(status: int, body: bytes | str = b"{}", headers: dict[str, str] | N
 @pytest.mark.parametrize(
     ("env", "kind"),
     [
-        ({}, mi.IMDS),
-        ({"IDENTITY_ENDPOINT": "http://a", "IDENTITY_HEADER": "h"}, mi.APP_SERVICE),
+        ({}, mi_sources.IMDS),
+        ({"IDENTITY_ENDPOINT": "http://a", "IDENTITY_HEADER": "h"}, mi_sources.APP_SERVICE),
         (
             {
                 "IDENTITY_ENDPOINT": "https://a",
                 "IDENTITY_HEADER": "h",
                 "IDENTITY_SERVER_THUMBPRINT": "ab" * 20,
             },
-            mi.SERVICE_FABRIC,
+            mi_sources.SERVICE_FABRIC,
         ),
-        ({"IDENTITY_ENDPOINT": "http://a", "IMDS_ENDPOINT": "http://b"}, mi.ARC),
-        ({"MSI_ENDPOINT": "http://a", "MSI_SECRET": "s"}, mi.AZURE_ML),
-        ({"MSI_ENDPOINT": "http://a"}, mi.CLOUD_SHELL),
+        ({"IDENTITY_ENDPOINT": "http://a", "IMDS_ENDPOINT": "http://b"}, mi_sources.ARC),
+        ({"MSI_ENDPOINT": "http://a", "MSI_SECRET": "s"}, mi_sources.AZURE_ML),
+        ({"MSI_ENDPOINT": "http://a"}, mi_sources.CLOUD_SHELL),
         (
             {"AZURE_FEDERATED_TOKEN_FILE": "/f", "AZURE_TENANT_ID": "t", "AZURE_AUTHORITY_HOST": "https://h"},
-            mi.WORKLOAD,
+            mi_sources.WORKLOAD,
         ),
-        ({"WEBSITE_SITE_NAME": "site"}, mi.NONE),
-        ({"WEBSITE_INSTANCE_ID": "abc"}, mi.NONE),
-        ({"IDENTITY_ENDPOINT": "http://a"}, mi.NONE),
+        ({"WEBSITE_SITE_NAME": "site"}, mi_sources.NONE),
+        ({"WEBSITE_INSTANCE_ID": "abc"}, mi_sources.NONE),
+        ({"IDENTITY_ENDPOINT": "http://a"}, mi_sources.NONE),
         # azure-identity's order: IDENTITY_ENDPOINT wins over MSI_ENDPOINT, MSI_ENDPOINT over workload identity.
         (
             {
@@ -69,7 +73,7 @@ def response(status: int, body: bytes | str = b"{}", headers: dict[str, str] | N
                 "MSI_ENDPOINT": "http://b",
                 "MSI_SECRET": "s",
             },
-            mi.APP_SERVICE,
+            mi_sources.APP_SERVICE,
         ),
         (
             {
@@ -78,22 +82,22 @@ def response(status: int, body: bytes | str = b"{}", headers: dict[str, str] | N
                 "AZURE_TENANT_ID": "t",
                 "AZURE_AUTHORITY_HOST": "https://h",
             },
-            mi.CLOUD_SHELL,
+            mi_sources.CLOUD_SHELL,
         ),
     ],
 )
 def test_detect(env, kind):
-    assert mi.detect(env).kind == kind
+    assert mi_sources.detect(env).kind == kind
 
 
 def test_detect_imds_address_and_pod_identity_override():
-    assert mi.detect({}).endpoint == "http://169.254.169.254/metadata/identity/oauth2/token"
-    source = mi.detect({"AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:9/"})
+    assert mi_sources.detect({}).endpoint == "http://169.254.169.254/metadata/identity/oauth2/token"
+    source = mi_sources.detect({"AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:9/"})
     assert source.endpoint == "http://127.0.0.1:9/metadata/identity/oauth2/token"
 
 
 def test_detect_app_service_without_identity_endpoint_says_not_enabled():
-    source = mi.detect({"WEBSITE_SITE_NAME": "contoso", "FUNCTIONS_WORKER_RUNTIME": "python"})
+    source = mi_sources.detect({"WEBSITE_SITE_NAME": "contoso", "FUNCTIONS_WORKER_RUNTIME": "python"})
     assert source.problem_key == "mi-app-service-not-enabled"
     assert "managed identity is not enabled for this app" in (source.problem or "")
     assert "contoso" in (source.problem or "")
@@ -101,11 +105,11 @@ def test_detect_app_service_without_identity_endpoint_says_not_enabled():
 
 def test_detect_workload_identity_can_be_excluded():
     env = {"AZURE_FEDERATED_TOKEN_FILE": "/f", "AZURE_TENANT_ID": "t", "AZURE_AUTHORITY_HOST": "https://h"}
-    assert mi.detect(env, exclude_workload_identity=True).kind == mi.IMDS
+    assert mi_sources.detect(env, exclude_workload_identity=True).kind == mi_sources.IMDS
 
 
 def test_detect_service_fabric_checks_https_and_thumbprint():
-    ok = mi.detect(
+    ok = mi_sources.detect(
         {
             "IDENTITY_ENDPOINT": "https://a",
             "IDENTITY_HEADER": "h",
@@ -113,11 +117,11 @@ def test_detect_service_fabric_checks_https_and_thumbprint():
         }
     )
     assert ok.thumbprint == "ab" * 20 and ok.problem is None
-    bad = mi.detect(
+    bad = mi_sources.detect(
         {"IDENTITY_ENDPOINT": "https://a", "IDENTITY_HEADER": "h", "IDENTITY_SERVER_THUMBPRINT": "xyz"}
     )
     assert bad.problem and "SHA-1" in bad.problem
-    http = mi.detect(
+    http = mi_sources.detect(
         {"IDENTITY_ENDPOINT": "http://a", "IDENTITY_HEADER": "h", "IDENTITY_SERVER_THUMBPRINT": "ab" * 20}
     )
     assert http.problem and "HTTPS" in http.problem
@@ -127,26 +131,26 @@ def test_detect_service_fabric_checks_https_and_thumbprint():
 
 
 def identity(client_id, config):
-    return mi.identity_from_args(client_id, config).identity
+    return mi_identity.identity_from_args(client_id, config).identity
 
 
 def test_identity_from_args():
     assert identity(None, None) is None
-    assert identity("cid", None) == mi.Identity("client_id", "cid")
-    assert identity(None, {"object_id": "oid"}) == mi.Identity("object_id", "oid")
-    assert identity(None, {"resource_id": "/r"}) == mi.Identity("resource_id", "/r")
+    assert identity("cid", None) == mi_identity.Identity("client_id", "cid")
+    assert identity(None, {"object_id": "oid"}) == mi_identity.Identity("object_id", "oid")
+    assert identity(None, {"resource_id": "/r"}) == mi_identity.Identity("resource_id", "/r")
     # Wire names from older samples are read as the id they name when no other id is given.
-    assert identity(None, {"msi_res_id": "/r"}) == mi.Identity("resource_id", "/r")
-    assert identity(None, {"mi_res_id": "/r"}) == mi.Identity("resource_id", "/r")
-    assert identity(None, {"clientid": "c"}) == mi.Identity("client_id", "c")
-    assert identity(None, {"Object_ID": "o"}) == mi.Identity("object_id", "o")
+    assert identity(None, {"msi_res_id": "/r"}) == mi_identity.Identity("resource_id", "/r")
+    assert identity(None, {"mi_res_id": "/r"}) == mi_identity.Identity("resource_id", "/r")
+    assert identity(None, {"clientid": "c"}) == mi_identity.Identity("client_id", "c")
+    assert identity(None, {"Object_ID": "o"}) == mi_identity.Identity("object_id", "o")
     # Empty values select nothing (azure-identity's truthiness); unknown keys are dropped.
     assert identity("", {"client_id": ""}) is None
-    args = mi.identity_from_args("c", {"bogus": "x", "msi_res_id": "/r"})
-    assert args.identity == mi.Identity("client_id", "c") and args.dropped == ("bogus", "msi_res_id")
-    assert mi.identity_from_args(None, {"object_id": " "}).blank == "identity_config['object_id']"
-    assert mi.identity_from_args(" ", None).blank == "client_id"
-    assert mi.identity_from_args(None, {"bogus": "x"}).configured
+    args = mi_identity.identity_from_args("c", {"bogus": "x", "msi_res_id": "/r"})
+    assert args.identity == mi_identity.Identity("client_id", "c") and args.dropped == ("bogus", "msi_res_id")
+    assert mi_identity.identity_from_args(None, {"object_id": " "}).blank == "identity_config['object_id']"
+    assert mi_identity.identity_from_args(" ", None).blank == "client_id"
+    assert mi_identity.identity_from_args(None, {"bogus": "x"}).configured
 
 
 @pytest.mark.parametrize(
@@ -159,82 +163,131 @@ def test_identity_from_args():
 )
 def test_identity_config_validation(client_id, config, text):
     with pytest.raises(ValueError, match=text):
-        mi.identity_from_args(client_id, config)
+        mi_identity.identity_from_args(client_id, config)
 
 
 def test_cloud_shell_refusals():
-    assert mi.cloud_shell_refusal(mi.identity_from_args("c", None)) == (
+    assert mi_identity.cloud_shell_refusal(mi_identity.identity_from_args("c", None)) == (
         "client_id should not be set for cloud shell managed identity."
     )
-    refusal = mi.cloud_shell_refusal(mi.identity_from_args(None, {"resource_id": ""}))
+    refusal = mi_identity.cloud_shell_refusal(mi_identity.identity_from_args(None, {"resource_id": ""}))
     assert refusal == "identity_config must not contain the following keys: client_id, object_id, resource_id"
-    assert mi.cloud_shell_refusal(mi.identity_from_args(None, {"msi_res_id": "/r"})) is None
+    assert mi_identity.cloud_shell_refusal(mi_identity.identity_from_args(None, {"msi_res_id": "/r"})) is None
 
 
 def test_unsupported_identities():
-    sf = mi.Source(mi.SERVICE_FABRIC, "https://x")
-    message, key = mi.unsupported_identity(sf, mi.Identity("client_id", "c")) or ("", "")
+    sf = mi_sources.Source(mi_sources.SERVICE_FABRIC, "https://x")
+    message, key = mi_identity.unsupported_identity(sf, mi_identity.Identity("client_id", "c")) or ("", "")
     assert key == "mi-service-fabric-identity" and "Service Fabric" in message
-    assert mi.unsupported_identity(sf, None, configured=True) is not None
-    assert mi.unsupported_identity(sf, None) is None
+    assert mi_identity.unsupported_identity(sf, None, configured=True) is not None
+    assert mi_identity.unsupported_identity(sf, None) is None
 
 
 def test_supported_identities():
-    for kind in (mi.IMDS, mi.APP_SERVICE, mi.ARC, mi.AZURE_ML):
+    for kind in (mi_sources.IMDS, mi_sources.APP_SERVICE, mi_sources.ARC, mi_sources.AZURE_ML):
         for ident in ("client_id", "object_id", "resource_id"):
-            assert mi.unsupported_identity(mi.Source(kind, "http://x"), mi.Identity(ident, "v")) is None
-    assert mi.unsupported_identity(mi.Source(mi.CLOUD_SHELL, "http://x"), None) is None
+            assert (
+                mi_identity.unsupported_identity(
+                    mi_sources.Source(kind, "http://x"), mi_identity.Identity(ident, "v")
+                )
+                is None
+            )
+    assert (
+        mi_identity.unsupported_identity(mi_sources.Source(mi_sources.CLOUD_SHELL, "http://x"), None) is None
+    )
 
 
 # -- requests --------------------------------------------------------------------------------------------
 
 
 def test_resource_for():
-    assert mi.resource_for(("https://vault.azure.net/.default",)) == "https://vault.azure.net"
-    assert mi.resource_for(("https://vault.azure.net",)) == "https://vault.azure.net"
+    assert mi_requests.resource_for(("https://vault.azure.net/.default",)) == "https://vault.azure.net"
+    assert mi_requests.resource_for(("https://vault.azure.net",)) == "https://vault.azure.net"
     with pytest.raises(ValueError, match="exactly one scope"):
-        mi.resource_for(("a/.default", "b/.default"))
+        mi_requests.resource_for(("a/.default", "b/.default"))
     for bad in ("https://x y/.default", "https://x\n/.default", "/.default", "https://x\x7f"):
         with pytest.raises(ValueError):
-            mi.resource_for((bad,))
+            mi_requests.resource_for((bad,))
 
 
 @pytest.mark.parametrize(
     ("kind", "identity", "method", "version", "param", "header"),
     [
-        (mi.IMDS, mi.Identity("resource_id", "/r"), "GET", "2018-02-01", "msi_res_id", ("Metadata", "true")),
-        (mi.IMDS, mi.Identity("object_id", "o"), "GET", "2018-02-01", "object_id", ("Metadata", "true")),
         (
-            mi.APP_SERVICE,
-            mi.Identity("resource_id", "/r"),
+            mi_sources.IMDS,
+            mi_identity.Identity("resource_id", "/r"),
+            "GET",
+            "2018-02-01",
+            "msi_res_id",
+            ("Metadata", "true"),
+        ),
+        (
+            mi_sources.IMDS,
+            mi_identity.Identity("object_id", "o"),
+            "GET",
+            "2018-02-01",
+            "object_id",
+            ("Metadata", "true"),
+        ),
+        (
+            mi_sources.APP_SERVICE,
+            mi_identity.Identity("resource_id", "/r"),
             "GET",
             "2019-08-01",
             "mi_res_id",
             ("X-IDENTITY-HEADER", "sec"),
         ),
         (
-            mi.APP_SERVICE,
-            mi.Identity("client_id", "c"),
+            mi_sources.APP_SERVICE,
+            mi_identity.Identity("client_id", "c"),
             "GET",
             "2019-08-01",
             "client_id",
             ("X-IDENTITY-HEADER", "sec"),
         ),
-        (mi.ARC, mi.Identity("resource_id", "/r"), "GET", "2020-06-01", "msi_res_id", ("Metadata", "true")),
-        (mi.AZURE_ML, mi.Identity("client_id", "c"), "GET", "2017-09-01", "clientid", ("secret", "sec")),
-        (mi.AZURE_ML, mi.Identity("object_id", "o"), "GET", "2017-09-01", "object_id", ("secret", "sec")),
-        (mi.AZURE_ML, mi.Identity("resource_id", "/r"), "GET", "2017-09-01", "msi_res_id", ("secret", "sec")),
-        (mi.SERVICE_FABRIC, None, "GET", "2019-07-01-preview", None, ("Secret", "sec")),
-        (mi.CLOUD_SHELL, None, "POST", None, None, ("Metadata", "true")),
+        (
+            mi_sources.ARC,
+            mi_identity.Identity("resource_id", "/r"),
+            "GET",
+            "2020-06-01",
+            "msi_res_id",
+            ("Metadata", "true"),
+        ),
+        (
+            mi_sources.AZURE_ML,
+            mi_identity.Identity("client_id", "c"),
+            "GET",
+            "2017-09-01",
+            "clientid",
+            ("secret", "sec"),
+        ),
+        (
+            mi_sources.AZURE_ML,
+            mi_identity.Identity("object_id", "o"),
+            "GET",
+            "2017-09-01",
+            "object_id",
+            ("secret", "sec"),
+        ),
+        (
+            mi_sources.AZURE_ML,
+            mi_identity.Identity("resource_id", "/r"),
+            "GET",
+            "2017-09-01",
+            "msi_res_id",
+            ("secret", "sec"),
+        ),
+        (mi_sources.SERVICE_FABRIC, None, "GET", "2019-07-01-preview", None, ("Secret", "sec")),
+        (mi_sources.CLOUD_SHELL, None, "POST", None, None, ("Metadata", "true")),
     ],
 )
 def test_token_request_shapes(kind, identity, method, version, param, header):
-    source = mi.Source(kind, "http://127.0.0.1:1/token", secret="sec")
-    request = mi.token_request(source, "https://r", identity, mi.Timeouts(2, 5))
+    source = mi_sources.Source(kind, "http://127.0.0.1:1/token", secret="sec")
+    request = mi_requests.token_request(source, "https://r", identity, mi_requests.Timeouts(2, 5))
     assert request.method == method and request.url == "http://127.0.0.1:1/token"
     params = dict(request.params or {})
     assert params.get("api-version") == version
-    if kind == mi.CLOUD_SHELL:
+    if kind == mi_sources.CLOUD_SHELL:
         assert request.form == {"resource": "https://r"} and "resource" not in params
     else:
         assert params["resource"] == "https://r"
@@ -247,21 +300,24 @@ def test_token_request_shapes(kind, identity, method, version, param, header):
 
 
 def test_azure_ml_system_identity_sends_the_default_client_id():
-    source = mi.Source(mi.AZURE_ML, "http://x", secret="s", default_client_id="default-cid")
-    assert dict(mi.token_request(source, "r", None, mi.Timeouts()).params or {})["clientid"] == "default-cid"
+    source = mi_sources.Source(mi_sources.AZURE_ML, "http://x", secret="s", default_client_id="default-cid")
+    assert (
+        dict(mi_requests.token_request(source, "r", None, mi_requests.Timeouts()).params or {})["clientid"]
+        == "default-cid"
+    )
 
 
 def test_probe_request_has_no_metadata_header_and_short_timeouts():
-    request = mi.probe_request("http://127.0.0.1:1/metadata/identity/oauth2/token", "https://r", 1.0)
+    request = mi_imds.probe_request("http://127.0.0.1:1/metadata/identity/oauth2/token", "https://r", 1.0)
     assert "Metadata" not in request.headers
     assert request.retry_total == 0 and request.bypass_proxy
     assert request.connection_timeout == request.read_timeout == 1.0
 
 
 def test_arc_answer_adds_authorization_and_keeps_the_rest():
-    source = mi.Source(mi.ARC, "http://x")
-    first = mi.token_request(source, "r", None, mi.Timeouts(1, 2))
-    second = mi.with_authorization(first, "k3y")
+    source = mi_sources.Source(mi_sources.ARC, "http://x")
+    first = mi_requests.token_request(source, "r", None, mi_requests.Timeouts(1, 2))
+    second = mi_requests.with_authorization(first, "k3y")
     assert dict(second.headers)["Authorization"] == "Basic k3y"
     assert second.params == first.params and second.read_timeout == 2 and second.bypass_proxy
 
@@ -270,34 +326,36 @@ def test_arc_answer_adds_authorization_and_keeps_the_rest():
 
 
 def test_parse_expires_on_forms():
-    assert mi.parse_expires_on(1700000000) == 1700000000
-    assert mi.parse_expires_on("1700000000") == 1700000000
+    assert mi_responses.parse_expires_on(1700000000) == 1700000000
+    assert mi_responses.parse_expires_on("1700000000") == 1700000000
     expected = calendar.timegm((2020, 1, 16, 5, 24, 12, 0, 0, 0))
-    assert mi.parse_expires_on("1/16/2020 5:24:12 AM +00:00") == expected
-    assert mi.parse_expires_on("01/16/2020 05:24:12 +00:00") == expected
-    assert mi.parse_expires_on("1/16/2020 5:24:12 PM +00:00") == expected + 12 * 3600
-    assert mi.parse_expires_on("1/16/2020 12:00:00 AM +00:00") == calendar.timegm(
+    assert mi_responses.parse_expires_on("1/16/2020 5:24:12 AM +00:00") == expected
+    assert mi_responses.parse_expires_on("01/16/2020 05:24:12 +00:00") == expected
+    assert mi_responses.parse_expires_on("1/16/2020 5:24:12 PM +00:00") == expected + 12 * 3600
+    assert mi_responses.parse_expires_on("1/16/2020 12:00:00 AM +00:00") == calendar.timegm(
         (2020, 1, 16, 0, 0, 0, 0, 0, 0)
     )
-    assert mi.parse_expires_on("1/16/2020 07:24:12 +02:00") == expected
+    assert mi_responses.parse_expires_on("1/16/2020 07:24:12 +02:00") == expected
     for bad in ("soon", "13/40/2020 5:24:12 +00:00", True, None, "1/16/2020 13:24:12 PM +00:00"):
         with pytest.raises(ValueError):
-            mi.parse_expires_on(bad)
+            mi_responses.parse_expires_on(bad)
 
 
 def test_parse_token_variants():
-    token, _ = mi.parse_token(
+    token, _ = mi_responses.parse_token(
         response(200, json.dumps({"access_token": "t", "expires_on": str(int(NOW + 3600))})), NOW
     )
     assert token.token == "t" and token.expires_on == NOW + 3600 and token.refresh_on is None
-    token, _ = mi.parse_token(response(200, '{"access_token": "t", "expires_in": "86400"}'), NOW)
+    token, _ = mi_responses.parse_token(response(200, '{"access_token": "t", "expires_in": "86400"}'), NOW)
     assert token.expires_on == NOW + 86400 and token.refresh_on == NOW + 43200  # half of a long life
-    token, _ = mi.parse_token(
+    token, _ = mi_responses.parse_token(
         response(200, '{"access_token": "t", "expires_in": 7200, "refresh_in": 600}'), NOW
     )
     assert token.refresh_on == NOW + 600
     date = time.strftime("%m/%d/%Y %I:%M:%S %p +00:00", time.gmtime(NOW + 3600))
-    token, _ = mi.parse_token(response(200, json.dumps({"access_token": "t", "expires_on": date})), NOW)
+    token, _ = mi_responses.parse_token(
+        response(200, json.dumps({"access_token": "t", "expires_on": date})), NOW
+    )
     assert token.expires_on == NOW + 3600
 
 
@@ -313,8 +371,8 @@ def test_parse_token_variants():
     ],
 )
 def test_parse_token_problems(body, text):
-    with pytest.raises(mi.BadTokenResponse, match=text):
-        mi.parse_token(response(200, body), NOW)
+    with pytest.raises(mi_responses.BadTokenResponse, match=text):
+        mi_responses.parse_token(response(200, body), NOW)
 
 
 def test_not_imds_reason():
@@ -323,25 +381,25 @@ def test_not_imds_reason():
         "connecting to 169.254.169.254:80: ... A socket operation was attempted to an unreachable network.",
         {"Content-Type": "text/plain"},
     )
-    assert "Docker" in (mi.not_imds_reason(docker) or "")
-    assert "Docker" in (mi.not_imds_reason(docker, probe=True) or "")
+    assert "Docker" in (mi_imds.not_imds_reason(docker) or "")
+    assert "Docker" in (mi_imds.not_imds_reason(docker, probe=True) or "")
     html = response(200, "<html><body>proxy</body></html>", {"Content-Type": "text/html"})
-    assert "HTML" in (mi.not_imds_reason(html) or "")
+    assert "HTML" in (mi_imds.not_imds_reason(html) or "")
     text = response(404, "no azure identity found")
-    assert mi.not_imds_reason(text) == "a body that is not JSON"
-    assert mi.not_imds_reason(text, probe=True) is None
-    assert mi.not_imds_reason(response(400, '{"error": "invalid_request"}')) is None
-    assert mi.not_imds_reason(response(500, b"")) is None
+    assert mi_imds.not_imds_reason(text) == "a body that is not JSON"
+    assert mi_imds.not_imds_reason(text, probe=True) is None
+    assert mi_imds.not_imds_reason(response(400, '{"error": "invalid_request"}')) is None
+    assert mi_imds.not_imds_reason(response(500, b"")) is None
 
 
 def test_message_of_reads_each_host_shape():
     assert (
-        mi.message_of(response(400, '{"error": "x", "error_description": "Identity not found"}'))
+        mi_responses.message_of(response(400, '{"error": "x", "error_description": "Identity not found"}'))
         == "Identity not found"
     )
-    assert mi.message_of(response(400, '{"statusCode": 400, "message": "bad"}')) == "bad"
-    assert mi.message_of(response(400, '{"error": {"code": "c", "message": "sf"}}')) == "sf"
-    assert mi.message_of(response(400, "plain")) == ""
+    assert mi_responses.message_of(response(400, '{"statusCode": 400, "message": "bad"}')) == "bad"
+    assert mi_responses.message_of(response(400, '{"error": {"code": "c", "message": "sf"}}')) == "sf"
+    assert mi_responses.message_of(response(400, "plain")) == ""
 
 
 # -- retries ---------------------------------------------------------------------------------------------
@@ -547,11 +605,11 @@ def test_arc_key_size():
 
 
 def test_arc_identity_echo():
-    assert arc.confirms_identity({"client_id": "ABC"}, mi.Identity("client_id", "abc"))
-    assert arc.confirms_identity({"msi_res_id": "/R"}, mi.Identity("resource_id", "/r"))
-    assert arc.confirms_identity({"Object_Id": "o"}, mi.Identity("object_id", "o"))
-    assert not arc.confirms_identity({"client_id": "other"}, mi.Identity("client_id", "abc"))
-    assert not arc.confirms_identity({}, mi.Identity("object_id", "o"))
+    assert arc.confirms_identity({"client_id": "ABC"}, mi_identity.Identity("client_id", "abc"))
+    assert arc.confirms_identity({"msi_res_id": "/R"}, mi_identity.Identity("resource_id", "/r"))
+    assert arc.confirms_identity({"Object_Id": "o"}, mi_identity.Identity("object_id", "o"))
+    assert not arc.confirms_identity({"client_id": "other"}, mi_identity.Identity("client_id", "abc"))
+    assert not arc.confirms_identity({}, mi_identity.Identity("object_id", "o"))
 
 
 # -- the credential's flow, stepped without I/O ------------------------------------------------------------

@@ -40,7 +40,7 @@ from azidentity._protocol import (
     federated,
 )
 from azidentity._protocol import (
-    developer_tool as cli_common,
+    developer_tool as tool_protocol,
 )
 from azidentity._protocol.certificate import load_certificate
 from azidentity._protocol.effects import (
@@ -52,7 +52,9 @@ from azidentity._protocol.effects import (
     TransportError,
 )
 from azidentity._protocol.managed_identity import arc
-from azidentity._protocol.managed_identity import hosts as mi
+from azidentity._protocol.managed_identity import imds as mi_imds
+from azidentity._protocol.managed_identity import requests as mi_requests
+from azidentity._protocol.managed_identity import responses as mi_responses
 from azidentity._protocol.managed_identity.retry import (
     IMDS_STATUSES,
     OTHER_STATUSES,
@@ -485,20 +487,20 @@ def test_managed_identity_token_parser(
     now = 1_700_000_000.0
     response = HttpResponse(status, Headers(hdrs), body, HttpRequest("GET", "http://h/"), truncated=truncated)
     try:
-        token, _ = mi.parse_token(response, now)
-    except mi.BadTokenResponse as problem:
+        token, _ = mi_responses.parse_token(response, now)
+    except mi_responses.BadTokenResponse as problem:
         assert str(problem).startswith("the response")
         return
-    assert now < token.expires_on <= now + mi.MAX_LIFETIME + 1
-    mi.not_imds_reason(response)
-    mi.message_of(response)
+    assert now < token.expires_on <= now + mi_responses.MAX_LIFETIME + 1
+    mi_imds.not_imds_reason(response)
+    mi_responses.message_of(response)
 
 
 @PROFILE
 @given(value=numberish)
 def test_expires_on_formats(value: Any) -> None:
     try:
-        parsed = mi.parse_expires_on(value)
+        parsed = mi_responses.parse_expires_on(value)
     except ValueError as problem:
         assert len(str(problem)) < 400  # names the value, shortened
         return
@@ -675,7 +677,7 @@ def test_developer_tool_output(result: ProcessResult, tool: str) -> None:
 @given(text=st.text(max_size=300))
 def test_redaction_and_scrubbing_never_fail(text: str) -> None:
     redact_text(text)
-    assert len(cli_common.scrub(text * 3)) <= cli_common.SHOWN_OUTPUT + 40
+    assert len(tool_protocol.scrub(text * 3)) <= tool_protocol.SHOWN_OUTPUT + 40
     azure_developer_cli.error_text(text)
 
 
@@ -994,13 +996,13 @@ def test_scopes(scopes: list[Any]) -> None:
     except ValueError as error:
         assert "scope" in str(error)
     try:
-        cli_common.validate_scopes(scopes, exactly_one=True)
+        tool_protocol.validate_scopes(scopes, exactly_one=True)
     except ValueError as error:
         assert "scope" in str(error)
     else:
         assert not scopes[0].startswith("-") and all(c.isalnum() or c in "._-:/" for c in scopes[0])
     try:
-        resource = mi.resource_for(tuple(scopes))
+        resource = mi_requests.resource_for(tuple(scopes))
     except (ValueError, TypeError, AttributeError) as error:
         assert not isinstance(error, AttributeError) or not all(isinstance(s, str) for s in scopes), error
         return

@@ -37,7 +37,7 @@ with atheris.instrument_imports(include=["azidentity"]):
         pipelines,
     )
     from azidentity._protocol import (
-        developer_tool as cli_common,
+        developer_tool as tool_protocol,
     )
     from azidentity._protocol.effects import (
         Headers,
@@ -48,7 +48,8 @@ with atheris.instrument_imports(include=["azidentity"]):
         TransportError,
     )
     from azidentity._protocol.managed_identity import arc
-    from azidentity._protocol.managed_identity import hosts as mi
+    from azidentity._protocol.managed_identity import requests as mi_requests
+    from azidentity._protocol.managed_identity import responses as mi_responses
     from azidentity._protocol.managed_identity.retry import retry_after_from
 
 DOCUMENTED = (CredentialUnavailableError, AuthenticationFailedError)
@@ -169,7 +170,7 @@ def one_input(data: bytes) -> None:
         if target == 0:
             entra.parse_token_response(_response(fdp), credential="X", now=NOW)
         elif target == 1:
-            mi.parse_token(_response(fdp), NOW)
+            mi_responses.parse_token(_response(fdp), NOW)
         elif target == 2:
             credential = CREDENTIALS[fdp.PickValueInList(sorted(CREDENTIALS))]
             _drive(credential._flow(TokenRequest(("https://management.azure.com/.default",))), fdp)
@@ -195,11 +196,11 @@ def one_input(data: bytes) -> None:
         elif target == 9:
             _authority.normalize_authority(fdp.ConsumeUnicodeNoSurrogates(80) or "x", env={})
         elif target == 10:
-            cli_common.validate_scopes([fdp.ConsumeUnicodeNoSurrogates(60)], exactly_one=True)
-            mi.resource_for((fdp.ConsumeUnicodeNoSurrogates(60),))
+            tool_protocol.validate_scopes([fdp.ConsumeUnicodeNoSurrogates(60)], exactly_one=True)
+            mi_requests.resource_for((fdp.ConsumeUnicodeNoSurrogates(60),))
         else:
             _redact.redact_json(entra.merge_claims(fdp.ConsumeUnicodeNoSurrogates(400), fdp.ConsumeBool()))
-            mi.parse_expires_on(fdp.ConsumeUnicodeNoSurrogates(60))
+            mi_responses.parse_expires_on(fdp.ConsumeUnicodeNoSurrogates(60))
     except DOCUMENTED:
         pass
     except (ValueError, TypeError):

@@ -86,26 +86,26 @@ def managed_identity_facts(env: Mapping[str, str], credential: Any = None) -> di
     """Which managed identity host the environment looks like, and its endpoint."""
     facts: dict[str, str] = {}
     try:
-        from .._protocol.managed_identity import hosts as mi
+        from .._protocol.managed_identity import sources as mi_sources
 
         source = getattr(credential, "_source", None)  # what the chain's member detected
-        if not isinstance(source, mi.Source):
-            source = mi.detect(env)
+        if not isinstance(source, mi_sources.Source):
+            source = mi_sources.detect(env)
     except Exception as error:  # pragma: no cover - a detection bug must not break the doctor
         return {"host": f"unknown ({type(error).__name__}: {error})"}
-    if source.kind == mi.IMDS:
+    if source.kind == mi_sources.IMDS:
         facts["host"] = "Azure VM, scale set or AKS node (IMDS) - or no managed identity at all"
         if env.get(Ev.AZURE_POD_IDENTITY_AUTHORITY_HOST):
             facts["host"] += "; IMDS address overridden by AZURE_POD_IDENTITY_AUTHORITY_HOST"
-    elif source.kind == mi.NONE:
+    elif source.kind == mi_sources.NONE:
         facts["host"] = source.problem or "no managed identity endpoint"
-    elif source.kind == mi.WORKLOAD:
+    elif source.kind == mi_sources.WORKLOAD:
         facts["host"] = "Kubernetes with workload identity (token exchange)"
     else:
         facts["host"] = source.display
-    if source.endpoint and source.kind != mi.WORKLOAD:
+    if source.endpoint and source.kind != mi_sources.WORKLOAD:
         facts["endpoint"] = source.endpoint
-    if source.kind != mi.WORKLOAD:
+    if source.kind != mi_sources.WORKLOAD:
         facts["identity requested"] = (
             "user-assigned, the client ID in AZURE_CLIENT_ID (DefaultAzureCredential's default)"
             if env.get(Ev.AZURE_CLIENT_ID)
@@ -114,7 +114,7 @@ def managed_identity_facts(env: Mapping[str, str], credential: Any = None) -> di
     present = host_variables(env)
     if present:
         facts["host variables"] = ", ".join(present)
-    if env.get("KUBERNETES_SERVICE_HOST") and source.kind == mi.IMDS:
+    if env.get("KUBERNETES_SERVICE_HOST") and source.kind == mi_sources.IMDS:
         facts["host"] += " (running in a Kubernetes pod)"
     return facts
 

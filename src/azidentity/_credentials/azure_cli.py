@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 from .._constants import EnvironmentVariables
 from .._credential import AsyncCredential, SyncCredential, TokenRequest
 from .._protocol import azure_cli
-from .._protocol import developer_tool as cli_common
+from .._protocol import developer_tool as tool_protocol
 from .._protocol.effects import ProcessResult
 from .._token import Token
 from .developer_tool import DeveloperToolCredential
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 class _AzureCli(DeveloperToolCredential):
-    _tool: ClassVar[cli_common.Tool] = azure_cli.TOOL
+    _tool: ClassVar[tool_protocol.Tool] = azure_cli.TOOL
     _repr_fields: ClassVar[tuple[str, ...]] = ("tenant_id", "subscription", "process_timeout", "cache_tokens")
 
     def __init__(
@@ -29,11 +29,11 @@ class _AzureCli(DeveloperToolCredential):
         tenant_id: str = "",
         subscription: str | None = None,
         additionally_allowed_tenants: Iterable[str] | None = None,
-        process_timeout: float = cli_common.DEFAULT_PROCESS_TIMEOUT,
+        process_timeout: float = tool_protocol.DEFAULT_PROCESS_TIMEOUT,
         cache_tokens: bool = False,
     ) -> None:
         if subscription:
-            problem = cli_common.subscription_error(subscription)
+            problem = tool_protocol.subscription_error(subscription)
             if problem:
                 from .._errors import ConfigurationError
 
@@ -45,7 +45,7 @@ class _AzureCli(DeveloperToolCredential):
         return shutil.which(azure_cli.EXECUTABLE)
 
     def _command(self, executable: str, scopes: tuple[str, ...], tenant: str) -> tuple[str, ...]:
-        return azure_cli.command(executable, cli_common.resource_of(scopes[0]), tenant, self._subscription)
+        return azure_cli.command(executable, tool_protocol.resource_of(scopes[0]), tenant, self._subscription)
 
     def _environment_additions(self) -> dict[str, str]:
         return dict(azure_cli.ENVIRONMENT)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from .._credential import AsyncCredential, SyncCredential, TokenRequest
 from .._protocol import azure_developer_cli
-from .._protocol import developer_tool as cli_common
+from .._protocol import developer_tool as tool_protocol
 from .._protocol.effects import ProcessResult
 from .._token import Token
 from .developer_tool import DeveloperToolCredential
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class _AzureDeveloperCli(DeveloperToolCredential):
-    _tool: ClassVar[cli_common.Tool] = azure_developer_cli.TOOL
+    _tool: ClassVar[tool_protocol.Tool] = azure_developer_cli.TOOL
     _exactly_one_scope: ClassVar[bool] = False
 
     def __init__(
@@ -26,7 +26,7 @@ class _AzureDeveloperCli(DeveloperToolCredential):
         *,
         tenant_id: str = "",
         additionally_allowed_tenants: Iterable[str] | None = None,
-        process_timeout: float = cli_common.DEFAULT_PROCESS_TIMEOUT,
+        process_timeout: float = tool_protocol.DEFAULT_PROCESS_TIMEOUT,
         cache_tokens: bool = False,
     ) -> None:
         self._init_tool(tenant_id, additionally_allowed_tenants, process_timeout, cache_tokens)

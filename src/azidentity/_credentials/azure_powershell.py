@@ -9,21 +9,21 @@ from typing import ClassVar
 
 from .._credential import AsyncCredential, SyncCredential
 from .._protocol import azure_powershell
-from .._protocol import developer_tool as cli_common
+from .._protocol import developer_tool as tool_protocol
 from .._protocol.effects import ProcessResult
 from .._token import Token
 from .developer_tool import DeveloperToolCredential
 
 
 class _AzurePowerShell(DeveloperToolCredential):
-    _tool: ClassVar[cli_common.Tool] = azure_powershell.TOOL
+    _tool: ClassVar[tool_protocol.Tool] = azure_powershell.TOOL
 
     def __init__(
         self,
         *,
         tenant_id: str = "",
         additionally_allowed_tenants: Iterable[str] | None = None,
-        process_timeout: float = cli_common.DEFAULT_PROCESS_TIMEOUT,
+        process_timeout: float = tool_protocol.DEFAULT_PROCESS_TIMEOUT,
         cache_tokens: bool = False,
     ) -> None:
         self._init_tool(tenant_id, additionally_allowed_tenants, process_timeout, cache_tokens)
@@ -37,7 +37,7 @@ class _AzurePowerShell(DeveloperToolCredential):
         return None
 
     def _command(self, executable: str, scopes: tuple[str, ...], tenant: str) -> tuple[str, ...]:
-        return azure_powershell.command(executable, cli_common.resource_of(scopes[0]), tenant)
+        return azure_powershell.command(executable, tool_protocol.resource_of(scopes[0]), tenant)
 
     def _display_command(self, argv: tuple[str, ...]) -> str:
         return " ".join((os.path.basename(argv[0]), *argv[1:-1], "<Get-AzAccessToken script>"))

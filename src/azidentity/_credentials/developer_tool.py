@@ -24,7 +24,7 @@ from .. import log
 from .._authority import resolve_tenant
 from .._cache.memory import TokenCache
 from .._credential import CredentialBase, TokenRequest, _scope_key
-from .._protocol import developer_tool as cli_common
+from .._protocol import developer_tool as tool_protocol
 from .._protocol.effects import ProcessResult, RunProcess
 from .._token import Token
 
@@ -73,7 +73,7 @@ class _NoCache(TokenCache):
 class DeveloperToolCredential(CredentialBase):
     """Configuration and flow of a credential that runs a developer tool."""
 
-    _tool: ClassVar[cli_common.Tool]
+    _tool: ClassVar[tool_protocol.Tool]
     _exactly_one_scope: ClassVar[bool] = True
     _repr_fields: ClassVar[tuple[str, ...]] = ("tenant_id", "process_timeout", "cache_tokens")
 
@@ -85,7 +85,7 @@ class DeveloperToolCredential(CredentialBase):
         cache_tokens: bool,
     ) -> None:
         if tenant_id:
-            cli_common.validate_tenant(tenant_id)
+            tool_protocol.validate_tenant(tenant_id)
         if (
             isinstance(process_timeout, bool)
             or not isinstance(process_timeout, (int, float))
@@ -134,9 +134,9 @@ class DeveloperToolCredential(CredentialBase):
 
     # -- the flow --------------------------------------------------------------------------------
     def _validate(self, request: TokenRequest) -> None:
-        cli_common.validate_scopes(request.scopes, self._exactly_one_scope)
+        tool_protocol.validate_scopes(request.scopes, self._exactly_one_scope)
         if request.tenant_id:
-            cli_common.validate_tenant(request.tenant_id)
+            tool_protocol.validate_tenant(request.tenant_id)
 
     def _cache_key(self, request: TokenRequest) -> Hashable:
         return (

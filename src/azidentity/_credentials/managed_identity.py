@@ -34,7 +34,11 @@ from .._credential import (
 )
 from .._protocol.effects import Flow, HttpResponse, TransportError
 from .._protocol.managed_identity import arc
-from .._protocol.managed_identity import hosts as mi
+from .._protocol.managed_identity import identity as mi_identity
+from .._protocol.managed_identity import imds as mi_imds
+from .._protocol.managed_identity import requests as mi_requests
+from .._protocol.managed_identity import responses as mi_responses
+from .._protocol.managed_identity import sources as mi_sources
 from .._protocol.managed_identity.retry import (
     DEFAULT_BUDGET,
     GONE_BUDGET,
@@ -84,15 +88,15 @@ class _ManagedIdentity(CredentialBase):
         if given_env is None and chain is not None:
             given_env = chain.env
         env: Mapping[str, str] = os.environ if given_env is None else given_env
-        args = mi.identity_from_args(client_id, identity_config)
+        args = mi_identity.identity_from_args(client_id, identity_config)
         exclude_workload = (
             chain is not None and within_dac and "WorkloadIdentityCredential" not in chain.members
         )
-        self._source = mi.detect(env, exclude_workload_identity=exclude_workload)
+        self._source = mi_sources.detect(env, exclude_workload_identity=exclude_workload)
         self._identity_args = args
         self._identity = self._usable_identity(args, within_dac)
         self._probe_timeout = _positive("probe_timeout", kwargs.pop("probe_timeout", 1.0))
-        self._timeouts = mi.Timeouts(
+        self._timeouts = mi_requests.Timeouts(
             _positive("connection_timeout", kwargs.pop("connection_timeout", 2.0)),
             _positive("read_timeout", kwargs.pop("read_timeout", 5.0)),
         )
@@ -123,9 +127,9 @@ class _ManagedIdentity(CredentialBase):
                 "pass an empty string) for the system-assigned identity.",
                 "mi-blank-identity",
             )
-        elif self._source.kind == mi.SERVICE_FABRIC and self._source.problem:
+        elif self._source.kind == mi_sources.SERVICE_FABRIC and self._source.problem:
             self._config_error = (self._source.problem, self._source.problem_key or "mi-bad-response")
-        if self._source.kind == mi.SERVICE_FABRIC:
+        if self._source.kind == mi_sources.SERVICE_FABRIC:
             from .._http.service_fabric import ignored_options, warning_text
 
             is_async = isinstance(self, AsyncCredential)
@@ -139,14 +143,14 @@ class _ManagedIdentity(CredentialBase):
         allowed_tenants = kwargs.pop("additionally_allowed_tenants", None)
         self._workload = (
             self._workload_credential(env, kwargs, allowed_tenants)
-            if self._source.kind == mi.WORKLOAD
+            if self._source.kind == mi_sources.WORKLOAD
             else None
         )
         # Beyond azure-identity: with persistence, processes on one host share one token instead of
         # each asking the endpoint (the key already names the source, endpoint and identity).
         self._cache_persistence_options = kwargs.pop("cache_persistence_options", None)
         self._init_base(kwargs)
-        if self._source.kind == mi.NONE:
+        if self._source.kind == mi_sources.NONE:
             log.emit(
                 log.EVENT_AUTHENTICATION,
                 logging.INFO,
@@ -165,14 +169,16 @@ class _ManagedIdentity(CredentialBase):
             )
 
     # -- configuration ------------------------------------------------------------------------------
-    def _usable_identity(self, args: mi.IdentityArgs, within_dac: bool) -> mi.Identity | None:
+    def _usable_identity(
+        self, args: mi_identity.IdentityArgs, within_dac: bool
+    ) -> mi_identity.Identity | None:
         """The identity this host is asked for; drops (with a WARNING) what azure-identity ignores and raises
         ValueError where it raises one."""
         kind = self._source.kind
         identity = args.identity
         ignored = list(args.dropped)
-        if kind == mi.CLOUD_SHELL:
-            refusal = None if within_dac else mi.cloud_shell_refusal(args)
+        if kind == mi_sources.CLOUD_SHELL:
+            refusal = None if within_dac else mi_identity.cloud_shell_refusal(args)
             if refusal is not None:
                 from .._mitigations import lookup
 
@@ -192,7 +198,7 @@ class _ManagedIdentity(CredentialBase):
                 if args.alias is not None:
                     ignored.append(args.alias)
                 identity = None
-        elif kind == mi.WORKLOAD and identity is not None and identity.kind != "client_id":
+        elif kind == mi_sources.WORKLOAD and identity is not None and identity.kind != "client_id":
             # azure-identity ignores identity_config there: AZURE_CLIENT_ID names the identity.
             log.emit(
                 log.EVENT_AUTHENTICATION,
@@ -260,7 +266,7 @@ class _ManagedIdentity(CredentialBase):
             # caller that didn't ask for one, nor the reverse) tell tokens apart.
             return (
                 "managed-identity",
-                mi.WORKLOAD,
+                mi_sources.WORKLOAD,
                 workload._authority,
                 request.tenant_id or workload._tenant_id,
                 workload._client_id,
@@ -274,14 +280,14 @@ class _ManagedIdentity(CredentialBase):
             self._source.kind,
             self._source.endpoint,
             identity,
-            mi.resource_for(request.scopes),
+            mi_requests.resource_for(request.scopes),
         )
 
     def _validate(self, request: TokenRequest) -> None:
         if self._workload is not None:
             self._workload._validate(request)  # WorkloadIdentityCredential's rules: several scopes are fine
             return
-        mi.resource_for(request.scopes)
+        mi_requests.resource_for(request.scopes)
 
     def _in_chain(self) -> bool:
         return current_chain() is not None
@@ -294,7 +300,7 @@ class _ManagedIdentity(CredentialBase):
 
     def _policy(self) -> RetryPolicy:
         factor, maximum = self._backoff
-        if self._source.kind == mi.IMDS:
+        if self._source.kind == mi_sources.IMDS:
             if self._retry_total is None:
                 return RetryPolicy(
                     statuses=IMDS_STATUSES,
@@ -339,7 +345,7 @@ class _ManagedIdentity(CredentialBase):
         in_chain = self._in_chain()
         if self._config_error is not None:
             raise self._failed(*self._config_error)
-        if source.kind == mi.NONE:
+        if source.kind == mi_sources.NONE:
             raise self._unavailable(
                 source.problem or "No managed identity endpoint found.",
                 source.problem_key or "mi-incomplete-environment",
@@ -353,22 +359,22 @@ class _ManagedIdentity(CredentialBase):
             )
             token: Token = yield from workload._flow(request)
             return token
-        resource = mi.resource_for(request.scopes)
-        unsupported = mi.unsupported_identity(
+        resource = mi_requests.resource_for(request.scopes)
+        unsupported = mi_identity.unsupported_identity(
             source, self._identity, configured=self._identity_args.configured
         )
         if unsupported is not None:
             raise self._failed_or_unavailable(in_chain, *unsupported)
-        if source.kind == mi.IMDS:
+        if source.kind == mi_sources.IMDS:
             return (yield from self._imds_flow(resource, in_chain))
-        if source.kind == mi.ARC:
+        if source.kind == mi_sources.ARC:
             return (yield from self._arc_flow(resource))
         return (yield from self._host_flow(resource))
 
     def _token(self, response: HttpResponse) -> tuple[Token, dict[str, Any]]:
         try:
-            return mi.parse_token(response, self._now())
-        except mi.BadTokenResponse as problem:
+            return mi_responses.parse_token(response, self._now())
+        except mi_responses.BadTokenResponse as problem:
             raise self._failed(
                 f"Unexpected response from the managed identity endpoint: {problem}",
                 "mi-bad-response",
@@ -380,7 +386,7 @@ class _ManagedIdentity(CredentialBase):
         if self._probe_enabled() and not self._imds_confirmed:
             yield from self._probe(resource)
             self._imds_confirmed = True
-        request = mi.token_request(self._source, resource, self._identity, self._timeouts)
+        request = mi_requests.token_request(self._source, resource, self._identity, self._timeouts)
         outcome = yield from send(
             request,
             self._policy(),
@@ -413,7 +419,7 @@ class _ManagedIdentity(CredentialBase):
                 "mi-aks-pod-identity",
                 response,
             )
-        reason = mi.not_imds_reason(response)
+        reason = mi_imds.not_imds_reason(response)
         if reason is not None:
             raise self._failed_or_unavailable(
                 in_chain,
@@ -426,7 +432,7 @@ class _ManagedIdentity(CredentialBase):
             return self._token(response)[0]
         if status == 400:
             text = "The requested identity hasn't been assigned to this resource."
-            message = mi.message_of(response)
+            message = mi_responses.message_of(response)
             if self._identity is None:
                 raise self._failed_or_unavailable(
                     in_chain,
@@ -442,7 +448,7 @@ class _ManagedIdentity(CredentialBase):
         raise self._status_error(outcome, response)
 
     def _probe(self, resource: str) -> Flow[None]:
-        request = mi.probe_request(self._source.endpoint, resource, self._probe_timeout)
+        request = mi_imds.probe_request(self._source.endpoint, resource, self._probe_timeout)
         try:
             response = yield request
         except TransportError as error:
@@ -454,7 +460,7 @@ class _ManagedIdentity(CredentialBase):
                 else "IMDS gave no response"
             )
             raise self._unavailable(f"{what} ({error.message})", "dac-mi-timeout") from None
-        reason = mi.not_imds_reason(response, probe=True)
+        reason = mi_imds.not_imds_reason(response, probe=True)
         if reason is not None:
             raise self._unavailable(
                 f"The endpoint that answered is not IMDS: it returned {reason}.", "mi-not-imds", response
@@ -483,7 +489,7 @@ class _ManagedIdentity(CredentialBase):
     def _no_response(self, outcome: Outcome, *, unavailable: bool) -> Exception:
         error = outcome.error
         what = error.message if error is not None else f"GET {self._source.endpoint}: no response"
-        if error is not None and self._source.kind == mi.SERVICE_FABRIC:
+        if error is not None and self._source.kind == mi_sources.SERVICE_FABRIC:
             from .._http.service_fabric import MISMATCH, ThumbprintMismatch
 
             if wraps(error, ThumbprintMismatch) is not None or MISMATCH in what:
@@ -518,7 +524,7 @@ class _ManagedIdentity(CredentialBase):
                 "mi-retries-exhausted",
                 response,
             )
-        message = mi.message_of(response)
+        message = mi_responses.message_of(response)
         return self._failed(
             f"Unexpected response from the managed identity endpoint ({response.status})"
             f"{': ' + message if message else ''}",
@@ -528,7 +534,7 @@ class _ManagedIdentity(CredentialBase):
 
     # App Service, Service Fabric, Cloud Shell, Azure ML --------------------------------------------
     def _host_flow(self, resource: str) -> Flow[Token]:
-        request = mi.token_request(self._source, resource, self._identity, self._timeouts)
+        request = mi_requests.token_request(self._source, resource, self._identity, self._timeouts)
         outcome = yield from send(request, self._policy(), self._now, budget=self._new_budget())
         response = outcome.response
         if response is None:
@@ -547,8 +553,8 @@ class _ManagedIdentity(CredentialBase):
                 "mi-redirect",
                 response,
             )
-        if self._source.kind == mi.APP_SERVICE and 400 <= status < 500:
-            message = mi.message_of(response)
+        if self._source.kind == mi_sources.APP_SERVICE and 400 <= status < 500:
+            message = mi_responses.message_of(response)
             return self._failed(
                 f"The App Service identity endpoint refused the request ({status}){': ' + message if message else ''}",
                 "mi-app-service-error",
@@ -558,14 +564,16 @@ class _ManagedIdentity(CredentialBase):
 
     # Azure Arc ---------------------------------------------------------------------------------------
     def _arc_flow(self, resource: str) -> Flow[Token]:
-        request = mi.token_request(self._source, resource, self._identity, self._timeouts)
+        request = mi_requests.token_request(self._source, resource, self._identity, self._timeouts)
         policy = self._policy()
         budget = self._new_budget()  # the challenge and the answer share it
         outcome = yield from send(request, policy, self._now, budget=budget)
         response = outcome.response
         if response is not None and response.status == 401:
             key = self._arc_key(response)
-            outcome = yield from send(mi.with_authorization(request, key), policy, self._now, budget=budget)
+            outcome = yield from send(
+                mi_requests.with_authorization(request, key), policy, self._now, budget=budget
+            )
             response = outcome.response
             if response is not None and response.status == 401:
                 raise self._failed(
@@ -623,7 +631,7 @@ class _ManagedIdentity(CredentialBase):
     def _pinned(self) -> bool:
         """Service Fabric: requests go through azidentity's own pinned transport."""
         return (
-            self._source.kind == mi.SERVICE_FABRIC
+            self._source.kind == mi_sources.SERVICE_FABRIC
             and self._config_error is None
             and bool(self._source.thumbprint)
         )

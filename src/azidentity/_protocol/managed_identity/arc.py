@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..effects import HttpResponse
-from .hosts import Identity
+from .identity import Identity
 
 LINUX_TOKEN_DIR = "/var/opt/azcmagent/tokens"
 MAX_KEY_SIZE = 4096
