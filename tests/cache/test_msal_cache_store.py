@@ -28,7 +28,7 @@ from msal_testlib import (
     secret_service_cache,
     sign_in,
 )
-from test_persistence import secret_service  # noqa: F401  (the private D-Bus + GNOME Keyring, reused)
+from persistence_testlib import secret_service  # noqa: F401  (the private D-Bus + GNOME Keyring, reused)
 
 VAULT = "https://vault.azure.net/.default"
 NOCAE = "msal.cache.nocae"
