@@ -18,8 +18,8 @@ from contextvars import ContextVar
 
 from . import _tracing, log
 from ._cache.memory import TokenCache
+from ._lazy import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Hashable, Mapping
     from typing import Any, ClassVar

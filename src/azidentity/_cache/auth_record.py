@@ -11,7 +11,8 @@ between azure-identity and azidentity:
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
+from .._lazy import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from typing import Any
 

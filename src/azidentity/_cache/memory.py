@@ -20,7 +20,8 @@ from __future__ import annotations
 import time
 from _thread import allocate_lock
 
-TYPE_CHECKING = False
+from .._lazy import TYPE_CHECKING
+
 if TYPE_CHECKING:
     import asyncio
     import threading

@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import sys
 
+from .._lazy import TYPE_CHECKING
 from .._protocol.msal_cache import (
     DEFAULT_NAME,
     KEYCHAIN_DEFAULT_ACCOUNT,
@@ -37,7 +38,6 @@ from .._protocol.msal_cache import (
     Snapshot,
 )
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 

@@ -53,8 +53,8 @@ import threading
 import time
 
 from .. import log
+from .._lazy import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     import concurrent.futures
     from collections.abc import Callable

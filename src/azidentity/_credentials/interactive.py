@@ -26,12 +26,12 @@ from .._credential import (
     _scope_key,
     current_chain,
 )
+from .._lazy import TYPE_CHECKING
 from .._protocol import authorize, entra
 from .._protocol.account import Account, account_from_response
 from .._protocol.effects import Flow
 from .entra import EntraCredential
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable
     from typing import Any, ClassVar, NoReturn

@@ -21,11 +21,11 @@ from __future__ import annotations
 import os
 
 from .._credential import AsyncCredential, SyncCredential, TokenRequest
+from .._lazy import TYPE_CHECKING
 from .._protocol import msal_cache as mc
 from .._protocol.effects import Flow
 from .shared_token_cache import MsalCacheCredential
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 

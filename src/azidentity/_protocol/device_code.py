@@ -10,9 +10,9 @@ and ``client_id`` every ``interval`` seconds. A poll answers a token, or 400 wit
 
 from __future__ import annotations
 
+from .._lazy import TYPE_CHECKING
 from .effects import HttpRequest, HttpResponse
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
 

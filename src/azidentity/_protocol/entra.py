@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import sys
 
+from .._lazy import TYPE_CHECKING
 from .._token import Token, make_token
 from .._version import __version__
 from .effects import HttpRequest, HttpResponse
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from typing import Any

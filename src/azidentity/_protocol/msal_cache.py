@@ -22,10 +22,10 @@ the credential's sleep seam.
 
 from __future__ import annotations
 
+from .._lazy import TYPE_CHECKING
 from .effects import Sleep, _Value, parse_json
 from .user_effects import Interaction
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any

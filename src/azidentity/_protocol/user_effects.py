@@ -8,9 +8,9 @@ change, and a test stepping a flow sees a plain value and sends back a plain res
 
 from __future__ import annotations
 
+from .._lazy import TYPE_CHECKING
 from .effects import _Value
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
