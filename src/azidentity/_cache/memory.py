@@ -106,7 +106,8 @@ class TokenCache:
             self._failures[key] = (ended, error, claims)
 
     def failure_since(self, key: Hashable, seen: int, claims: str | None) -> BaseException | None:
-        """The error of an attempt (for the same claims) that ended after ``seen``: the caller waited for it."""
+        """The error of an attempt (for the same claims) that ended after ``seen``: the caller waited
+        for it."""
         failure = self._failures.get(key)
         if failure is not None and failure[0] > seen and failure[2] == claims:
             return failure[1]

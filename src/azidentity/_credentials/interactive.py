@@ -134,7 +134,8 @@ def coerce_record(record: Any) -> AuthenticationRecord | None:
         )
     except AttributeError:
         raise TypeError(
-            f"authentication_record must be an AuthenticationRecord (from authenticate()), got {type(record).__name__}"
+            "authentication_record must be an AuthenticationRecord (from authenticate()), "
+            f"got {type(record).__name__}"
         ) from None
 
 
@@ -329,8 +330,8 @@ class UserCredential(EntraCredential):
         log.emit(
             log.EVENT_AUTHENTICATION,
             log.INFO,
-            "%s found the account's refresh token in MSAL's token cache %r (written by azure-identity or another "
-            "MSAL application); signing in silently",
+            "%s found the account's refresh token in MSAL's token cache %r "
+            "(written by azure-identity or another MSAL application); signing in silently",
             self._name,
             options.name,
         )

@@ -399,7 +399,8 @@ def read_caches(
             also = f"; and {snapshot.problem}" if snapshot.problem else ""
             outcome.problems.append(
                 CacheProblem(
-                    f"the cache {snapshot.where[0] if snapshot.where else name} can't be read: {error}{state}{also}",
+                    f"the cache {snapshot.where[0] if snapshot.where else name} can't be read: "
+                    f"{error}{state}{also}",
                     "shared-cache-unreadable",
                 )
             )

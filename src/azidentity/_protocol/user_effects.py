@@ -49,7 +49,10 @@ class BrowserAuthorization(Interaction):
         self.performer = performer
 
     def __repr__(self) -> str:  # the URL carries the state and PKCE challenge: not secret, but noisy
-        return f"BrowserAuthorization(host={self.host!r}, ports={self.ports[0]}..{self.ports[-1]}, timeout={self.timeout})"
+        return (
+            f"BrowserAuthorization(host={self.host!r}, ports={self.ports[0]}..{self.ports[-1]}, "
+            f"timeout={self.timeout})"
+        )
 
 
 class RedirectResult(_Value):
