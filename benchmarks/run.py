@@ -500,8 +500,9 @@ def bench_first_token_process(s: Settings, coords: dict[str, Any]) -> None:
         code = (
             f"import json, os, time; t = time.perf_counter(); import {module} as m; "
             "a = json.loads(os.environ['BENCH_ARGS']); "
-            "c = m.ClientSecretCredential(a['tenant'], a['client_id'], a['secret'], authority=a['authority'], "
-            f"connection_verify=a['ca']{extra}); c.get_token({STORAGE!r}); print(time.perf_counter() - t)"
+            "c = m.ClientSecretCredential(a['tenant'], a['client_id'], a['secret'], "
+            f"authority=a['authority'], connection_verify=a['ca']{extra}); "
+            f"c.get_token({STORAGE!r}); print(time.perf_counter() - t)"
         )
         out = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120, env=env

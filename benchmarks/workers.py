@@ -142,7 +142,8 @@ def throughput(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def cache_hit(args: dict[str, Any]) -> dict[str, Any]:
-    """Seconds per cache-hit call of get_token and get_token_info, sync and async (one process per library)."""
+    """Seconds per cache-hit call of get_token and get_token_info, sync and async (one process per
+    library)."""
     lib, budget, repeats = args["lib"], args["budget"], args["repeats"]
     scope = args["scope"]
     results: dict[str, float] = {}

@@ -1,6 +1,6 @@
 """Helpers for the persistent cache tests: a private Secret Service, and a worker run as another process.
 
-As a module: :func:`start_secret_service` starts a private D-Bus session bus and an unlocked
+As a module: :class:`SecretService` starts a private D-Bus session bus and an unlocked
 GNOME Keyring on it (its files in a temporary directory), for the tests and their subprocesses.
 
 As a script (``python persistence_worker.py COMMAND``, arguments as JSON in the environment
@@ -29,10 +29,32 @@ from typing import Any
 WORKER = Path(__file__)
 
 
+SECRETS = "org.freedesktop.secrets"
+
+# The private session bus activates nothing: no <servicedir>, no <standard_session_servicedirs/>. The
+# stock session.conf would find /usr/share/dbus-1/services/org.freedesktop.secrets.service, and any call
+# to org.freedesktop.secrets made before our daemon owns the name would start a second, password-less
+# gnome-keyring-daemon that races ours for the name (and outlives the bus). Without activation, a call to
+# an absent name fails at once with ServiceUnknown.
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
 class SecretService:
     """A private D-Bus session bus with an unlocked GNOME Keyring; stop() ends both."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, timeout: float = 15) -> None:
         dbus_daemon = shutil.which("dbus-daemon")
         keyring_daemon = shutil.which("gnome-keyring-daemon")
         assert dbus_daemon and keyring_daemon
@@ -46,8 +68,11 @@ class SecretService:
             "XDG_CONFIG_HOME": str(home / "config"),
             "XDG_RUNTIME_DIR": str(run),
         }
+        bus_config = home / "session-bus.conf"
+        bus_config.write_text(BUS_CONFIG)
+        self._log = home / "gnome-keyring-daemon.log"
         self._bus = subprocess.Popen(
-            [dbus_daemon, "--session", "--nofork", "--nopidfile", "--print-address=1"],
+            [dbus_daemon, f"--config-file={bus_config}", "--nofork", "--nopidfile", "--print-address=1"],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
@@ -59,61 +84,96 @@ class SecretService:
             assert self._bus.stdout is not None
             self.address = self._bus.stdout.readline().strip()
             if not self.address:
-                raise RuntimeError("dbus-daemon printed no address")
+                raise RuntimeError(f"dbus-daemon printed no address (exit status {self._bus.poll()})")
             self.env["DBUS_SESSION_BUS_ADDRESS"] = self.address
-            # The login keyring exists before the daemon starts (an empty-password keyring is a plain
-            # file), so it is loaded at start-up. Left to --unlock to create, it sometimes never was
-            # (about 1 start in 20 on a loaded machine): every key then failed with "Failed to create
-            # the collection: Prompt dismissed" for the rest of the session.
+            # The login keyring is an empty-password keyring (a plain file: no key to derive, so start-up
+            # is about 3 times faster than letting --unlock create an encrypted one) and the default alias
+            # names it. It loads locked: --unlock is what unlocks it.
             keyrings = home / "data" / "keyrings"
             keyrings.mkdir(parents=True, mode=0o700)
             (keyrings / "login.keyring").write_text(
                 "[keyring]\ndisplay-name=login\nctime=0\nmtime=0\nlock-on-idle=false\nlock-after=false\n"
             )
             (keyrings / "default").write_text("login")
-            # --unlock reads the login keyring's password from stdin and unlocks it.
-            self._keyring = subprocess.Popen(
-                [keyring_daemon, "--foreground", "--unlock", "--components=secrets"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=self.env,
-            )
+            # --unlock reads the login password from stdin (to EOF) and unlocks the login keyring before
+            # the daemon takes its bus name, so once it owns org.freedesktop.secrets it is ready.
+            with self._log.open("wb") as log:
+                self._keyring = subprocess.Popen(
+                    [keyring_daemon, "--foreground", "--unlock", "--components=secrets"],
+                    stdin=subprocess.PIPE,
+                    stdout=log,
+                    stderr=log,
+                    env=self.env,
+                )
             assert self._keyring.stdin is not None
             self._keyring.stdin.write(b"azidentity-tests")
             self._keyring.stdin.close()
-            self._wait_until_registered()
+            self._wait_until_ready(timeout)
         except BaseException:
             self.stop()
             raise
 
-    def _wait_until_registered(self) -> None:
-        """Until org.freedesktop.secrets has an owner on the bus and its default collection (the login
-        keyring) is there, unlocked: a readiness check, bounded."""
-        import secretstorage
-        from jeepney.io.blocking import open_dbus_connection
-        from secretstorage.collection import get_collection_by_alias
-        from secretstorage.exceptions import ItemNotFoundException
+    @property
+    def keyring_pid(self) -> int | None:
+        return self._keyring.pid if self._keyring is not None else None
 
-        def ready() -> bool:
-            if not secretstorage.check_service_availability(connection):
-                return False
-            try:
-                return not get_collection_by_alias(connection, "default").is_locked()
-            except ItemNotFoundException:
-                return False
+    def _wait_until_ready(self, timeout: float) -> None:
+        """Wait (bounded) for our daemon to own org.freedesktop.secrets, then check once that it is ours
+        and its default collection is unlocked; any other state is an error that says what it saw."""
+        from jeepney import DBusAddress, MatchRule, Message, Properties, new_method_call
+        from jeepney.bus_messages import message_bus
+        from jeepney.io.blocking import Proxy, open_dbus_connection
+        from jeepney.wrappers import unwrap_msg
 
-        connection = open_dbus_connection(bus=self.address)
+        def call(message: Message) -> Any:
+            return unwrap_msg(connection.send_and_get_reply(message, timeout=timeout))
+
+        assert self._keyring is not None
+        connection = open_dbus_connection(bus=self.address, auth_timeout=timeout)
         try:
-            deadline = time.monotonic() + 15
-            while not ready():
-                if self._keyring is not None and self._keyring.poll() is not None:
-                    raise RuntimeError(f"gnome-keyring-daemon exited with {self._keyring.returncode}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError("gnome-keyring-daemon has no unlocked default collection")
-                time.sleep(0.01)
+            bus = Proxy(message_bus, connection, timeout=timeout)
+            owner_changed = MatchRule(
+                type="signal",
+                sender=message_bus.bus_name,
+                interface=message_bus.interface,
+                member="NameOwnerChanged",
+                path=message_bus.object_path,
+            )
+            owner_changed.add_arg_condition(0, SECRETS)
+            bus.AddMatch(owner_changed)
+            deadline = time.monotonic() + timeout
+            with connection.filter(owner_changed) as changes:
+                # Subscribed before asking, so a change between the two is never missed.
+                while not bus.NameHasOwner(SECRETS)[0]:
+                    if self._keyring.poll() is not None:
+                        raise RuntimeError(self._not_ready(f"exited with status {self._keyring.returncode}"))
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise RuntimeError(self._not_ready(f"did not take {SECRETS} within {timeout} s"))
+                    try:  # woken by the owner change; a short slice keeps an eye on the daemon's exit
+                        connection.recv_until_filtered(changes, timeout=min(left, 0.25))
+                    except TimeoutError:
+                        pass
+            owner = bus.GetConnectionUnixProcessID(SECRETS)[0]
+            if owner != self._keyring.pid:
+                raise RuntimeError(self._not_ready(f"lost {SECRETS} to process {owner}"))
+            service = DBusAddress("/org/freedesktop/secrets", SECRETS, "org.freedesktop.Secret.Service")
+            path = call(new_method_call(service, "ReadAlias", "s", ("default",)))[0]
+            if path == "/":
+                raise RuntimeError(self._not_ready("has no default collection"))
+            collection = DBusAddress(path, SECRETS, "org.freedesktop.Secret.Collection")
+            locked = call(Properties(collection).get("Locked"))[0][1]
+            if locked:
+                raise RuntimeError(self._not_ready(f"has its default collection {path} locked"))
         finally:
             connection.close()
+
+    def _not_ready(self, state: str) -> str:
+        try:
+            said = self._log.read_text(errors="replace").strip()[-2000:] or "nothing"
+        except OSError as error:
+            said = f"(its log is unreadable: {error})"
+        return f"gnome-keyring-daemon (pid {self.keyring_pid}, private bus {self.address}) {state}; it said: {said}"
 
     def stop(self) -> None:
         for process in (self._keyring, self._bus):

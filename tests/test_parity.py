@@ -110,6 +110,11 @@ DIFFERENCES = (
         "IMDS probe, default 1 s; azure-identity's is fixed.",
     ),
     Difference(
+        "IMDS probe inside chains",
+        "Managed identity probes IMDS when other members follow it in the chain; alone (or its chain's "
+        "only member) it sends the full request at once. azure-identity probes in any chain.",
+    ),
+    Difference(
         "IMDS probe with AZURE_POD_IDENTITY_AUTHORITY_HOST",
         "azidentity probes IMDS inside DefaultAzureCredential even when the IMDS address is overridden; "
         "azure-identity skips the probe then (and waits for the full request).",

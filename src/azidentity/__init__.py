@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import importlib
 
+from ._lazy import TYPE_CHECKING
 from ._version import __version__ as __version__
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 

@@ -7,8 +7,8 @@ import re
 
 from . import log
 from ._constants import AzureAuthorityHosts, EnvironmentVariables
+from ._lazy import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import time
 
-TYPE_CHECKING = False
+from ._lazy import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from typing import Any

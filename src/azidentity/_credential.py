@@ -18,8 +18,8 @@ from contextvars import ContextVar
 
 from . import _tracing, log
 from ._cache.memory import TokenCache
+from ._lazy import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Hashable, Mapping
     from typing import Any, ClassVar
@@ -97,7 +97,10 @@ class TokenRequest:
         self.passthrough = passthrough
 
     def __repr__(self) -> str:
-        return f"TokenRequest(scopes={self.scopes!r}, tenant_id={self.tenant_id!r}, enable_cae={self.enable_cae})"
+        return (
+            f"TokenRequest(scopes={self.scopes!r}, tenant_id={self.tenant_id!r}, "
+            f"enable_cae={self.enable_cae})"
+        )
 
 
 def _scope_key(scopes: tuple[str, ...]) -> tuple[str, ...]:
@@ -341,7 +344,9 @@ def _check_callables(credential: str, state: dict[str, Any]) -> None:
             pickle.dumps(value)
         except Exception as error:
             # The callable's name, never its repr: a partial's repr would show its arguments (secrets).
-            what = f"{getattr(value, '__module__', None) or '?'}.{getattr(value, '__qualname__', type(value).__name__)}"
+            module = getattr(value, "__module__", None) or "?"
+            qualname = getattr(value, "__qualname__", type(value).__name__)
+            what = f"{module}.{qualname}"
             raise TypeError(
                 f"{credential} cannot be pickled: its {name.lstrip('_')} callable {what} is not picklable "
                 f"({type(error).__name__}). Pass a module-level function (or another picklable callable)."

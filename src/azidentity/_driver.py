@@ -307,7 +307,8 @@ def run_sync(flow: Flow[T], io: SyncIO) -> T:
 
 class AsyncIO:
     """Performs effects for async credentials (the user's transport: as in :class:`SyncIO`, with
-    ``__aenter__`` / ``__aexit__`` only, as azure-core's async pipeline uses; a double without them is left alone)."""
+    ``__aenter__`` / ``__aexit__`` only, as azure-core's async pipeline uses; a double without them is
+    left alone)."""
 
     def __init__(self, pipeline_kwargs: dict[str, Any], sleep: Callable[[float], Any] | None = None) -> None:
         self._kwargs = pipeline_kwargs
@@ -411,7 +412,8 @@ async def _maybe_await(method: Any, *args: object) -> None:
 
 
 async def _http_within(io: AsyncIO, request: HttpRequest) -> HttpResponse:
-    """``io.http``, ended at the request's whole-request deadline (a server trickling bytes can't outlast it)."""
+    """``io.http``, ended at the request's whole-request deadline (a server trickling bytes can't
+    outlast it)."""
     if request.total_timeout is None:
         return await io.http(request)
     import asyncio

@@ -122,7 +122,8 @@ class _Native(_Backend):
 
 
 class _Plugin(_Backend):
-    """A plugin class (``AbstractSpan``) from ``settings.tracing_implementation``; its spans wrap OpenTelemetry's."""
+    """A plugin class (``AbstractSpan``) from ``settings.tracing_implementation``; its spans wrap
+    OpenTelemetry's."""
 
     def __init__(self, plugin: Any) -> None:
         self._plugin = plugin

@@ -15,7 +15,8 @@ secret headers), ``Retry`` (retry decisions). With no listener set, events cost 
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
+from ._lazy import TYPE_CHECKING
+
 if TYPE_CHECKING:
     import logging
     from collections.abc import Callable

@@ -88,6 +88,19 @@ def test_importing_the_store_loads_neither_keyring_nor_cryptography() -> None:
 
 
 # -- encrypted, with the Secret Service ----------------------------------------------------------------
+def test_the_private_bus_starts_no_second_keyring(secret_service: Any) -> None:
+    """The fixture's bus activates nothing, so no call can auto-start a second, password-less
+    gnome-keyring-daemon: one used to race the fixture's for org.freedesktop.secrets (the default
+    collection then stayed locked, a few starts in 100 on a loaded machine) and outlived the bus."""
+    from jeepney.bus_messages import message_bus
+    from jeepney.io.blocking import Proxy, open_dbus_connection
+
+    with open_dbus_connection(bus=secret_service.address) as connection:
+        bus = Proxy(message_bus, connection, timeout=10)
+        assert bus.ListActivatableNames()[0] == ["org.freedesktop.DBus"]
+        assert bus.GetConnectionUnixProcessID(persistence_worker.SECRETS)[0] == secret_service.keyring_pid
+
+
 def test_encrypted_at_rest_with_owner_only_modes(keyring_on: Path, emulator: Any) -> None:
     with credential(emulator) as cred:
         token = cred.get_token(SCOPE).token

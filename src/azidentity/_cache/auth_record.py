@@ -11,7 +11,8 @@ between azure-identity and azidentity:
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
+from .._lazy import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from typing import Any
 
@@ -97,7 +98,8 @@ class AuthenticationRecord:
                 ) from None
         if not isinstance(data, str):
             raise ValueError(
-                f"Can't deserialize an AuthenticationRecord from {type(data).__name__}; expected a JSON string"
+                f"Can't deserialize an AuthenticationRecord from {type(data).__name__}; "
+                "expected a JSON string"
             )
         from .._protocol.effects import parse_json
 
@@ -109,7 +111,8 @@ class AuthenticationRecord:
             ) from None
         if not isinstance(deserialized, dict):
             raise ValueError(
-                f"Can't deserialize an AuthenticationRecord: expected a JSON object, got {type(deserialized).__name__}"
+                "Can't deserialize an AuthenticationRecord: expected a JSON object, "
+                f"got {type(deserialized).__name__}"
             )
         version = deserialized.get("version")
         if (
@@ -142,7 +145,8 @@ class AuthenticationRecord:
     def __repr__(self) -> str:
         return (
             f"AuthenticationRecord(username={self._username!r}, tenant_id={self._tenant_id!r}, "
-            f"client_id={self._client_id!r}, authority={self._authority!r}, home_account_id={self._home_account_id!r})"
+            f"client_id={self._client_id!r}, authority={self._authority!r}, "
+            f"home_account_id={self._home_account_id!r})"
         )
 
     def __setstate__(self, state: dict[str, str]) -> None:

@@ -20,7 +20,8 @@ from __future__ import annotations
 import time
 from _thread import allocate_lock
 
-TYPE_CHECKING = False
+from .._lazy import TYPE_CHECKING
+
 if TYPE_CHECKING:
     import asyncio
     import threading
@@ -105,7 +106,8 @@ class TokenCache:
             self._failures[key] = (ended, error, claims)
 
     def failure_since(self, key: Hashable, seen: int, claims: str | None) -> BaseException | None:
-        """The error of an attempt (for the same claims) that ended after ``seen``: the caller waited for it."""
+        """The error of an attempt (for the same claims) that ended after ``seen``: the caller waited
+        for it."""
         failure = self._failures.get(key)
         if failure is not None and failure[0] > seen and failure[2] == claims:
             return failure[1]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import sys
 
+from .._lazy import TYPE_CHECKING
 from .._protocol.msal_cache import (
     DEFAULT_NAME,
     KEYCHAIN_DEFAULT_ACCOUNT,
@@ -37,7 +38,6 @@ from .._protocol.msal_cache import (
     Snapshot,
 )
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
@@ -318,8 +318,8 @@ def secret_service_lookup(name: str, timeout: float) -> tuple[str, bytes] | Snap
             if locked:
                 return _secret_problem(
                     where,
-                    "the cache's Secret Service item is in a locked keyring; azidentity never asks to unlock it "
-                    "(that could show a prompt)",
+                    "the cache's Secret Service item is in a locked keyring; "
+                    "azidentity never asks to unlock it (that could show a prompt)",
                     "shared-cache-locked",
                 )
             return None
@@ -340,8 +340,8 @@ def secret_service_lookup(name: str, timeout: float) -> tuple[str, bytes] | Snap
         ):
             return _secret_problem(
                 where,
-                "the cache is kept in the Secret Service, and no Secret Service runs on the D-Bus session bus "
-                "(is gnome-keyring-daemon running?)",
+                "the cache is kept in the Secret Service, "
+                "and no Secret Service runs on the D-Bus session bus (is gnome-keyring-daemon running?)",
             )
         return _secret_problem(where, f"the Secret Service answered an error: {error.name}")
     except Exception as error:

@@ -6,7 +6,8 @@ share it) is ``_persistence.py``; this module stays import-light because ``azide
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
+from .._lazy import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from typing import Any
 

@@ -10,11 +10,11 @@ loop's thread, lookups answer from memory only and writes are queued (``Persiste
 
 from __future__ import annotations
 
+from .._lazy import TYPE_CHECKING
 from .._token import Token
 from .memory import RETRY_DELAY, CacheEntry, TokenCache
 from .store import ACCESS_TOKENS, PersistentStore, on_event_loop, open_store
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     import asyncio
     import threading

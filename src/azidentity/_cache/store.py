@@ -53,8 +53,8 @@ import threading
 import time
 
 from .. import log
+from .._lazy import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     import concurrent.futures
     from collections.abc import Callable
@@ -101,7 +101,8 @@ def on_event_loop() -> bool:
 
 # -- location ----------------------------------------------------------------------------------------
 def cache_directory() -> str:
-    """``$XDG_CACHE_HOME/azidentity`` or ``~/.cache/azidentity`` (``%LOCALAPPDATA%\\azidentity`` on Windows)."""
+    """``$XDG_CACHE_HOME/azidentity`` or ``~/.cache/azidentity``
+    (``%LOCALAPPDATA%\\azidentity`` on Windows)."""
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or os.path.join(os.path.expanduser("~"), "AppData", "Local")
     else:
@@ -296,7 +297,8 @@ def _load_key(name: str, lock: _FileLock) -> bytes:
         import keyring
     except ImportError as error:
         raise _Unavailable(
-            f"the keyring package isn't installed ({error}); install it with: pip install 'azidentity[cache]'",
+            f"the keyring package isn't installed ({error}); "
+            "install it with: pip install 'azidentity[cache]'",
             "cache-keyring-missing",
         ) from error
     try:
@@ -710,8 +712,9 @@ def open_store(options: Any, *, cae: bool) -> PersistentStore:
                     log.emit(
                         log.EVENT_AUTHENTICATION,
                         log.WARNING,
-                        "The persistent token cache %r is stored UNENCRYPTED in %s (%s.nocae.json and %s.cae.json, "
-                        "readable only by you) because encryption isn't available: %s. "
+                        "The persistent token cache %r is stored UNENCRYPTED in %s "
+                        "(%s.nocae.json and %s.cae.json, readable only by you) "
+                        "because encryption isn't available: %s. "
                         "TokenCachePersistenceOptions(allow_unencrypted_storage=True) permits this.",
                         name,
                         directory,

@@ -118,7 +118,8 @@ def _attempt(dac: Any, entry: Any, scope: str) -> Outcome:
 
 def _member_facts(credential: Any) -> dict[str, str]:
     """Facts a member gathers about itself: SharedTokenCacheCredential and VisualStudioCodeCredential say
-    where they looked (MSAL's cache, VS Code's sign-in record) and what they found; the broker why it's absent."""
+    where they looked (MSAL's cache, VS Code's sign-in record) and what they found; the broker why it's
+    absent."""
     describe = getattr(credential, "_doctor_facts", None)
     if not callable(describe):
         return {}
@@ -129,7 +130,8 @@ def _member_facts(credential: Any) -> dict[str, str]:
 
 
 def _build_default() -> tuple[Any, list[str]]:
-    """DefaultAzureCredential as this environment makes it; if AZURE_TOKEN_CREDENTIALS is invalid, without it."""
+    """DefaultAzureCredential as this environment makes it; if AZURE_TOKEN_CREDENTIALS is invalid,
+    without it."""
     from .._credentials.default import DefaultAzureCredential
 
     try:

@@ -25,8 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser(
         "token",
         help="acquire a token and show whose it is",
-        description="Acquire a token with DefaultAzureCredential (or the named credential) and print the identity "
-        "and expiry. The token itself is printed only with --show-token.",
+        description="Acquire a token with DefaultAzureCredential (or the named credential) "
+        "and print the identity and expiry. The token itself is printed only with --show-token.",
     )
     token.add_argument("--scope", default=DEFAULT_SCOPE, help=f"scope to request (default: {DEFAULT_SCOPE})")
     token.add_argument(
@@ -47,8 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser(
         "doctor",
         help="diagnose every DefaultAzureCredential member on this machine",
-        description="Try every DefaultAzureCredential member without stopping and report, for each, what happened, "
-        "why, and what to do. Exit status 0 when DefaultAzureCredential gets a token, 1 when it does not.",
+        description="Try every DefaultAzureCredential member without stopping and report, for each, "
+        "what happened, why, and what to do. "
+        "Exit status 0 when DefaultAzureCredential gets a token, 1 when it does not.",
     )
     doctor.add_argument("--scope", default=DEFAULT_SCOPE, help=f"scope to request (default: {DEFAULT_SCOPE})")
     doctor.add_argument("--json", action="store_true", help="print JSON for programs")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from .._authority import authority_host
 from .._credential import AsyncCredential, CredentialBase, SyncCredential, TokenRequest
+from .._lazy import TYPE_CHECKING
 from .._protocol import authorize, entra
 from .._protocol.account import Account, account_from_response
 from .._protocol.effects import Flow
 from .entra import EntraCredential
 from .interactive import UserStore
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 

@@ -84,8 +84,8 @@ class AzureCliCredential(_AzureCli, SyncCredential):
     :keyword str tenant_id: tenant to request tokens from; by default, the CLI's current tenant (any tenant
         requested per call is then accepted).
     :keyword str subscription: name or ID of a subscription whose tenant is used (``--subscription``).
-    :keyword list[str] additionally_allowed_tenants: tenants besides ``tenant_id`` for which the credential may
-        acquire tokens; "*" allows any tenant.
+    :keyword list[str] additionally_allowed_tenants: tenants besides ``tenant_id`` for which the credential
+        may acquire tokens; "*" allows any tenant.
     :keyword int process_timeout: seconds to wait for the Azure CLI (default 10).
     :keyword bool cache_tokens: **addition to azure-identity's signature.** Keep the CLI's tokens in memory
         until their refresh point, keyed by tool, tenant, subscription and scope, so that a burst of

@@ -82,8 +82,8 @@ class AzureDeveloperCliCredential(_AzureDeveloperCli, SyncCredential):
 
     :keyword str tenant_id: tenant to request tokens from; by default, azd's current tenant (any tenant
         requested per call is then accepted).
-    :keyword list[str] additionally_allowed_tenants: tenants besides ``tenant_id`` for which the credential may
-        acquire tokens; "*" allows any tenant.
+    :keyword list[str] additionally_allowed_tenants: tenants besides ``tenant_id`` for which the credential
+        may acquire tokens; "*" allows any tenant.
     :keyword int process_timeout: seconds to wait for azd (default 10).
     :keyword bool cache_tokens: **addition to azure-identity's signature.** Keep azd's tokens in memory until
         their refresh point, keyed by tool, tenant and scopes, so that a burst of ``get_token`` calls runs

@@ -38,9 +38,10 @@ class _AzurePipelines(EntraCredential):
         ]
         if missing:
             raise ValueError(
-                f"{self._name}: 'tenant_id', 'client_id', 'service_connection_id' and 'system_access_token' are "
-                f"required keyword arguments; missing or empty: {', '.join(repr(m) for m in missing)}. "
-                "system_access_token is the pipeline's System.AccessToken (map it into the step's environment)."
+                f"{self._name}: 'tenant_id', 'client_id', 'service_connection_id' and 'system_access_token' "
+                f"are required keyword arguments; missing or empty: {', '.join(repr(m) for m in missing)}. "
+                "system_access_token is the pipeline's System.AccessToken "
+                "(map it into the step's environment)."
             )
         self._service_connection_id = service_connection_id
         self._system_access_token = system_access_token
@@ -85,8 +86,8 @@ class AzurePipelinesCredential(_AzurePipelines, SyncCredential):
     :keyword str service_connection_id: the service connection's resourceId.
     :keyword str system_access_token: the pipeline's System.AccessToken (secret; never logged or shown).
     :keyword str authority: the Entra authority host; default AZURE_AUTHORITY_HOST or the public cloud.
-    :keyword list[str] additionally_allowed_tenants: tenants besides ``tenant_id`` for which the credential may
-        acquire tokens; "*" allows any tenant.
+    :keyword list[str] additionally_allowed_tenants: tenants besides ``tenant_id`` for which the credential
+        may acquire tokens; "*" allows any tenant.
 
     The OIDC endpoint is read from ``SYSTEM_OIDCREQUESTURI`` at each token request.
     """

@@ -59,8 +59,8 @@ class AzurePowerShellCredential(_AzurePowerShell, SyncCredential):
 
     :keyword str tenant_id: tenant to request tokens from; by default, the current Azure PowerShell context's
         tenant (any tenant requested per call is then accepted).
-    :keyword list[str] additionally_allowed_tenants: tenants besides ``tenant_id`` for which the credential may
-        acquire tokens; "*" allows any tenant.
+    :keyword list[str] additionally_allowed_tenants: tenants besides ``tenant_id`` for which the credential
+        may acquire tokens; "*" allows any tenant.
     :keyword int process_timeout: seconds to wait for PowerShell (default 10).
     :keyword bool cache_tokens: **addition to azure-identity's signature.** Keep the tokens in memory until
         their refresh point, keyed by tool, tenant and scope, so that a burst of ``get_token`` calls starts

@@ -42,7 +42,8 @@ def read_certificate_input(certificate_path: str | None, certificate_data: bytes
         ) from None
     if len(data) > MAX_CERTIFICATE_SIZE:
         raise ValueError(
-            f"The certificate file {certificate_path} is larger than {MAX_CERTIFICATE_SIZE} bytes: it is not a certificate."
+            f"The certificate file {certificate_path} is larger than {MAX_CERTIFICATE_SIZE} bytes: "
+            "it is not a certificate."
         )
     return data, f"file {certificate_path}"
 

@@ -177,7 +177,8 @@ class _Chained(CredentialBase):
         log.emit(log.EVENT_AUTHENTICATION, level, "%s authenticated with %s", self._name, name)
 
     def _failed(self, history: list[tuple[str, BaseException]], stopped_by: Exception | None) -> Exception:
-        """The chain's error: unavailable when every member was, else failed with the stopping member's facts."""
+        """The chain's error: unavailable when every member was, else failed with the stopping member's
+        facts."""
         from .._errors import AuthenticationFailedError, ChainFacts, CredentialUnavailableError
 
         outcome = ", ".join(

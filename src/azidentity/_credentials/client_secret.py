@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from .._credential import AsyncCredential, SyncCredential
+from .._lazy import TYPE_CHECKING
 from .._protocol import entra
 from .._protocol.effects import Flow
 from .entra import EntraCredential
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 

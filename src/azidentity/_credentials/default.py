@@ -220,8 +220,8 @@ class BrokerCredential(_SyncUnavailable):
             )
         else:
             detail = (
-                "InteractiveBrowserBrokerCredential unavailable. Brokered authentication is only supported on "
-                "Windows and WSL platforms."
+                "InteractiveBrowserBrokerCredential unavailable. "
+                "Brokered authentication is only supported on Windows and WSL platforms."
             )
         name = "BrokerCredential"
         super().__init__(
@@ -342,8 +342,8 @@ class _Default(_Chained):
                 return args
             return {"process_timeout": process_timeout}
 
-        # Members read this while they are built (DefaultAzureCredential's members behave as azure-identity's),
-        # and while the chain calls them.
+        # Members read this while they are built (DefaultAzureCredential's members behave as
+        # azure-identity's), and while the chain calls them.
         context = ChainContext(
             self._name,
             tuple(entry.name for entry in plan if entry.included),
@@ -386,7 +386,8 @@ class _Default(_Chained):
             log.emit(
                 log.EVENT_AUTHENTICATION,
                 level,
-                "DefaultAzureCredential could not create some credentials; they will report unavailable:\n\t%s",
+                "DefaultAzureCredential could not create some credentials; "
+                "they will report unavailable:\n\t%s",
                 "\n\t".join(notes),
             )
         if not members:

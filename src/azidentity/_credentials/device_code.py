@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from .._constants import DEVELOPER_SIGN_ON_CLIENT_ID
 from .._credential import TokenRequest
+from .._lazy import TYPE_CHECKING
 from .._protocol import authorize, device_code, entra
 from .._protocol.effects import Flow, Sleep
 from .interactive import UserCredential, _AsyncUserCredential, _SyncUserCredential
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime

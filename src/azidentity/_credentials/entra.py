@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from .._authority import normalize_authority, resolve_tenant, validate_tenant_id
 from .._credential import CredentialBase, TokenRequest
+from .._lazy import TYPE_CHECKING
 from .._protocol import entra
 from .._protocol.effects import Flow
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import Any, ClassVar

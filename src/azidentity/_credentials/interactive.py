@@ -26,12 +26,12 @@ from .._credential import (
     _scope_key,
     current_chain,
 )
+from .._lazy import TYPE_CHECKING
 from .._protocol import authorize, entra
 from .._protocol.account import Account, account_from_response
 from .._protocol.effects import Flow
 from .entra import EntraCredential
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable
     from typing import Any, ClassVar, NoReturn
@@ -134,7 +134,8 @@ def coerce_record(record: Any) -> AuthenticationRecord | None:
         )
     except AttributeError:
         raise TypeError(
-            f"authentication_record must be an AuthenticationRecord (from authenticate()), got {type(record).__name__}"
+            "authentication_record must be an AuthenticationRecord (from authenticate()), "
+            f"got {type(record).__name__}"
         ) from None
 
 
@@ -329,8 +330,8 @@ class UserCredential(EntraCredential):
         log.emit(
             log.EVENT_AUTHENTICATION,
             log.INFO,
-            "%s found the account's refresh token in MSAL's token cache %r (written by azure-identity or another "
-            "MSAL application); signing in silently",
+            "%s found the account's refresh token in MSAL's token cache %r "
+            "(written by azure-identity or another MSAL application); signing in silently",
             self._name,
             options.name,
         )

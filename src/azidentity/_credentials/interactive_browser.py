@@ -12,12 +12,12 @@ the redirect as a form post (``response_mode=form_post``) or a query, only with 
 from __future__ import annotations
 
 from .._credential import TokenRequest
+from .._lazy import TYPE_CHECKING
 from .._protocol import authorize, entra, pkce
 from .._protocol.effects import Flow
 from .._protocol.user_effects import BrowserAuthorization, RedirectResult
 from .interactive import UserCredential, _AsyncUserCredential, _SyncUserCredential
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any, ClassVar

@@ -123,8 +123,8 @@ class _ManagedIdentity(CredentialBase):
         self._config_error: tuple[str, str] | None = None
         if args.blank is not None:
             self._config_error = (
-                f"{args.blank} is blank: it names no identity. Pass a user-assigned identity's ID, or omit it (or "
-                "pass an empty string) for the system-assigned identity.",
+                f"{args.blank} is blank: it names no identity. Pass a user-assigned identity's ID, "
+                "or omit it (or pass an empty string) for the system-assigned identity.",
                 "mi-blank-identity",
             )
         elif self._source.kind == mi_sources.SERVICE_FABRIC and self._source.problem:
@@ -185,8 +185,8 @@ class _ManagedIdentity(CredentialBase):
                 row = lookup("mi-cloud-shell-identity")
                 raise ValueError(f"{refusal} {row.mitigation if row else ''}".strip())
             if identity is not None:
-                # Inside DefaultAzureCredential (AZURE_CLIENT_ID is its managed_identity_client_id): Cloud Shell
-                # has only the signed-in user's identity, which azure-identity gets there too.
+                # Inside DefaultAzureCredential (AZURE_CLIENT_ID is its managed_identity_client_id):
+                # Cloud Shell has only the signed-in user's identity, which azure-identity gets there too.
                 log.emit(
                     log.EVENT_AUTHENTICATION,
                     logging.INFO,
@@ -214,8 +214,8 @@ class _ManagedIdentity(CredentialBase):
             log.emit(
                 log.EVENT_AUTHENTICATION,
                 logging.WARNING,
-                "%s ignores identity_config keys %s: only one of client_id, object_id or resource_id selects an "
-                "identity",
+                "%s ignores identity_config keys %s: "
+                "only one of client_id, object_id or resource_id selects an identity",
                 self._name,
                 ", ".join(repr(key) for key in ignored),
             )
@@ -241,8 +241,9 @@ class _ManagedIdentity(CredentialBase):
         if not client_id:
             raise ValueError(
                 # azure-identity's text, then which variable: code matching its message keeps working.
-                "Workload identity was selected but no client ID was provided. Configure the environment with a "
-                'client ID or pass a value for "client_id" argument (the variable is AZURE_CLIENT_ID).'
+                "Workload identity was selected but no client ID was provided. "
+                'Configure the environment with a client ID or pass a value for "client_id" argument '
+                "(the variable is AZURE_CLIENT_ID)."
             )
         return WorkloadIdentityCredential(
             tenant_id=env["AZURE_TENANT_ID"],
@@ -494,8 +495,8 @@ class _ManagedIdentity(CredentialBase):
 
             if wraps(error, ThumbprintMismatch) is not None or MISMATCH in what:
                 return self._failed(
-                    f"The Service Fabric endpoint's certificate does not match IDENTITY_SERVER_THUMBPRINT; the "
-                    f"request was not sent. ({what})",
+                    "The Service Fabric endpoint's certificate does not match IDENTITY_SERVER_THUMBPRINT; "
+                    f"the request was not sent. ({what})",
                     "mi-service-fabric-thumbprint",
                 )
         if outcome.attempts > 1:
@@ -504,7 +505,10 @@ class _ManagedIdentity(CredentialBase):
                 f"{self._tries(outcome)}: no response. Last error: {what}"
             )
         else:
-            detail = f"No response received from the managed identity endpoint{self._tries(outcome, always=True)}: {what}"
+            detail = (
+                "No response received from the managed identity endpoint"
+                f"{self._tries(outcome, always=True)}: {what}"
+            )
         return self._failed_or_unavailable(unavailable, detail, "mi-no-response")
 
     def _status_error(self, outcome: Outcome, response: HttpResponse) -> Exception:
@@ -518,9 +522,9 @@ class _ManagedIdentity(CredentialBase):
             )
         if retryable and outcome.budget_spent:
             return self._failed(
-                f"The managed identity endpoint answered {response.status}, and waiting to retry (backoff or "
-                f"Retry-After) would not fit in the request's budget{self._tries(outcome)}; the response is shown "
-                "below.",
+                f"The managed identity endpoint answered {response.status}, "
+                "and waiting to retry (backoff or Retry-After) would not fit in the request's budget"
+                f"{self._tries(outcome)}; the response is shown below.",
                 "mi-retries-exhausted",
                 response,
             )
@@ -548,15 +552,16 @@ class _ManagedIdentity(CredentialBase):
         if 300 <= status < 400:
             location = response.headers.get("location") or "no Location header"
             return self._failed(
-                f"The managed identity endpoint answered with a redirect ({status} to {location}); managed identity "
-                "requests carry a secret and never follow redirects.",
+                f"The managed identity endpoint answered with a redirect ({status} to {location}); "
+                "managed identity requests carry a secret and never follow redirects.",
                 "mi-redirect",
                 response,
             )
         if self._source.kind == mi_sources.APP_SERVICE and 400 <= status < 500:
             message = mi_responses.message_of(response)
+            said = f": {message}" if message else ""
             return self._failed(
-                f"The App Service identity endpoint refused the request ({status}){': ' + message if message else ''}",
+                f"The App Service identity endpoint refused the request ({status}){said}",
                 "mi-app-service-error",
                 response,
             )
@@ -586,9 +591,10 @@ class _ManagedIdentity(CredentialBase):
         token, payload = self._token(response)
         if self._identity is not None and not arc.confirms_identity(payload, self._identity):
             raise self._failed(
-                f"Azure Arc did not confirm the requested user-assigned managed identity ({self._identity}) in the "
-                "token response. The agent likely does not support user-assigned managed identities and returned "
-                "the system-assigned identity.",
+                "Azure Arc did not confirm the requested user-assigned managed identity "
+                f"({self._identity}) in the token response. "
+                "The agent likely does not support user-assigned managed identities "
+                "and returned the system-assigned identity.",
                 "mi-arc-user-assigned",
                 response,
             )
@@ -638,7 +644,8 @@ class _ManagedIdentity(CredentialBase):
 
 
 class ManagedIdentityCredential(_ManagedIdentity, SyncCredential):
-    """Authenticates with an Azure managed identity in any hosting environment which supports managed identities.
+    """Authenticates with an Azure managed identity in any hosting environment which supports managed
+    identities.
 
     The host is detected from the environment when the credential is created and logged at INFO:
     IMDS (virtual machines, scale sets, AKS pod identity), App Service and Functions, Azure Arc,

@@ -23,12 +23,12 @@ import sys
 from .. import log
 from .._constants import DEVELOPER_SIGN_ON_CLIENT_ID
 from .._credential import AsyncCredential, CredentialBase, SyncCredential, TokenRequest, current_chain
+from .._lazy import TYPE_CHECKING
 from .._protocol import authorize, entra
 from .._protocol import msal_cache as mc
 from .._protocol.effects import Flow
 from .entra import EntraCredential
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, ClassVar, NoReturn
 

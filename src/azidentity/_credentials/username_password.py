@@ -11,11 +11,11 @@ import warnings
 
 from .._constants import DEVELOPER_SIGN_ON_CLIENT_ID
 from .._credential import TokenRequest
+from .._lazy import TYPE_CHECKING
 from .._protocol import authorize, entra
 from .._protocol.effects import Flow
 from .interactive import UserCredential, _AsyncUserCredential, _SyncUserCredential
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 

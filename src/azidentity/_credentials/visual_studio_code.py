@@ -21,11 +21,11 @@ from __future__ import annotations
 import os
 
 from .._credential import AsyncCredential, SyncCredential, TokenRequest
+from .._lazy import TYPE_CHECKING
 from .._protocol import msal_cache as mc
 from .._protocol.effects import Flow
 from .shared_token_cache import MsalCacheCredential
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
@@ -40,7 +40,8 @@ AUTH_RECORD_PATHS = (
 )
 _NOT_SIGNED_IN = (
     "requires the user to be signed in to Azure via Visual Studio Code (no authRecord.json in "
-    "~/.azure/ms-azuretools.vscode-azureresourcegroups or ~/.Azure/ms-azuretools.vscode-azureresourcegroups). "
+    "~/.azure/ms-azuretools.vscode-azureresourcegroups or "
+    "~/.Azure/ms-azuretools.vscode-azureresourcegroups). "
     "Please ensure you have the Azure Resources extension installed and have signed in."
 )
 
@@ -70,7 +71,8 @@ def validate_record(data: Any) -> list[str]:
                 errors.append(f"tenantId validation failed: {error}")
         elif field == "clientId" and value != VSCODE_CLIENT_ID:
             errors.append(
-                f"clientId must match expected VS Code Azure Resources extension client ID: {VSCODE_CLIENT_ID}"
+                "clientId must match expected VS Code Azure Resources extension client ID: "
+                f"{VSCODE_CLIENT_ID}"
             )
         elif field == "authority":
             try:
@@ -176,10 +178,11 @@ class _VisualStudioCode(MsalCacheCredential):
             where = "; ".join(outcome.where)
             problems = "".join(f" {p.message.rstrip('.')}." for p in outcome.problems)
             raise self._unavailable_text(
-                f"needs a sign-in broker to get tokens for the account Visual Studio "
-                f"Code signed in ({record.username}, per {path}), and this platform has none (the broker, WAM, "
-                "exists on Windows and WSL). MSAL's shared token cache holds no refresh token for that account "
-                f"either (looked at: {where}).{problems} Use AzureCliCredential after 'az login', or "
+                "needs a sign-in broker to get tokens for the account Visual Studio Code signed in "
+                f"({record.username}, per {path}), "
+                "and this platform has none (the broker, WAM, exists on Windows and WSL). "
+                "MSAL's shared token cache holds no refresh token for that account either "
+                f"(looked at: {where}).{problems} Use AzureCliCredential after 'az login', or "
                 "InteractiveBrowserCredential.",
                 "vscode-no-broker",
             )

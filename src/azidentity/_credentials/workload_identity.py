@@ -130,12 +130,13 @@ class WorkloadIdentityCredential(_WorkloadIdentity, SyncCredential):
     ``AZURE_TENANT_ID``, ``AZURE_CLIENT_ID`` and ``AZURE_FEDERATED_TOKEN_FILE``.
 
     :keyword str tenant_id: the application's tenant; default AZURE_TENANT_ID.
-    :keyword str client_id: the application's (or user-assigned identity's) client ID; default AZURE_CLIENT_ID.
+    :keyword str client_id: the application's (or user-assigned identity's) client ID;
+        default AZURE_CLIENT_ID.
     :keyword str token_file_path: the projected service-account token; default AZURE_FEDERATED_TOKEN_FILE.
         Read on every token request, since Kubernetes rotates it.
     :keyword str authority: the Entra authority host; default AZURE_AUTHORITY_HOST or the public cloud.
-    :keyword list[str] additionally_allowed_tenants: tenants besides ``tenant_id`` for which the credential may
-        acquire tokens; "*" allows any tenant.
+    :keyword list[str] additionally_allowed_tenants: tenants besides ``tenant_id`` for which the credential
+        may acquire tokens; "*" allows any tenant.
     """
 
 

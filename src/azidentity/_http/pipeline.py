@@ -169,7 +169,8 @@ def _streams(http: Any) -> bool:
 
 
 def _documented_body(http: Any) -> bytes:
-    """The body through azure-core's documented surface only: ``body()`` if it gives bytes, else ``text()``."""
+    """The body through azure-core's documented surface only: ``body()`` if it gives bytes, else
+    ``text()``."""
     for reader in ("body", "text"):
         method = getattr(http, reader, None)
         if not callable(method):

@@ -110,8 +110,9 @@ def ignored_options(kwargs: dict[str, Any], *, is_async: bool) -> list[str]:
 def warning_text(ignored: list[str], *, is_async: bool) -> str:
     kind = "an azure-core RequestsTransport" if not is_async else "no transport of yours"
     return (
-        "The following arguments are ignored for Service Fabric managed identity, whose connections are pinned to "
-        f"IDENTITY_SERVER_THUMBPRINT (it can pin {kind}): {', '.join(ignored)}."
+        "The following arguments are ignored for Service Fabric managed identity, "
+        f"whose connections are pinned to IDENTITY_SERVER_THUMBPRINT (it can pin {kind}): "
+        f"{', '.join(ignored)}."
     )
 
 

@@ -646,8 +646,8 @@ class StdlibTransport(HttpTransport):  # type: ignore[type-arg]
         except _ProxyRefused as error:
             connection.close()
             raise ServiceRequestError(
-                f"could not connect to {route.netloc} through the proxy {route.proxy.shown if route.proxy else ''}: "
-                f"{error}"
+                f"could not connect to {route.netloc} through the proxy "
+                f"{route.proxy.shown if route.proxy else ''}: {error}"
             ) from error
         except OSError as error:
             connection.close()

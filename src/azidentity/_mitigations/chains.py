@@ -43,8 +43,8 @@ _row(
     "A credential in the chain failed, and the chain stopped there",
     "A chain moves on only past credentials that are unavailable (not configured here). A credential that is "
     "configured but refused stops the chain: the credentials after it are not tried.",
-    "Fix the failing credential using its own message, or leave it out of the chain (its exclude_* argument, or "
-    "AZURE_TOKEN_CREDENTIALS naming the credential you want).",
+    "Fix the failing credential using its own message, or leave it out of the chain "
+    "(its exclude_* argument, or AZURE_TOKEN_CREDENTIALS naming the credential you want).",
 )
 _row(
     "chain-failed",

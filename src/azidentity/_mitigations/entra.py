@@ -121,7 +121,8 @@ _row(
     "AADSTS70021",
     "WorkloadIdentityCredential",
     "AADSTS70021",
-    "No federated identity credential on the app registration matches the assertion's issuer, subject and audience.",
+    "No federated identity credential on the app registration matches the assertion's issuer, "
+    "subject and audience.",
     "Compare the issuer, subject and audience shown in the message with the federated credential on the "
     "app registration or managed identity; they must match exactly (case-sensitive).",
 )
@@ -130,7 +131,8 @@ _row(
     "WorkloadIdentityCredential",
     "AADSTS700213",
     "No federated identity record matches the assertion's subject.",
-    "Compare the subject (for Kubernetes: system:serviceaccount:<namespace>:<name>) with the federated credential.",
+    "Compare the subject (for Kubernetes: system:serviceaccount:<namespace>:<name>) "
+    "with the federated credential.",
 )
 _row(
     "AADSTS700211",
@@ -145,8 +147,8 @@ _row(
     "WorkloadIdentityCredential",
     "AADSTS700212",
     "No federated identity record matches the assertion's audience.",
-    "The federated credential's audience is normally api://AzureADTokenExchange; the projected token's audience "
-    "must be the same.",
+    "The federated credential's audience is normally api://AzureADTokenExchange; "
+    "the projected token's audience must be the same.",
 )
 _row(
     "AADSTS70021-pipelines",
@@ -161,21 +163,23 @@ _row(
     "AzurePipelinesCredential",
     "AADSTS700213",
     "No federated identity record matches the OIDC token's subject.",
-    "The subject is sc://<organization>/<project>/<service connection>: check that the service connection was not "
-    "renamed or moved since its federated credential was created.",
+    "The subject is sc://<organization>/<project>/<service connection>: "
+    "check that the service connection was not renamed or moved since its federated credential was created.",
 )
 _row(
     "AADSTS900023-pipelines",
     "AzurePipelinesCredential",
     "AADSTS900023: Specified tenant identifier is neither a valid DNS name, nor a valid external domain.",
     "The tenant_id given to AzurePipelinesCredential is wrong.",
-    "Use the tenant of the service principal or user-assigned managed identity behind the service connection.",
+    "Use the tenant of the service principal or user-assigned managed identity "
+    "behind the service connection.",
 )
 _row(
     "entra-unexpected",
     "Microsoft Entra ID",
     "Unexpected response from Microsoft Entra ID",
-    "Entra ID (or something answering in its place, such as a proxy) returned a response that is not a token.",
+    "Entra ID (or something answering in its place, such as a proxy) "
+    "returned a response that is not a token.",
     "Check the authority host and any proxy between this machine and Entra ID; the response is shown above.",
 )
 
@@ -185,7 +189,8 @@ _row(
     "Microsoft Entra ID",
     "The credential is not configured to acquire tokens for the tenant",
     "A token was requested for a tenant other than the credential's own, and that tenant is not allowed.",
-    'Add the tenant to additionally_allowed_tenants when creating the credential, or add "*" to allow any tenant.',
+    "Add the tenant to additionally_allowed_tenants when creating the credential, "
+    'or add "*" to allow any tenant.',
 )
 
 # --- Network ----------------------------------------------------------------------------------

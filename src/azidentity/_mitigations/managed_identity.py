@@ -34,8 +34,10 @@ _row(
     "Multiple attempts failed to obtain a token from the managed identity endpoint.",
     "The endpoint kept failing until the credential's retries, or its total time budget (timeout, 30 s by "
     "default), ran out.",
-    "Read the last response shown in the message; check the identity configuration and the endpoint's health. "
-    "Raise retry_total, timeout (the total budget) or the connect and read timeouts if the host is slow to start.",
+    "Read the last response shown in the message; "
+    "check the identity configuration and the endpoint's health. "
+    "Raise retry_total, timeout (the total budget) or the connect and read timeouts "
+    "if the host is slow to start.",
 )
 _row(
     "mi-not-imds",
@@ -66,15 +68,16 @@ _row(
     "Managed identity is not enabled for this app",
     "The App Service host did not set IDENTITY_ENDPOINT and IDENTITY_HEADER, which it does only when the app "
     "has a managed identity.",
-    "Enable a system-assigned identity, or assign a user-assigned identity, on the app (Identity blade), then "
-    "restart it and check that IDENTITY_ENDPOINT is set.",
+    "Enable a system-assigned identity, or assign a user-assigned identity, on the app (Identity blade), "
+    "then restart it and check that IDENTITY_ENDPOINT is set.",
 )
 _row(
     "mi-app-service-error",
     "Managed identity: Azure App Service and Azure Functions",
     "The App Service identity endpoint refused the request",
     "The endpoint rejected the secret header or the requested identity.",
-    "Check that the requested identity is assigned to the app; restart the app if IDENTITY_HEADER was rotated.",
+    "Check that the requested identity is assigned to the app; "
+    "restart the app if IDENTITY_HEADER was rotated.",
 )
 _row(
     "mi-aks-pod-identity",
@@ -97,7 +100,8 @@ _row(
     "mi-arc-user-assigned",
     "Managed identity: Azure Arc",
     "Azure Arc did not confirm the requested user-assigned managed identity",
-    "The agent returned a token without echoing the requested identity: it likely issued the system-assigned identity.",
+    "The agent returned a token without echoing the requested identity: "
+    "it likely issued the system-assigned identity.",
     "Upgrade the Azure Connected Machine agent, or request the system-assigned identity.",
 )
 _row(
@@ -128,15 +132,15 @@ _row(
     "The requested identity's ID is blank",
     "client_id or identity_config holds only whitespace (often an environment variable set to spaces), which "
     "names no identity.",
-    "Set the user-assigned identity's client, object or resource ID; or omit it (an empty string does too) to "
-    "use the system-assigned identity.",
+    "Set the user-assigned identity's client, object or resource ID; "
+    "or omit it (an empty string does too) to use the system-assigned identity.",
 )
 _row(
     "mi-incomplete-environment",
     "ManagedIdentityCredential",
     "No managed identity endpoint found",
-    "IDENTITY_ENDPOINT is set without IDENTITY_HEADER (App Service, Service Fabric) or IMDS_ENDPOINT (Azure Arc), "
-    "so the host cannot be determined.",
+    "IDENTITY_ENDPOINT is set without IDENTITY_HEADER (App Service, Service Fabric) "
+    "or IMDS_ENDPOINT (Azure Arc), so the host cannot be determined.",
     "On an Azure host, enable managed identity for the resource and restart it; elsewhere, unset "
     "IDENTITY_ENDPOINT or use another credential.",
 )
@@ -144,7 +148,7 @@ _row(
     "mi-redirect",
     "ManagedIdentityCredential",
     "The managed identity endpoint answered with a redirect",
-    "Managed identity endpoints never redirect; the request carries the host's secret, so it is not sent anywhere "
-    "else.",
+    "Managed identity endpoints never redirect; "
+    "the request carries the host's secret, so it is not sent anywhere else.",
     "Check IDENTITY_ENDPOINT / MSI_ENDPOINT: they must name the host's token endpoint itself.",
 )

@@ -10,7 +10,8 @@ import sys
 
 from . import _ROWS, SECTIONS
 
-HEADER = """\
+HEADER = (
+    """\
 # Troubleshooting azidentity
 
 Every error azidentity raises names the credential that failed, what happened, and a
@@ -33,7 +34,11 @@ Two kinds of failure:
 
 | exception | meaning | in a chain |
 | --- | --- | --- |
-| `CredentialUnavailableError` | the credential could not try (not configured, tool missing, endpoint absent) | the next credential is tried |
+"""
+    # A Markdown table row can't be wrapped: this one is split in the source only.
+    "| `CredentialUnavailableError` | the credential could not try (not configured, tool missing, "
+    "endpoint absent) | the next credential is tried |\n"
+    """\
 | `AuthenticationFailedError` | it tried and was refused | the chain stops and raises |
 
 A 401 or 403 from an Azure *service* (not from a credential) means authentication worked but
@@ -42,6 +47,7 @@ the identity lacks a role assignment: grant it the role the service requires.
 This file is generated from `src/azidentity/_mitigations/` (one module per group of sections) by
 `python -m azidentity._mitigations.render > TROUBLESHOOTING.md`; edit the table, not this file.
 """
+)
 
 
 def render() -> str:

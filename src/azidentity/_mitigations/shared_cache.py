@@ -94,18 +94,20 @@ _row(
     "vscode-not-signed-in",
     "VisualStudioCodeCredential",
     "VisualStudioCodeCredential requires the user to be signed in to Azure via Visual Studio Code.",
-    "VS Code's Azure Resources extension writes ~/.azure/ms-azuretools.vscode-azureresourcegroups/authRecord.json "
-    "when a user signs in; there is no such file (neither under ~/.Azure).",
+    "VS Code's Azure Resources extension writes "
+    "~/.azure/ms-azuretools.vscode-azureresourcegroups/authRecord.json when a user signs in; "
+    "there is no such file (neither under ~/.Azure).",
     f'Install the Azure Resources extension and run "Azure: Sign In" in VS Code, or {_SIGN_IN_ELSEWHERE}.',
 )
 _row(
     "vscode-bad-record",
     "VisualStudioCodeCredential",
     "Failed to load authentication record from Visual Studio Code",
-    "authRecord.json is larger than 10 KB, isn't JSON, or a field is missing or wrong (the message names it); "
+    "authRecord.json is larger than 10 KB, isn't JSON, or a field is missing or wrong "
+    "(the message names it); "
     "clientId must be the extension's client id aebc6443-996d-45c2-90f0-388ff96faa56.",
-    'Sign out and in again in VS Code ("Azure: Sign Out", "Azure: Sign In"), which rewrites the file, or delete '
-    "the file named.",
+    'Sign out and in again in VS Code ("Azure: Sign Out", "Azure: Sign In"), which rewrites the file, '
+    "or delete the file named.",
 )
 _row(
     "vscode-no-broker",
@@ -114,17 +116,19 @@ _row(
     "VS Code keeps its tokens to itself; azure-identity gets a token for VS Code's account from the Windows "
     "sign-in broker (WAM, on Windows and WSL). Elsewhere there is no broker, and MSAL's shared token cache "
     "holds no refresh token for the account either.",
-    "Use AzureCliCredential after `az login` (or `az login --use-device-code`), or InteractiveBrowserCredential.",
+    "Use AzureCliCredential after `az login` (or `az login --use-device-code`), "
+    "or InteractiveBrowserCredential.",
 )
 
 # --- DefaultAzureCredential: the broker member ---------------------------------------------------
 _row(
     "broker-unavailable",
     "DefaultAzureCredential",
-    "InteractiveBrowserBrokerCredential unavailable. Brokered authentication is only supported on Windows and "
-    "WSL platforms.",
+    "InteractiveBrowserBrokerCredential unavailable. "
+    "Brokered authentication is only supported on Windows and WSL platforms.",
     "DefaultAzureCredential's last member signs in silently as the default account of the Windows sign-in "
     "broker (WAM). There is none on this platform, and azidentity has no broker support.",
-    "Nothing to fix: the member is unavailable by design here (exclude_broker_credential=True leaves it out). "
+    "Nothing to fix: the member is unavailable by design here "
+    "(exclude_broker_credential=True leaves it out). "
     f"To sign in as a user, {_SIGN_IN_ELSEWHERE}.",
 )

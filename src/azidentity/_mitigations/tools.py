@@ -18,8 +18,8 @@ _row(
     "Please run 'az login' to set up account",
     "No account is logged in to the Azure CLI, or the login expired.",
     "Run `az login` (with `--tenant <tenant>` when a tenant was requested), then check with "
-    "`az account get-access-token --output json --resource <resource> [--tenant <tenant>]`, the resource being "
-    "the requested scope without /.default.",
+    "`az account get-access-token --output json --resource <resource> [--tenant <tenant>]`, "
+    "the resource being the requested scope without /.default.",
 )
 _row(
     "AADSTS700016-cli",
@@ -36,7 +36,8 @@ _row(
     "AADSTS90002",
     "The requested tenant doesn't exist in the cloud the Azure CLI is signed in to; az reports it with a "
     'Python traceback ("Unable to get authority configuration"), of which only the useful line is shown.',
-    "Check the tenant ID passed as tenant_id (per call or to the credential), and `az cloud show` for the cloud.",
+    "Check the tenant ID passed as tenant_id (per call or to the credential), "
+    "and `az cloud show` for the cloud.",
 )
 _row(
     "AADSTS500011-cli",
@@ -199,9 +200,10 @@ _row(
     "pwsh-execution-policy",
     "AzurePowerShellCredential",
     "Execution policy prevented invoking Azure PowerShell",
-    'PowerShell\'s execution policy refused to load the Az.Accounts module ("AuthorizationManager check failed").',
-    "Allow signed modules for your user, e.g. `Set-ExecutionPolicy -Scope CurrentUser RemoteSigned`, or ask your "
-    "administrator which policy applies.",
+    "PowerShell's execution policy refused to load the Az.Accounts module "
+    '("AuthorizationManager check failed").',
+    "Allow signed modules for your user, e.g. `Set-ExecutionPolicy -Scope CurrentUser RemoteSigned`, "
+    "or ask your administrator which policy applies.",
 )
 
 # --- Federated ---------------------------------------------------------------------------------
@@ -242,8 +244,9 @@ _row(
     "AzurePipelinesCredential",
     "Unexpected response from the OIDC endpoint",
     "Azure Pipelines' OIDC endpoint did not return an OIDC token for the service connection.",
-    "Check the service_connection_id and that the pipeline may use the service connection; give the x-vss-e2eid "
-    "and x-msedge-ref values shown in the message to Azure DevOps support if the problem persists.",
+    "Check the service_connection_id and that the pipeline may use the service connection; "
+    "give the x-vss-e2eid and x-msedge-ref values shown in the message to Azure DevOps support "
+    "if the problem persists.",
 )
 _row(
     "pipelines-not-in-pipeline",

@@ -21,8 +21,8 @@ _row(
     "interactive-no-server",
     "Interactive sign-in",
     "Couldn't start an HTTP server",
-    "InteractiveBrowserCredential receives the sign-in's answer on a server it runs on localhost, and it could "
-    "not listen: every port of 8400-8999 is taken, or the port of the redirect_uri given is.",
+    "InteractiveBrowserCredential receives the sign-in's answer on a server it runs on localhost, "
+    "and it could not listen: every port of 8400-8999 is taken, or the port of the redirect_uri given is.",
     "Free the port named in the message, or pass a redirect_uri whose port is free and is registered on the "
     "application. Where no browser can run, use DeviceCodeCredential.",
 )
@@ -38,8 +38,8 @@ _row(
     "interactive-state-mismatch",
     "Interactive sign-in",
     "The redirect's state parameter doesn't match the sign-in",
-    "A response reached the credential that does not belong to the sign-in in progress (an old browser tab, or "
-    "another program).",
+    "A response reached the credential that does not belong to the sign-in in progress "
+    "(an old browser tab, or another program).",
     "Sign in again, in the browser window this sign-in opened.",
 )
 _row(
@@ -48,8 +48,8 @@ _row(
     "The sign-in page answered with an error",
     "Microsoft Entra ID ended the sign-in with an error: the user cancelled, consent was refused, or the "
     "application's registration does not allow this sign-in (for example an unregistered redirect URI).",
-    "Read the error and its AADSTS code in the message; check the application's redirect URIs and that the user "
-    "may sign in to it.",
+    "Read the error and its AADSTS code in the message; "
+    "check the application's redirect URIs and that the user may sign in to it.",
 )
 _row(
     "device-code-expired",
@@ -71,8 +71,8 @@ _row(
     "No authorization code, cached access token, or refresh token available.",
     "AuthorizationCodeCredential redeemed its authorization code (codes are single-use) and holds no refresh "
     "token it could still redeem.",
-    "Obtain a new authorization code and create a new AuthorizationCodeCredential; include offline_access in the "
-    "authorization request so that a refresh token is issued.",
+    "Obtain a new authorization code and create a new AuthorizationCodeCredential; "
+    "include offline_access in the authorization request so that a refresh token is issued.",
 )
 _row(
     "cache-unavailable",
@@ -92,13 +92,14 @@ _row(
     "The cache keeps its encryption key in the operating system's secret store through the keyring package, "
     "an optional dependency that isn't installed.",
     "pip install 'azidentity[cache]' (keyring, and SecretStorage on Linux), or pass "
-    "TokenCachePersistenceOptions(allow_unencrypted_storage=True) to accept a plaintext file readable only by you.",
+    "TokenCachePersistenceOptions(allow_unencrypted_storage=True) "
+    "to accept a plaintext file readable only by you.",
 )
 _row(
     "cache-directory",
     "Persistent token cache",
     "persistent storage isn't available: can't use the cache directory",
-    "The cache directory ($XDG_CACHE_HOME/azidentity, else ~/.cache/azidentity; %LOCALAPPDATA%\\azidentity on "
-    "Windows) can't be created or written, or belongs to another user.",
+    "The cache directory ($XDG_CACHE_HOME/azidentity, else ~/.cache/azidentity; "
+    "%LOCALAPPDATA%\\azidentity on Windows) can't be created or written, or belongs to another user.",
     "Point XDG_CACHE_HOME (LOCALAPPDATA on Windows) at a directory you own and can write.",
 )

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import base64
 
+from .._lazy import TYPE_CHECKING
 from .effects import parse_json
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 

@@ -9,7 +9,8 @@ redirect_uri&scope&state&code_challenge&code_challenge_method=S256&prompt&respon
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
+from .._lazy import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 

@@ -152,9 +152,10 @@ def mitigation(key: str, request: Request, codes: tuple[int, ...]) -> str:
         )
     if key == "AADSTS700016-cli":
         return (
-            f"The application az is signed in with is not registered in {request.where}. Request a token for "
-            f"a tenant the application is in, have an administrator add it to {tenant}, or `az login` with an "
-            f"identity of that tenant; then check with {check}."
+            f"The application az is signed in with is not registered in {request.where}. "
+            "Request a token for a tenant the application is in, "
+            f"have an administrator add it to {tenant}, or `az login` with an identity of that tenant; "
+            f"then check with {check}."
         )
     if key == "AADSTS90002-cli":
         return (
@@ -164,20 +165,22 @@ def mitigation(key: str, request: Request, codes: tuple[int, ...]) -> str:
     if key == "AADSTS500011-cli":
         return (
             f"Check the scope '{request.scope}': Entra ID has no resource '{request.resource}' in "
-            f"{request.where}. An Azure service's scope is its resource URL followed by /.default, for example "
-            "https://management.azure.com/.default."
+            f"{request.where}. "
+            "An Azure service's scope is its resource URL followed by /.default, "
+            "for example https://management.azure.com/.default."
         )
     if key == "AADSTS7000215-cli":
         return (
-            "The client secret az stored when the service principal signed in is wrong or was rotated: sign in "
-            f"again with `az login --service-principal --username <app id> --password <current secret> "
-            f"--tenant {tenant}`, then check with {check}."
+            "The client secret az stored when the service principal signed in is wrong or was rotated: "
+            "sign in again with `az login --service-principal --username <app id> "
+            f"--password <current secret> --tenant {tenant}`, then check with {check}."
         )
     if key == "AADSTS50020-cli":
         return (
-            f"The user signed in to az is neither a member nor a guest of {request.where}. Request a token for "
-            f"the user's own tenant, ask an administrator of {tenant} to invite the user, or `az login --tenant "
-            f"{tenant}` with an account of that tenant."
+            f"The user signed in to az is neither a member nor a guest of {request.where}. "
+            "Request a token for the user's own tenant, "
+            f"ask an administrator of {tenant} to invite the user, "
+            f"or `az login --tenant {tenant}` with an account of that tenant."
         )
     from .._mitigations import lookup
 

@@ -45,7 +45,8 @@ def load_certificate(data: bytes, password: bytes | str | None, source: str) -> 
 
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError(
-            f"The certificate {source} has a {type(key).__name__.lstrip('_')} private key; an RSA key is required."
+            f"The certificate {source} has a {type(key).__name__.lstrip('_')} private key; "
+            "an RSA key is required."
         )
     public = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -90,7 +91,8 @@ def _load_pem(data: bytes, password: bytes | None, source: str) -> tuple[Any, li
     keys = [(kind, block) for kind, block in blocks if kind.endswith("PRIVATE KEY")]
     if not keys:
         raise ValueError(
-            f"The certificate {source} contains no private key; the PEM data must include the certificate's private key."
+            f"The certificate {source} contains no private key; "
+            "the PEM data must include the certificate's private key."
         )
     if len(keys) > 1:
         raise ValueError(
@@ -125,8 +127,8 @@ def _load_pkcs12(data: bytes, password: bytes | None, source: str) -> tuple[Any,
                 "PKCS#12 (.pfx) file, pass its password."
             ) from None
         raise ValueError(
-            f"The certificate {source} cannot be read as PKCS#12 with the given password: the password is wrong "
-            "or the data is not PKCS#12 (nor PEM)."
+            f"The certificate {source} cannot be read as PKCS#12 with the given password: "
+            "the password is wrong or the data is not PKCS#12 (nor PEM)."
         ) from None
     if key is None:
         raise ValueError(

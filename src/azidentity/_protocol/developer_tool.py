@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from .._lazy import TYPE_CHECKING
 from .._redact import redact_text
 from .effects import ProcessResult
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .._token import Token
 

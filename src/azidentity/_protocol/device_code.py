@@ -10,9 +10,9 @@ and ``client_id`` every ``interval`` seconds. A poll answers a token, or 400 wit
 
 from __future__ import annotations
 
+from .._lazy import TYPE_CHECKING
 from .effects import HttpRequest, HttpResponse
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -102,7 +102,8 @@ def parse_device_code_response(response: HttpResponse, *, credential: str, now: 
                 message,
             )
         raise AuthenticationFailedError(
-            f"Couldn't begin authentication: the device code response lacks {', '.join(dict.fromkeys(missing))}",
+            "Couldn't begin authentication: the device code response lacks "
+            f"{', '.join(dict.fromkeys(missing))}",
             credential=credential,
             http_response=response,
             mitigation_key="entra-unexpected",
@@ -139,7 +140,8 @@ def poll_form(
 
 
 def poll_error(response: HttpResponse) -> str | None:
-    """The OAuth ``error`` of a poll that did not return a token (None for a success or a non-OAuth answer)."""
+    """The OAuth ``error`` of a poll that did not return a token (None for a success or a non-OAuth
+    answer)."""
     if response.status == 200:
         return None
     try:

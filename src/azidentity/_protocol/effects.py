@@ -7,7 +7,8 @@ from __future__ import annotations
 
 # Plain slotted classes, not dataclasses: ``import azidentity`` must stay cheap and the
 # dataclasses module pulls in inspect, ast and friends.
-TYPE_CHECKING = False
+from .._lazy import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from collections.abc import Generator, Mapping
     from typing import Any, TypeVar

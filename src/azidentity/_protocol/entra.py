@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import sys
 
+from .._lazy import TYPE_CHECKING
 from .._token import Token, make_token
 from .._version import __version__
 from .effects import HttpRequest, HttpResponse
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from typing import Any
@@ -52,7 +52,8 @@ def token_url(authority: str, tenant: str) -> str:
 def merge_claims(claims: str | None, enable_cae: bool) -> str | None:
     """Add the CP1 client capability to a claims challenge when CAE is enabled.
 
-    ``{"access_token": {"nbf": {...}}}`` + CAE -> ``{"access_token": {"nbf": {...}, "xms_cc": {"values": ["CP1"]}}}``
+    ``{"access_token": {"nbf": {...}}}`` + CAE ->
+    ``{"access_token": {"nbf": {...}, "xms_cc": {"values": ["CP1"]}}}``
     """
     if not enable_cae:
         return claims

@@ -22,10 +22,10 @@ the credential's sleep seam.
 
 from __future__ import annotations
 
+from .._lazy import TYPE_CHECKING
 from .effects import Sleep, _Value, parse_json
 from .user_effects import Interaction
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any
@@ -399,7 +399,8 @@ def read_caches(
             also = f"; and {snapshot.problem}" if snapshot.problem else ""
             outcome.problems.append(
                 CacheProblem(
-                    f"the cache {snapshot.where[0] if snapshot.where else name} can't be read: {error}{state}{also}",
+                    f"the cache {snapshot.where[0] if snapshot.where else name} can't be read: "
+                    f"{error}{state}{also}",
                     "shared-cache-unreadable",
                 )
             )

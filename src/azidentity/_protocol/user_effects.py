@@ -8,9 +8,9 @@ change, and a test stepping a flow sees a plain value and sends back a plain res
 
 from __future__ import annotations
 
+from .._lazy import TYPE_CHECKING
 from .effects import _Value
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
@@ -49,7 +49,10 @@ class BrowserAuthorization(Interaction):
         self.performer = performer
 
     def __repr__(self) -> str:  # the URL carries the state and PKCE challenge: not secret, but noisy
-        return f"BrowserAuthorization(host={self.host!r}, ports={self.ports[0]}..{self.ports[-1]}, timeout={self.timeout})"
+        return (
+            f"BrowserAuthorization(host={self.host!r}, ports={self.ports[0]}..{self.ports[-1]}, "
+            f"timeout={self.timeout})"
+        )
 
 
 class RedirectResult(_Value):

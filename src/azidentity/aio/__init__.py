@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 
 from .. import _EXPORTS, CREDENTIAL_PACKAGE
+from .._lazy import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 

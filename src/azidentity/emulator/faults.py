@@ -82,7 +82,8 @@ class FaultPlan:
         slow_body: float = 0,
         cut_body: int | None = None,
     ) -> Fault:
-        """Plan a fault for ``route`` (a route name, or ``"*"`` for every route).  Faults fire in order added."""
+        """Plan a fault for ``route`` (a route name, or ``"*"`` for every route).  Faults fire in order
+        added."""
         hdrs = dict(headers or {})
         fault = Fault(
             route=route,

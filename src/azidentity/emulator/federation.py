@@ -110,8 +110,8 @@ class FederationService:
             return json_response(
                 400,
                 _vss_error(
-                    f"The requested REST API version of {version} is out of range for this server. The latest REST API "
-                    f"version this server supports is {PIPELINES_API_VERSION}.",
+                    f"The requested REST API version of {version} is out of range for this server. "
+                    f"The latest REST API version this server supports is {PIPELINES_API_VERSION}.",
                     "VssVersionOutOfRangeException",
                 ),
                 trace,
@@ -134,7 +134,9 @@ def _vss_error(message: str, type_key: str) -> dict[str, Any]:
         "$id": "1",
         "innerException": None,
         "message": message,
-        "typeName": f"Microsoft.VisualStudio.Services.WebApi.{type_key}, Microsoft.VisualStudio.Services.WebApi",
+        "typeName": (
+            f"Microsoft.VisualStudio.Services.WebApi.{type_key}, Microsoft.VisualStudio.Services.WebApi"
+        ),
         "typeKey": type_key,
         "errorCode": 0,
         "eventId": 3000,

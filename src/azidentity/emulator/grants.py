@@ -48,7 +48,8 @@ def password(tr: TokenRequest) -> Response:
     secret = tr.param("password")
     tr.param("scope")
     user = tr.find_user(username)
-    # One answer for "no such user" and "wrong password", so the endpoint does not reveal which accounts exist.
+    # One answer for "no such user" and "wrong password", so the endpoint does not reveal which
+    # accounts exist.
     if user is None or (tr.tenant_id is not None and user.tenant_id != tr.tenant_id):
         raise errors.bad_credentials()
     auth = tr.authenticate(app, user.tenant_id)

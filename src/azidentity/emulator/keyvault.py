@@ -11,7 +11,8 @@ the Key Vault SDK caches the bearer challenge per host. It speaks Key Vault's au
   ``401`` with the challenge and Key Vault's ``AKV100xx`` message.
 
 Secrets: ``PUT /secrets/{name}``, ``GET /secrets/{name}`` and ``GET /secrets/{name}/{version}``, each
-with ``api-version`` 7.x or a date-shaped version (newer SDKs send ``2026-04-01``), shaped like Key Vault's ``SecretBundle``.
+with ``api-version`` 7.x or a date-shaped version (newer SDKs send ``2026-04-01``), shaped like
+Key Vault's ``SecretBundle``.
 """
 
 from __future__ import annotations

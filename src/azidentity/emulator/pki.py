@@ -41,7 +41,8 @@ def new_key() -> rsa.RSAPrivateKey:
 
 
 def prefetch_keys(count: int) -> None:
-    """Make sure ``count`` keys are pooled, generating the missing ones in parallel (OpenSSL releases the GIL)."""
+    """Make sure ``count`` keys are pooled, generating the missing ones in parallel (OpenSSL releases
+    the GIL)."""
     with _pool_lock:
         missing = count - len(_pool)
     if missing <= 0:

@@ -377,8 +377,8 @@ class UserFlowService:
                 "verification_uri": self.verification_uri,
                 "expires_in": self.device_code_lifetime,
                 "interval": self.device_code_interval,
-                "message": f"To sign in, use a web browser to open the page {self.verification_uri} and enter the code "
-                f"{user_code} to authenticate.",
+                "message": f"To sign in, use a web browser to open the page {self.verification_uri} "
+                f"and enter the code {user_code} to authenticate.",
             },
             {"Cache-Control": "no-store, no-cache"},
         )

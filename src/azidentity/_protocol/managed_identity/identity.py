@@ -51,7 +51,8 @@ class IdentityArgs:
     dropped: tuple[str, ...] = ()
     # An identity_config key read under another spelling (``msi_res_id`` -> resource_id), or None.
     alias: str | None = None
-    # azure-identity's own id keys present in identity_config, whatever their values (Cloud Shell refuses them).
+    # azure-identity's own id keys present in identity_config, whatever their values
+    # (Cloud Shell refuses them).
     id_keys: tuple[str, ...] = ()
     # client_id was given (non-empty), as opposed to an id from identity_config.
     client_id_given: bool = False
@@ -73,15 +74,16 @@ def identity_from_args(client_id: Any, identity_config: Mapping[str, Any] | None
     """
     if identity_config is not None and not isinstance(identity_config, Mapping):
         raise TypeError(
-            f"identity_config must be a mapping such as {{'object_id': '...'}}, got {type(identity_config).__name__}"
+            "identity_config must be a mapping such as {'object_id': '...'}, "
+            f"got {type(identity_config).__name__}"
         )
     config = dict(identity_config or {})
     client = _text(client_id)
     id_keys = tuple(key for key in IDENTITY_KINDS if key in config)
     if client and id_keys:
         raise ValueError(
-            "When 'client_id' is provided as a keyword argument, 'identity_config' must not contain any of the "
-            f"following keys: {_KEY_LIST}"
+            "When 'client_id' is provided as a keyword argument, "
+            f"'identity_config' must not contain any of the following keys: {_KEY_LIST}"
         )
     if len(id_keys) > 1:
         raise ValueError(f"identity_config must not contain more than one of the following keys: {_KEY_LIST}")

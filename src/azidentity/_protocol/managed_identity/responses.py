@@ -51,7 +51,8 @@ _DATE = re.compile(
 
 
 def parse_expires_on(value: Any) -> int:
-    """``expires_on`` as epoch seconds: a number, a numeric string, or ``"M/D/YYYY H:MM:SS [AM|PM] +00:00"``."""
+    """``expires_on`` as epoch seconds: a number, a numeric string, or
+    ``"M/D/YYYY H:MM:SS [AM|PM] +00:00"``."""
     if isinstance(value, bool) or value is None:
         raise ValueError(f"not a time: {_short(repr(value))}")
     if isinstance(value, (int, float)):

@@ -296,8 +296,8 @@ def send(
             log.emit(
                 log.EVENT_RETRY,
                 logging.DEBUG,
-                "ManagedIdentityCredential: %s %s -> %s; not retrying: waiting %.1f s more would not leave time for "
-                "another attempt within the %.0f s budget",
+                "ManagedIdentityCredential: %s %s -> %s; not retrying: "
+                "waiting %.1f s more would not leave time for another attempt within the %.0f s budget",
                 request.method,
                 request.url_without_query,
                 response.status if response is not None else (error.message if error else "no response"),

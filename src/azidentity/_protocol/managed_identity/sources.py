@@ -15,14 +15,23 @@ mapping):
 
 Requests per source (resource = the scope without ``/.default``):
 
-| source | request | api-version | identity parameters | secret header |
-| --- | --- | --- | --- | --- |
-| IMDS | GET {host}/metadata/identity/oauth2/token | 2018-02-01 | client_id, object_id, msi_res_id | Metadata: true |
-| App Service | GET $IDENTITY_ENDPOINT | 2019-08-01 | client_id, object_id, mi_res_id | X-IDENTITY-HEADER |
-| Azure Arc | GET $IDENTITY_ENDPOINT (+ key-file challenge) | 2020-06-01 | client_id, object_id, msi_res_id | Metadata: true |
-| Service Fabric | GET $IDENTITY_ENDPOINT (pinned TLS) | 2019-07-01-preview | none | Secret |
-| Azure ML | GET $MSI_ENDPOINT | 2017-09-01 | clientid, object_id, msi_res_id | secret |
-| Cloud Shell | POST $MSI_ENDPOINT, form resource=... | none | none | Metadata: true |
+| source | request | api-version |
+| --- | --- | --- |
+| IMDS | GET {host}/metadata/identity/oauth2/token | 2018-02-01 |
+| App Service | GET $IDENTITY_ENDPOINT | 2019-08-01 |
+| Azure Arc | GET $IDENTITY_ENDPOINT (+ key-file challenge) | 2020-06-01 |
+| Service Fabric | GET $IDENTITY_ENDPOINT (pinned TLS) | 2019-07-01-preview |
+| Azure ML | GET $MSI_ENDPOINT | 2017-09-01 |
+| Cloud Shell | POST $MSI_ENDPOINT, form resource=... | none |
+
+| source | identity parameters | secret header |
+| --- | --- | --- |
+| IMDS | client_id, object_id, msi_res_id | Metadata: true |
+| App Service | client_id, object_id, mi_res_id | X-IDENTITY-HEADER |
+| Azure Arc | client_id, object_id, msi_res_id | Metadata: true |
+| Service Fabric | none | Secret |
+| Azure ML | clientid, object_id, msi_res_id | secret |
+| Cloud Shell | none | Metadata: true |
 """
 
 from __future__ import annotations
@@ -150,7 +159,8 @@ def detect(env: Mapping[str, str], *, exclude_workload_identity: bool = False) -
         return Source(
             NONE,
             problem=f"This is an App Service or Functions host{f' (site {site})' if site else ''}, but "
-            "IDENTITY_ENDPOINT and IDENTITY_HEADER are not set: managed identity is not enabled for this app.",
+            "IDENTITY_ENDPOINT and IDENTITY_HEADER are not set: "
+            "managed identity is not enabled for this app.",
             problem_key="mi-app-service-not-enabled",
         )
     host = _get(env, "AZURE_POD_IDENTITY_AUTHORITY_HOST") or IMDS_DEFAULT_HOST
