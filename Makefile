@@ -55,7 +55,7 @@ bench-quick: $(STAMP)
 # property tests with 20x their usual examples.
 fuzz: $(STAMP)
 	$(PY) tests/fuzz/fuzz_parsers.py -max_total_time=$${FUZZ_SECONDS:-300}
-	AZIDENTITY_HYPOTHESIS_EXAMPLES=2000 $(PY) -m pytest -q tests/test_reliability_properties.py
+	AZIDENTITY_HYPOTHESIS_EXAMPLES=2000 $(PY) -m pytest -q tests/reliability/test_reliability_properties.py
 
 troubleshooting: $(STAMP)
 	$(PY) -m azidentity._mitigations.render > TROUBLESHOOTING.md

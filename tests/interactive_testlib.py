@@ -1,4 +1,4 @@
-"""Helpers for the user sign-in tests: a scripted browser, a clock tests move, canary registration."""
+"""Helpers for the user sign-in tests: a scripted browser, a clock tests move, canary registration, codes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import requests
 
 SCOPE = "https://storage.azure.com/.default"
 VAULT_SCOPE = "https://vault.azure.net/.default"
+REDIRECT_URI = "http://localhost:8765/auth"  # a web application's, for AuthorizationCodeCredential
 
 
 def kwargs_for(emu: Any, **extra: Any) -> dict[str, Any]:
@@ -90,3 +91,30 @@ def register_refresh_tokens(emu: Any, canary: Any) -> int:
     for token in list(grants):
         canary.register_token(token)
     return len(grants)
+
+
+def get_code(emu: Any, app: str = "public", redirect_uri: str = REDIRECT_URI, canary: Any = None) -> str:
+    """What the application's web front end does: send the user to /authorize and read the redirect."""
+    params = {
+        "client_id": emu.apps[app].client_id,
+        "response_type": "code",
+        "redirect_uri": redirect_uri,
+        "scope": f"{SCOPE} offline_access openid profile",
+        "state": "s",
+        "response_mode": "query",
+    }
+    page = requests.get(
+        f"{emu.base_url}/organizations/oauth2/v2.0/authorize",
+        params=params,
+        verify=emu.ca_bundle_path,
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert page.status_code == 302, page.text
+    location = page.headers["Location"]
+    assert location.startswith(redirect_uri + "?")
+    query = query_of(location)
+    assert query["state"] == "s"
+    if canary is not None:
+        canary.register_secret(query["code"])
+    return query["code"]

@@ -13,8 +13,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import azidentity
 from azidentity import AuthenticationFailedError, CredentialUnavailableError
-from standins import harness
-from test_managed_identity_support import (  # noqa: F401 - fresh_mi_cache is an autouse fixture
+from managed_identity_testlib import (  # noqa: F401 - fresh_mi_cache is an autouse fixture
     SCOPE,
     Sleeps,
     closed_port,
@@ -24,6 +23,7 @@ from test_managed_identity_support import (  # noqa: F401 - fresh_mi_cache is an
     with_metadata,
     without_metadata,
 )
+from standins import harness
 from tracing_testlib import Spans, assert_credential_span, http_spans, tracing
 
 tools = harness.tools  # the az / azd / pwsh stand-ins, wired to the emulator

@@ -10,7 +10,7 @@ import sys
 import textwrap
 
 import canary
-import test_token_command
+from cli_testlib import run_token
 
 TIMEOUT = 60
 # The subprocesses import the azidentity under test (a checkout on PYTHONPATH, or the installed one).
@@ -18,7 +18,7 @@ PYTHONPATH = {"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONP
 
 
 def run(tmp_path, env, *args):
-    return test_token_command.run(tmp_path, {**PYTHONPATH, **env}, *args)
+    return run_token(tmp_path, {**PYTHONPATH, **env}, *args)
 
 
 def test_trace_prints_the_tree_of_the_call(tmp_path, emulator):

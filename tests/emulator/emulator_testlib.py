@@ -4,10 +4,12 @@ emulator's signer/verifier could not catch a bug in it."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 import uuid
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from cryptography import x509
@@ -148,3 +150,56 @@ def verify_with_jwks(token_text: str, jwks: dict[str, Any]) -> dict[str, Any]:
 def get(emu_url: str, path: str, **kwargs: Any) -> requests.Response:
     kwargs.setdefault("timeout", TIMEOUT)
     return requests.get(f"{emu_url}{path}", **kwargs)
+
+
+# -- user sign-in: /authorize with PKCE for the public client, and redeeming its code --------------------
+USER_SCOPE = "https://storage.azure.com/user_impersonation openid profile offline_access"
+REDIRECT = "http://localhost:8400"
+VERIFIER = "v" * 43
+
+
+def challenge(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+
+
+def authorize(emu: Emulator, tenant: str = "organizations", **overrides: str | None) -> requests.Response:
+    params: dict[str, str | None] = {
+        "client_id": emu.apps["public"].client_id,
+        "response_type": "code",
+        "redirect_uri": REDIRECT,
+        "scope": USER_SCOPE,
+        "state": "st",
+        "code_challenge": challenge(VERIFIER),
+        "code_challenge_method": "S256",
+    }
+    params.update(overrides)
+    return requests.get(
+        f"{emu.base_url}/{tenant}/oauth2/v2.0/authorize",
+        params={k: v for k, v in params.items() if v is not None},
+        verify=emu.ca_bundle_path,
+        allow_redirects=False,
+        timeout=TIMEOUT,
+    )
+
+
+def redirected(response: requests.Response) -> dict[str, str]:
+    assert response.status_code == 302, response.text
+    location = response.headers["Location"]
+    assert location.startswith((REDIRECT + "?", REDIRECT + "/?")), location
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def redeem(
+    emu: Emulator, code: str, tenant: str = "organizations", **overrides: str | None
+) -> requests.Response:
+    form: dict[str, str | None] = {
+        "grant_type": "authorization_code",
+        "client_id": emu.apps["public"].client_id,
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "code_verifier": VERIFIER,
+        "scope": USER_SCOPE,
+        "client_info": "1",
+    }
+    form.update(overrides)
+    return token(emu, tenant, **{k: v for k, v in form.items() if v is not None})

@@ -7,9 +7,8 @@ tokens stay theirs. A ``nonce`` sent to /authorize comes back in the id_token (M
 
 from __future__ import annotations
 
-from emulator_testlib import assert_entra_error, token, verify_with_jwks
-from test_user_flows import SCOPE, redeem, redirected
-from test_user_flows import authorize as authorize_public
+from emulator_testlib import USER_SCOPE, assert_entra_error, redeem, redirected, token, verify_with_jwks
+from emulator_testlib import authorize as authorize_public
 
 from azidentity.emulator import Emulator
 
@@ -65,4 +64,4 @@ def test_the_nonce_comes_back_in_the_id_token(emulator: Emulator) -> None:
     assert verify_with_jwks(str(body["id_token"]), emulator.jwks())["nonce"] == "n-0S6_WzA2Mj"
     plain = sign_in(emulator, CLI)
     assert "nonce" not in verify_with_jwks(str(plain["id_token"]), emulator.jwks())
-    assert SCOPE.endswith("offline_access")
+    assert USER_SCOPE.endswith("offline_access")

@@ -4,71 +4,30 @@ device_code grant."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from emulator_testlib import TIMEOUT, assert_entra_error, b64d, token, verify_with_jwks
+from emulator_testlib import (
+    REDIRECT,
+    TIMEOUT,
+    USER_SCOPE,
+    VERIFIER,
+    assert_entra_error,
+    authorize,
+    b64d,
+    redeem,
+    redirected,
+    token,
+    verify_with_jwks,
+)
 
 from azidentity.emulator import Emulator
 
-SCOPE = "https://storage.azure.com/user_impersonation openid profile offline_access"
-REDIRECT = "http://localhost:8400"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-VERIFIER = "v" * 43
-
-
-def challenge(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-
-
-def authorize(emu: Emulator, tenant: str = "organizations", **overrides: str | None) -> requests.Response:
-    params: dict[str, str | None] = {
-        "client_id": emu.apps["public"].client_id,
-        "response_type": "code",
-        "redirect_uri": REDIRECT,
-        "scope": SCOPE,
-        "state": "st",
-        "code_challenge": challenge(VERIFIER),
-        "code_challenge_method": "S256",
-    }
-    params.update(overrides)
-    return requests.get(
-        f"{emu.base_url}/{tenant}/oauth2/v2.0/authorize",
-        params={k: v for k, v in params.items() if v is not None},
-        verify=emu.ca_bundle_path,
-        allow_redirects=False,
-        timeout=TIMEOUT,
-    )
-
-
-def redirected(response: requests.Response) -> dict[str, str]:
-    assert response.status_code == 302, response.text
-    location = response.headers["Location"]
-    assert location.startswith((REDIRECT + "?", REDIRECT + "/?")), location
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-
-
-def redeem(
-    emu: Emulator, code: str, tenant: str = "organizations", **overrides: str | None
-) -> requests.Response:
-    form: dict[str, str | None] = {
-        "grant_type": "authorization_code",
-        "client_id": emu.apps["public"].client_id,
-        "code": code,
-        "redirect_uri": REDIRECT,
-        "code_verifier": VERIFIER,
-        "scope": SCOPE,
-        "client_info": "1",
-    }
-    form.update(overrides)
-    return token(emu, tenant, **{k: v for k, v in form.items() if v is not None})
 
 
 # -- /authorize and the authorization_code grant ----------------------------------------------------------
@@ -183,7 +142,7 @@ def test_default_user(emulator: Emulator, monkeypatch: Any) -> None:
 
 
 def devicecode(emu: Emulator, tenant: str = "organizations", **overrides: str | None) -> requests.Response:
-    form: dict[str, str | None] = {"client_id": emu.apps["public"].client_id, "scope": SCOPE}
+    form: dict[str, str | None] = {"client_id": emu.apps["public"].client_id, "scope": USER_SCOPE}
     form.update(overrides)
     return requests.post(
         f"{emu.base_url}/{tenant}/oauth2/v2.0/devicecode",

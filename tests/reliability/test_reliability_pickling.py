@@ -283,9 +283,8 @@ def test_spawned_child_process_gets_tokens(emulator: Any, tmp_path: Path, pipeli
 def test_user_credential_pickle_has_no_refresh_token(emulator: Any) -> None:
     if not hasattr(azidentity, "AuthorizationCodeCredential"):
         pytest.skip("AuthorizationCodeCredential is not there yet")
+    from interactive_testlib import REDIRECT_URI, get_code, register_refresh_tokens
     from interactive_testlib import SCOPE as USER_SCOPE
-    from interactive_testlib import register_refresh_tokens
-    from test_authorization_code import REDIRECT_URI, get_code
 
     code = get_code(emulator, canary=canary)
     for module in (azidentity, azidentity.aio):

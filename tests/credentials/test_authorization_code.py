@@ -7,45 +7,15 @@ import time
 from typing import Any
 
 import pytest
-import requests
 
 from azidentity import AuthenticationFailedError
-from interactive_testlib import SCOPE, VAULT_SCOPE, query_of, register_refresh_tokens
-
-REDIRECT_URI = "http://localhost:8765/auth"
+from interactive_testlib import REDIRECT_URI, SCOPE, VAULT_SCOPE, get_code, register_refresh_tokens
 
 
 @pytest.fixture(autouse=True)
 def _canary(emulator: Any, secret_canary: Any) -> Any:
     yield
     register_refresh_tokens(emulator, secret_canary)
-
-
-def get_code(emu: Any, app: str = "public", redirect_uri: str = REDIRECT_URI, canary: Any = None) -> str:
-    """What the application's web front end does: send the user to /authorize and read the redirect."""
-    params = {
-        "client_id": emu.apps[app].client_id,
-        "response_type": "code",
-        "redirect_uri": redirect_uri,
-        "scope": f"{SCOPE} offline_access openid profile",
-        "state": "s",
-        "response_mode": "query",
-    }
-    page = requests.get(
-        f"{emu.base_url}/organizations/oauth2/v2.0/authorize",
-        params=params,
-        verify=emu.ca_bundle_path,
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert page.status_code == 302, page.text
-    location = page.headers["Location"]
-    assert location.startswith(redirect_uri + "?")
-    query = query_of(location)
-    assert query["state"] == "s"
-    if canary is not None:
-        canary.register_secret(query["code"])
-    return query["code"]
 
 
 def make(flavor: Any, emu: Any, code: str, app: str = "public", **kwargs: Any) -> Any:

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # tests/ecosystem/ -> the repository
+assert (REPO / "pyproject.toml").is_file(), f"not the repository root: {REPO}"
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
 ACCOUNT = "devstoreaccount1"  # Azurite's built-in account

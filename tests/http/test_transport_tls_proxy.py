@@ -26,7 +26,7 @@ import azidentity
 from azidentity import AuthenticationFailedError
 from azidentity._http.transport import StdlibTransport
 from azidentity.emulator.pki import make_ca, make_leaf
-from test_transport import ConnectProxy, c_rehashed
+from transport_testlib import ConnectProxy, c_rehashed
 
 SCOPE = "https://storage.azure.com/.default"
 USER, PASSWORD = "proxy-user", "pr0xy:p@ss"

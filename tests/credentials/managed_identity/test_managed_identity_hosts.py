@@ -11,7 +11,7 @@ import pytest
 import canary
 from azidentity import AuthenticationFailedError
 from azidentity._mitigations import ROWS
-from test_managed_identity_support import (  # noqa: F401 - fresh_mi_cache is an autouse fixture
+from managed_identity_testlib import (  # noqa: F401 - fresh_mi_cache is an autouse fixture
     SCOPE,
     Sleeps,
     closed_port,

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import azidentity
+import msal_testlib
 import persistence_worker
 from azidentity import CredentialUnavailableError
 from azidentity._mitigations import ROWS
@@ -28,7 +29,7 @@ from msal_testlib import (
     secret_service_cache,
     sign_in,
 )
-from test_persistence import secret_service  # noqa: F401  (the private D-Bus + GNOME Keyring, reused)
+from persistence_testlib import secret_service  # noqa: F401  (the private D-Bus + GNOME Keyring, reused)
 
 VAULT = "https://vault.azure.net/.default"
 NOCAE = "msal.cache.nocae"
@@ -200,7 +201,7 @@ def test_reading_while_msal_keeps_writing(home, emulator, secret_canary, tmp_pat
     emulator.reset()
     stop = tmp_path / "stop"
     writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(Path(__file__).parent), str(stop)],
+        [sys.executable, "-c", WRITER, str(Path(msal_testlib.__file__).parent), str(stop)],
         env={**os.environ, "HOME": str(home)},
         stdout=subprocess.PIPE,
         text=True,

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from azidentity import AuthenticationFailedError, CredentialUnavailableError
-from test_managed_identity_support import (  # noqa: F401 - fresh_mi_cache is an autouse fixture
+from managed_identity_testlib import (  # noqa: F401 - fresh_mi_cache is an autouse fixture
     RESOURCE,
     SCOPE,
     Sleeps,

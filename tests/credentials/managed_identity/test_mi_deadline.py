@@ -21,7 +21,7 @@ import pytest
 from azidentity import AuthenticationFailedError
 from azidentity._protocol.effects import Headers, HttpRequest, HttpResponse, Sleep, TransportError
 from azidentity._protocol.managed_identity.retry import GONE_BUDGET, IMDS_STATUSES, Budget, RetryPolicy, send
-from test_managed_identity_support import (  # noqa: F401 - fresh_mi_cache is an autouse fixture
+from managed_identity_testlib import (  # noqa: F401 - fresh_mi_cache is an autouse fixture
     SCOPE,
     Sleeps,
     fresh_mi_cache,

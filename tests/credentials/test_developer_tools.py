@@ -164,7 +164,7 @@ def test_claims_challenge_is_refused_with_the_login_command(case: Case, tools: T
     import base64
 
     if case.tool == "azd":
-        pytest.skip("azd takes claims challenges (azd auth token --claims): tests/test_cli_azd.py")
+        pytest.skip("azd takes claims challenges (azd auth token --claims): test_azure_developer_cli.py")
 
     encoded = base64.b64encode(CLAIMS.encode()).decode()
     tenant = tools.emulator.tenant_id

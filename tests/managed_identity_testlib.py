@@ -1,4 +1,4 @@
-"""Helpers shared by the managed identity test modules (this module holds no tests)."""
+"""Helpers shared by the managed identity tests (credentials/managed_identity/, protocol/, tracing)."""
 
 from __future__ import annotations
 

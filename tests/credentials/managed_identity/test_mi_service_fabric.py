@@ -12,7 +12,7 @@ import warnings
 import pytest
 
 from azidentity import AuthenticationFailedError
-from test_managed_identity_support import (  # noqa: F401 - fresh_mi_cache is an autouse fixture
+from managed_identity_testlib import (  # noqa: F401 - fresh_mi_cache is an autouse fixture
     SCOPE,
     fresh_mi_cache,
     make,

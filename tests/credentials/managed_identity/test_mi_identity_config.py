@@ -11,7 +11,7 @@ import logging
 import pytest
 
 from azidentity import AuthenticationFailedError
-from test_managed_identity_support import (  # noqa: F401 - fresh_mi_cache is an autouse fixture
+from managed_identity_testlib import (  # noqa: F401 - fresh_mi_cache is an autouse fixture
     SCOPE,
     fresh_mi_cache,
     make,

@@ -27,7 +27,7 @@ import azidentity
 from azidentity import AuthenticationRequiredError, TokenCachePersistenceOptions
 from interactive_testlib import register_refresh_tokens
 from msal_testlib import SCOPE, identity_service, install_secret_storage_persistence
-from test_persistence import cache_home, keyring_on, secret_service  # noqa: F401  (reused fixtures)
+from persistence_testlib import cache_home, keyring_on, secret_service  # noqa: F401  (reused fixtures)
 
 VAULT = "https://vault.azure.net/.default"
 # Every test: HOME and XDG_CACHE_HOME of its own, the private Secret Service for azidentity's encrypted cache.

@@ -3,53 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 
 import pytest
 
-import azidentity
-import canary
+from cli_testlib import run_token
 
-TIMEOUT = 60
-PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(azidentity.__file__)))
 ARM = "https://management.azure.com/.default"
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def run(tmp_path, env, *args, check_canary=True):
-    empty = tmp_path / "empty-bin"
-    empty.mkdir(exist_ok=True)
-    base = {
-        "HOME": str(tmp_path),
-        "PATH": str(empty),
-        "LANG": "C.UTF-8",
-        "AZURE_POD_IDENTITY_AUTHORITY_HOST": f"http://127.0.0.1:{closed_port()}",
-        # The subprocess imports the azidentity under test, not whatever the interpreter has installed
-        # (an editable install of another checkout made these tests test that checkout's code).
-        "PYTHONPATH": PACKAGE_ROOT,
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "azidentity", "token", *args],
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
-    if check_canary:
-        canary.check_output("azidentity token", done.stdout + done.stderr)
-    return done
-
-
 def test_default_credential_text(tmp_path, emulator):
-    done = run(tmp_path, emulator.env())
+    done = run_token(tmp_path, emulator.env())
     assert done.returncode == 0, done.stderr
     out = done.stdout
     app = emulator.apps["secret"]
@@ -62,7 +25,7 @@ def test_default_credential_text(tmp_path, emulator):
 
 
 def test_json_and_show_token(tmp_path, emulator):
-    done = run(tmp_path, emulator.env(), "--json", "--scope", "https://storage.azure.com/.default")
+    done = run_token(tmp_path, emulator.env(), "--json", "--scope", "https://storage.azure.com/.default")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["credential"] == "DefaultAzureCredential" and report["source"] == "EnvironmentCredential"
@@ -70,14 +33,15 @@ def test_json_and_show_token(tmp_path, emulator):
     assert report["identity"]["appid"] == emulator.apps["secret"].client_id
     assert report["identity"]["kind"] == "app"
     assert "token" not in report
-    shown = run(tmp_path, emulator.env(), "--json", "--show-token", check_canary=False)  # exempt: its purpose
+    # Exempt from the canary: showing the token is its purpose.
+    shown = run_token(tmp_path, emulator.env(), "--json", "--show-token", check_canary=False)
     token = json.loads(shown.stdout)["token"]
     assert emulator.verify_token(token)["exp"] == json.loads(shown.stdout)["expires_on"]
 
 
 @pytest.mark.parametrize("name", ["ManagedIdentityCredential", "mi", "managedidentitycredential"])
 def test_named_credential(tmp_path, emulator, name):
-    done = run(tmp_path, emulator.env("app-service"), "--credential", name, "--json")
+    done = run_token(tmp_path, emulator.env("app-service"), "--credential", name, "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["credential"] == "ManagedIdentityCredential" and report["source"] is None
@@ -87,21 +51,21 @@ def test_named_credential(tmp_path, emulator, name):
 def test_tenant(tmp_path, emulator):
     other = emulator.other_tenant_id
     env = {**emulator.env(), "AZURE_ADDITIONALLY_ALLOWED_TENANTS": other}
-    done = run(tmp_path, env, "--tenant", other, "--json", "--credential", "EnvironmentCredential")
+    done = run_token(tmp_path, env, "--tenant", other, "--json", "--credential", "EnvironmentCredential")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["identity"]["tid"] == other
 
 
 def test_failure_prints_the_rendered_error(tmp_path, emulator):
     env = {**emulator.env(), "AZURE_CLIENT_SECRET": "not-the-secret-value"}
-    done = run(tmp_path, env)
+    done = run_token(tmp_path, env)
     assert done.returncode == 1 and done.stdout == ""
     err = done.stderr
     assert err.startswith("DefaultAzureCredential failed to acquire a token.\nAttempted credentials:\n")
     assert "\tEnvironmentCredential: ClientSecretCredential authentication failed" in err
     assert "AADSTS7000215" in err and "Mitigation:" in err
     assert "Traceback" not in err
-    as_json = run(tmp_path, env, "--json")
+    as_json = run_token(tmp_path, env, "--json")
     assert as_json.returncode == 1
     error = json.loads(as_json.stdout)["error"]
     assert error["type"] == "AuthenticationFailedError" and error["error_code"] == "AADSTS7000215"
@@ -109,20 +73,22 @@ def test_failure_prints_the_rendered_error(tmp_path, emulator):
 
 
 def test_nothing_configured(tmp_path):
-    done = run(tmp_path, {})
+    done = run_token(tmp_path, {})
     assert done.returncode == 1
     assert done.stderr.startswith("DefaultAzureCredential failed to acquire a token.")
     assert done.stderr.rstrip().endswith("To diagnose every credential at once, run: azidentity doctor")
 
 
 def test_usage_errors(tmp_path):
-    done = run(tmp_path, {}, "--credential", "NoSuchCredential")
+    done = run_token(tmp_path, {}, "--credential", "NoSuchCredential")
     assert done.returncode == 2 and "unknown credential 'NoSuchCredential'" in done.stderr
-    pipelines = run(tmp_path, {}, "--credential", "pipelines")
+    pipelines = run_token(tmp_path, {}, "--credential", "pipelines")
     assert pipelines.returncode == 1 and "SYSTEM_ACCESSTOKEN" in pipelines.stderr
 
 
 def test_pipelines_credential_from_the_task_variables(tmp_path, emulator):
-    done = run(tmp_path, emulator.env("pipelines"), "--credential", "AzurePipelinesCredential", "--json")
+    done = run_token(
+        tmp_path, emulator.env("pipelines"), "--credential", "AzurePipelinesCredential", "--json"
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["identity"]["appid"] == emulator.apps["pipelines"].client_id

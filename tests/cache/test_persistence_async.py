@@ -1,7 +1,7 @@
 """The persistent cache and asyncio: its file I/O (reads, fsync, waits of up to 10 s for another
 process's lock) stays off the event loop (issue 12.8); stale leftovers are swept by the next write.
 
-Against the same private Secret Service as test_persistence.py (its fixtures, imported).
+Against the same private Secret Service as test_persistence.py (persistence_testlib's fixtures).
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ import pytest
 
 import azidentity
 import azidentity.aio
-import test_persistence as base
+import persistence_testlib
 from azidentity._cache import store as persistence
-from test_persistence import SCOPE, SECTION, credential, options
+from persistence_testlib import SCOPE, SECTION, credential, options
 
-# The Secret Service fixtures of test_persistence.py.
-secret_service = base.secret_service
-cache_home = base.cache_home
-keyring_on = base.keyring_on
+# The Secret Service fixtures (pytest finds fixtures among a module's names).
+secret_service = persistence_testlib.secret_service
+cache_home = persistence_testlib.cache_home
+keyring_on = persistence_testlib.keyring_on
 
 
 class LockHolder:

@@ -28,7 +28,7 @@ from azidentity._protocol.managed_identity.retry import (
     retry_after,
     send,
 )
-from test_managed_identity_support import in_chain
+from managed_identity_testlib import in_chain
 
 NOW = 1_700_000_000.0
 REQ = HttpRequest("GET", "http://127.0.0.1:1/metadata/identity/oauth2/token")
