@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from azidentity import AuthenticationFailedError, CredentialUnavailableError
@@ -13,7 +15,7 @@ SCOPE = "https://graph.microsoft.com/.default"
 
 def _cert_assertion(emu, tenant):
     app = emu.apps["cert"]
-    cert = load_certificate(open(app.cert_pem_path, "rb").read(), None, "test")
+    cert = load_certificate(Path(app.cert_pem_path).read_bytes(), None, "test")
     import time
 
     return build_assertion(cert, app.client_id, f"{emu.base_url}/{tenant}/oauth2/v2.0/token", time.time())
@@ -84,7 +86,7 @@ def test_on_behalf_of(flavor, emulator, auth, secret_canary):
     if auth == "secret":
         kwargs = {"client_secret": middle.secret}
     elif auth == "certificate":
-        kwargs = {"client_certificate": open(middle.cert_pem_path, "rb").read()}
+        kwargs = {"client_certificate": Path(middle.cert_pem_path).read_bytes()}
     else:
         kwargs = {"client_assertion_func": lambda: _cert_assertion(emulator, emulator.tenant_id)}
     credential = flavor.make(

@@ -20,6 +20,7 @@ import tempfile
 import time
 import warnings
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from unittest import mock
 from urllib.parse import urlsplit
@@ -692,7 +693,7 @@ class _Material(dict[str, bytes]):
 @pytest.fixture(scope="module")
 def pems(emulator_session: Any) -> dict[str, bytes]:
     app = emulator_session.apps["cert"]
-    read = lambda path: open(path, "rb").read()  # noqa: E731
+    read = lambda path: Path(path).read_bytes()  # noqa: E731
     return _Material(
         pem=read(app.cert_pem_path),
         encrypted=read(app.cert_pem_encrypted_path),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import pickle
 import time
+from pathlib import Path
 
 import pytest
 
@@ -281,7 +282,7 @@ def test_aks_workload_identity_token_exchange(flavor, emulator):
     claims = emulator.verify_token(flavor.get_token(credential, SCOPE).token)
     assert claims["appid"] == emulator.apps["workload"].client_id
     (exchange,) = [r for r in emulator.requests if r.route == "token"]
-    assert exchange.form["client_assertion"] == open(env["AZURE_FEDERATED_TOKEN_FILE"]).read().strip()
+    assert exchange.form["client_assertion"] == Path(env["AZURE_FEDERATED_TOKEN_FILE"]).read_text().strip()
     assert emulator.count("imds") == 0
 
 
