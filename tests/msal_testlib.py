@@ -50,7 +50,8 @@ def plaintext_cache(name: str = "msal.cache.nocae") -> msal_extensions.Persisted
 
 
 class SecretStoragePersistence(BasePersistence):  # type: ignore[misc]
-    """msal-extensions' LibsecretPersistence, on secretstorage instead of PyGObject (same item, same marker)."""
+    """msal-extensions' LibsecretPersistence, on secretstorage instead of PyGObject (same item, same
+    marker)."""
 
     is_encrypted = True
 

@@ -131,9 +131,9 @@ DIFFERENCES = (
     ),
     Difference(
         "Persistent token cache",
-        "TokenCachePersistenceOptions has the same signature, but azidentity's credentials write their own "
-        "AES-GCM file (key in the OS secret store), not MSAL's msal.cache; they read MSAL's cache of the same "
-        "name when theirs has no entry, and never write MSAL's caches.",
+        "TokenCachePersistenceOptions has the same signature, but azidentity's credentials write their "
+        "own AES-GCM file (key in the OS secret store), not MSAL's msal.cache; they read MSAL's cache of "
+        "the same name when theirs has no entry, and never write MSAL's caches.",
     ),
     Difference(
         "SharedTokenCacheCredential",
@@ -142,7 +142,8 @@ DIFFERENCES = (
     ),
     Difference(
         "VisualStudioCodeCredential",
-        "No broker: the account's refresh token from MSAL's shared cache when there is one, else unavailable.",
+        "No broker: the account's refresh token from MSAL's shared cache when there is one, else "
+        "unavailable.",
     ),
     Difference(
         "BrokerCredential in DefaultAzureCredential",
@@ -165,14 +166,15 @@ DIFFERENCES = (
     ),
     Difference(
         "Tenant IDs",
-        "A tenant that would change the request's URL ('/', '\\', '?', '#', '%', whitespace, '.' or '..') is "
-        "refused everywhere; azure-identity sends it into the URL in ClientAssertion-, AuthorizationCode- and "
-        "WorkloadIdentityCredential and a request's tenant_id (tests/compat/test_compat_surface.py).",
+        "A tenant that would change the request's URL ('/', '\\', '?', '#', '%', whitespace, '.' or '..') "
+        "is refused everywhere; azure-identity sends it into the URL in ClientAssertion-, "
+        "AuthorizationCode- and WorkloadIdentityCredential and a request's tenant_id "
+        "(tests/compat/test_compat_surface.py).",
     ),
     Difference(
         "Assertion callback errors",
-        "An exception from the assertion callback becomes a CredentialUnavailableError chained to it (a chain "
-        "moves on); azure-identity lets it through unchanged (a chain stops).",
+        "An exception from the assertion callback becomes a CredentialUnavailableError chained to it (a "
+        "chain moves on); azure-identity lets it through unchanged (a chain stops).",
     ),
     Difference(
         "Async AzurePipelinesCredential",

@@ -1,4 +1,5 @@
-"""Single flight covers failures: callers queued behind a failing attempt get its error, not a turn of their own.
+"""Single flight covers failures: callers queued behind a failing attempt get its error, not a turn of
+their own.
 
 N callers ask for the same token while the token endpoint is failing: one request goes out, and every
 caller that was waiting for it is answered with its outcome (azure-identity's callers all fail after one

@@ -362,7 +362,7 @@ print(json.dumps(sorted(set(sys.modules) - before)))
     assert not {"jeepney", "secretstorage", "keyring", "msal", "msal_extensions"} & loaded["on"]
 
 
-# -- the sans-IO parts -----------------------------------------------------------------------------------------
+# -- the sans-IO parts ---------------------------------------------------------------------------------------
 def test_environment_aliases_and_hosts():
     assert mc.environments_for("https://login.windows.net/") == mc.environments_for(
         "login.microsoftonline.com"

@@ -35,7 +35,8 @@ pytestmark = pytest.mark.usefixtures("keyring_on")
 
 
 def azure_identity_sign_in(emu: Any, options: Any, user: str = "alice") -> str:
-    """The old program: azure-identity's device code sign-in (the user approves at once); the record, serialized."""
+    """The old program: azure-identity's device code sign-in (the user approves at once); the record,
+    serialized."""
 
     def approve(verification_uri: str, user_code: str, expires_on: Any) -> None:
         emu.approve_device_code(user_code, emu.users[user].username)

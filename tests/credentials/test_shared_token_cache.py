@@ -145,8 +145,8 @@ def test_several_accounts_need_a_username_or_tenant(flavor, home, emulator, secr
         flavor.get_token(credential, VAULT)
     text = str(info.value)
     assert text.startswith(
-        "SharedTokenCacheCredential: Multiple accounts were found in the cache. Use username and tenant id to "
-        "disambiguate."
+        "SharedTokenCacheCredential: Multiple accounts were found in the cache. Use username and tenant id "
+        "to disambiguate."
     )
     assert f"(username: {alice.username}, tenant: {alice.tenant_id})" in text
     assert f"(username: {bob.username}, tenant: {bob.tenant_id})" in text
@@ -289,8 +289,8 @@ def test_rejected_refresh_token_fails_standalone_and_is_unavailable_in_the_chain
     error = info.value
     assert str(error).startswith(
         "SharedTokenCacheCredential authentication failed: Token acquisition failed for user "
-        "'alice@emulator.test': Microsoft Entra ID rejected the cached refresh token. To fix, re-authenticate "
-        "through developer tooling supporting Azure single sign on"
+        "'alice@emulator.test': Microsoft Entra ID rejected the cached refresh token. To fix, "
+        "re-authenticate through developer tooling supporting Azure single sign on"
     )
     assert (error.status_code, error.oauth_error) == (400, "invalid_grant") and error.mitigation
     assert "POST " in str(error) and "REDACTED" not in str(error).split("RESPONSE")[0]

@@ -22,7 +22,8 @@ SCOPE = "https://storage.azure.com/.default"
 MI_SCOPE = "https://management.azure.com/.default"
 # What a pickle of a credential must never name: caches, locks, event loops, sessions, pipelines.
 FORBIDDEN = (
-    b"azidentity._cache.memory",  # TokenCache's module (the class name alone is part of SharedTokenCacheCredential's)
+    # TokenCache's module (the class name alone is part of SharedTokenCacheCredential's)
+    b"azidentity._cache.memory",
     b"_persistent_token_cache",
     b"PersistentStore",
     b"_thread",
@@ -262,7 +263,8 @@ def test_spawned_child_process_gets_tokens(emulator: Any, tmp_path: Path, pipeli
     for module, is_async in ((azidentity, False), (azidentity.aio, True)):
         for name, credential, scope in every_credential(emulator, module, tmp_path):
             if name in ("AzurePipelinesCredential", "OnBehalfOfCredential") and is_async:
-                continue  # the pipeline variable is in this process's environment only once; one flavour is enough
+                # the pipeline variable is in this process's environment only once; one flavour is enough
+                continue
             jobs.append(
                 (f"{name}[{'async' if is_async else 'sync'}]", pickle.dumps(credential), scope, is_async)
             )

@@ -829,7 +829,7 @@ def test_persistent_token_entries(value: Any) -> None:
         assert isinstance(token.token, str) and type(token.expires_on) is int
 
 
-# -- AuthenticationRecord -------------------------------------------------------------------------------------
+# -- AuthenticationRecord ------------------------------------------------------------------------------------
 
 record_fields = st.fixed_dictionaries(
     {},
@@ -865,7 +865,7 @@ def test_authentication_record_rejects_odd_versions_and_deep_nesting(data: str) 
     _check_record(data)
 
 
-# -- environment configurations --------------------------------------------------------------------------------
+# -- environment configurations ------------------------------------------------------------------------------
 
 _ENV_DIR = tempfile.mkdtemp(prefix="azidentity-reliability-env-")
 with open(os.path.join(_ENV_DIR, "garbage.pem"), "wb") as _f:
@@ -943,7 +943,7 @@ def test_environment_configurations(env: dict[str, str], is_async: bool) -> None
         assert "EnvironmentCredential" in str(info.value)
 
 
-# -- tenants, scopes, authorities --------------------------------------------------------------------------------
+# -- tenants, scopes, authorities ----------------------------------------------------------------------------
 
 tenant_texts = st.one_of(
     st.text(max_size=40),

@@ -176,7 +176,7 @@ def test_arc_default_token_directory_is_the_agents(emulator):
         assert "/var/opt/azcmagent/tokens" in str(info.value) or "not supported" in str(info.value)
 
 
-# -- Service Fabric -------------------------------------------------------------------------------------------
+# -- Service Fabric ------------------------------------------------------------------------------------------
 
 
 def sf_env(emu, **overrides):

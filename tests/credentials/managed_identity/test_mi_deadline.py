@@ -85,7 +85,7 @@ def imds_policy(**kw) -> RetryPolicy:
     return RetryPolicy(statuses=IMDS_STATUSES, gone_budget=GONE_BUDGET, **kw)
 
 
-# -- the retry loop, stepped ----------------------------------------------------------------------------------
+# -- the retry loop, stepped ---------------------------------------------------------------------------------
 
 
 def test_a_hanging_imds_ends_within_the_default_30_seconds():
@@ -144,7 +144,7 @@ def test_410_hanging_attempts_stay_bounded_too():
     assert spent <= GONE_BUDGET + 30
 
 
-# -- the credential, over sockets -----------------------------------------------------------------------------
+# -- the credential, over sockets ----------------------------------------------------------------------------
 
 
 def test_a_hanging_imds_is_bounded_by_the_budget(flavor, emulator):
@@ -302,7 +302,7 @@ def test_sync_trickling_server_cannot_hold_a_request_past_the_budget(emulator, t
     assert isinstance(error, AuthenticationFailedError) and elapsed < 1.5 + 1.0, (elapsed, error)
 
 
-# -- the deadline reaches azidentity's transport only ------------------------------------------------------------
+# -- the deadline reaches azidentity's transport only --------------------------------------------------------
 
 
 def test_the_deadline_keyword_reaches_only_azidentitys_own_transport(emulator, monkeypatch):
