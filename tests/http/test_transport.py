@@ -198,3 +198,42 @@ def test_requests_ca_bundle_is_honoured_unless_use_env_settings_is_off(
         StdlibTransport(connection_verify=emulator.ca_bundle_path).send(HttpRequest("GET", url)).status_code
         == 200
     )
+
+
+def open_transports_to(port: int) -> list:
+    """asyncio's socket transports connected to 127.0.0.1:port and not closing."""
+    import asyncio.selector_events
+    import gc
+
+    return [
+        t
+        for t in gc.get_objects()
+        if isinstance(t, asyncio.selector_events._SelectorSocketTransport)
+        and not t.is_closing()
+        and (t.get_extra_info("peername") or ("", 0))[1] == port
+    ]
+
+
+@pytest.mark.parametrize("fault", [{"slow_body": 2}, {"delay": 2}], ids=["slow-body", "slow-headers"])
+async def test_closing_an_async_credential_closes_a_connection_given_up_mid_response(emulator, fault):
+    """A connection given up at a read timeout is closed with a TLS shutdown that waits for the server's
+    close_notify (asyncio waits up to 30 s; this server is busy trickling). Closing the credential aborts
+    it: a loop ending at once (asyncio.run) used to leave the socket to the garbage collector."""
+    emulator.faults.add("token", times=None, **fault)
+    app = emulator.apps["secret"]
+    credential = azidentity.aio.ClientSecretCredential(
+        emulator.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
+        read_timeout=0.3,
+        retry_total=0,
+    )
+    port = int(emulator.base_url.rsplit(":", 1)[1])
+    earlier = {id(t) for t in open_transports_to(port)}  # another test's leak isn't this one's
+    with pytest.raises(azidentity.AuthenticationFailedError, match="no response"):
+        await credential.get_token(SCOPE)
+    await credential.close()
+    assert [t for t in open_transports_to(port) if id(t) not in earlier] == []
+    emulator.faults.clear()
