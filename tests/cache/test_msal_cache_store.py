@@ -281,9 +281,8 @@ def test_a_locked_keyring_is_reported_never_unlocked(
         register_tokens(sign_in(emulator, secret_service_cache()), secret_canary)
         import secretstorage
 
-        connection = secretstorage.dbus_init()
-        secretstorage.get_default_collection(connection).lock()
-        connection.close()
+        with secretstorage.dbus_init() as connection:
+            secretstorage.get_default_collection(connection).lock()
         error = unavailable(flavor, flavor.make("SharedTokenCacheCredential", **kwargs_for(emulator)))
         assert "in a locked keyring; azidentity never asks to unlock it" in str(error)
         assert error.mitigation == ROWS["shared-cache-locked"].mitigation
