@@ -60,13 +60,10 @@ def test_client_assertion_callback_failure_is_named(flavor, emulator):
 
 def _user_token_for(emulator, middle_tier) -> str:
     """A user's access token whose audience is the middle-tier app (the OBO user assertion)."""
-    import warnings
-
     import azidentity
 
     user, public = emulator.users["alice"], emulator.apps["public"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with pytest.warns(DeprecationWarning, match="UsernamePasswordCredential is deprecated"):
         credential = azidentity.UsernamePasswordCredential(
             public.client_id,
             user.username,
@@ -75,7 +72,8 @@ def _user_token_for(emulator, middle_tier) -> str:
             authority=emulator.base_url,
             connection_verify=emulator.ca_bundle_path,
         )
-    return credential.get_token(f"api://{middle_tier.client_id}/.default").token
+    with credential:
+        return credential.get_token(f"api://{middle_tier.client_id}/.default").token
 
 
 @pytest.mark.parametrize("auth", ["secret", "certificate", "assertion"])

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import pickle
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +58,7 @@ def _cert_assertion(path: str, client_id: str, audience: str) -> str:
 def _user_assertion(emu: Any) -> str:
     """Alice's token for the middle-tier app: the OBO user assertion."""
     user, public = emu.users["alice"], emu.apps["public"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with pytest.warns(DeprecationWarning, match="UsernamePasswordCredential is deprecated"):
         credential = azidentity.UsernamePasswordCredential(
             public.client_id,
             user.username,
@@ -69,7 +67,8 @@ def _user_assertion(emu: Any) -> str:
             authority=emu.base_url,
             connection_verify=emu.ca_bundle_path,
         )
-    token = credential.get_token(f"api://{emu.apps['api'].client_id}/.default").token
+    with credential:
+        token = credential.get_token(f"api://{emu.apps['api'].client_id}/.default").token
     canary.configuration_token(token)
     return token
 
@@ -83,8 +82,7 @@ def every_credential(emu: Any, module: Any, tmp_path: Path) -> list[tuple[str, A
     canary.register_secret(token_file.read_text())
     user = emu.users["alice"]
     audience = f"{emu.base_url}/{emu.tenant_id}/oauth2/v2.0/token"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with pytest.warns(DeprecationWarning, match="UsernamePasswordCredential is deprecated"):
         items = [
             (
                 "ClientSecretCredential",
@@ -202,10 +200,6 @@ def every_credential(emu: Any, module: Any, tmp_path: Path) -> list[tuple[str, A
     return items
 
 
-def _run(value: Any) -> Any:
-    return asyncio.new_event_loop().run_until_complete(value) if asyncio.iscoroutine(value) else value
-
-
 def _get(credential: Any, scope: str) -> Any:
     if (
         isinstance(credential, (azidentity.aio.ChainedTokenCredential,))
@@ -219,7 +213,8 @@ def _get(credential: Any, scope: str) -> Any:
                 await credential.close()
 
         return asyncio.run(go())
-    return credential.get_token(scope)
+    with credential:
+        return credential.get_token(scope)
 
 
 @pytest.fixture

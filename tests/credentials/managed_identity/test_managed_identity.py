@@ -176,7 +176,8 @@ def test_sync_and_async_share_the_cache(emulator):
     import azidentity.aio
 
     env = emulator.env("imds")
-    token = azidentity.ManagedIdentityCredential(_env=env).get_token(SCOPE)
+    with azidentity.ManagedIdentityCredential(_env=env) as credential:
+        token = credential.get_token(SCOPE)
 
     async def go():
         async with azidentity.aio.ManagedIdentityCredential(_env=env) as credential:
@@ -261,6 +262,7 @@ def test_repr_and_pickle(flavor, emulator):
     if not flavor.is_async:
         flavor.get_token(credential, SCOPE)
         clone = pickle.loads(pickle.dumps(credential))
+        flavor._made.append(clone)
         assert flavor.get_token(clone, SCOPE).token == flavor.get_token(credential, SCOPE).token
 
 

@@ -318,7 +318,8 @@ def test_the_deadline_keyword_reaches_only_azidentitys_own_transport(emulator, m
 
     monkeypatch.setattr(_transport.StdlibTransport, "send", spy)
     before = time.monotonic()
-    token = azidentity.ManagedIdentityCredential(_env=emulator.env("imds"), timeout=7).get_token(SCOPE)
+    with azidentity.ManagedIdentityCredential(_env=emulator.env("imds"), timeout=7) as credential:
+        token = credential.get_token(SCOPE)
     emulator.verify_token(token.token)
     (options,) = seen
     assert before < options["azidentity_deadline"] <= time.monotonic() + 7
@@ -330,6 +331,8 @@ def test_the_deadline_keyword_reaches_only_azidentitys_own_transport(emulator, m
             seen.append(dict(kwargs))
             return super().send(request, **kwargs)
 
-    credential = azidentity.ManagedIdentityCredential(_env=emulator.env("app-service"), transport=Recording())
-    emulator.verify_token(credential.get_token(SCOPE).token)
+    with azidentity.ManagedIdentityCredential(
+        _env=emulator.env("app-service"), transport=Recording()
+    ) as credential:
+        emulator.verify_token(credential.get_token(SCOPE).token)
     assert "azidentity_deadline" not in seen[-1]
