@@ -12,7 +12,6 @@ import datetime
 import os
 import threading
 import urllib.request
-import warnings
 from collections.abc import Iterator
 from typing import Any
 from unittest import mock
@@ -411,8 +410,7 @@ def test_username_password_authenticate(library: Library, mode: Mode) -> None:
             mock_response(json_payload=user_token_payload("password-token")),
         )
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with pytest.warns(DeprecationWarning, match="UsernamePasswordCredential is deprecated"):
         credential = module.UsernamePasswordCredential(
             CLIENT_ID, "user@contoso.com", "password", transport=mode.transport(script)
         )
