@@ -425,7 +425,7 @@ async def _acquire_traced(
 
 
 # -- hooks: chains ----------------------------------------------------------------------------------------
-def traced_drive(drive: F) -> F:
+def traced_chain(drive: F) -> F:
     """A chain's ``_answer(flow)`` (sync or async): the walk is watched when tracing is on."""
 
     @functools.wraps(drive)
