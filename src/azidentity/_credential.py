@@ -396,7 +396,7 @@ class SyncCredential(CredentialBase):
         key, entry = self._lookup(request)
         return (entry or self._acquire(request, key)).info
 
-    @_tracing.traced_drive
+    @_tracing.traced_chain
     def _answer(self, flow: Flow[Any]) -> Any:
         """A credential without a cache of its own (a chain): the flow's result is the answer."""
         return self._run(flow)
@@ -505,7 +505,7 @@ class AsyncCredential(CredentialBase):
             entry = await self._acquire(request, key)
         return entry.info
 
-    @_tracing.traced_drive
+    @_tracing.traced_chain
     def _answer(self, flow: Flow[Any]) -> Awaitable[Any]:
         """A credential without a cache of its own (a chain): the flow's result is the answer."""
         return self._run(flow)

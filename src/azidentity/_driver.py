@@ -1,6 +1,6 @@
 """The two drivers: run one flow synchronously or under asyncio.
 
-This module and ``_pipeline`` are the only places where sync and async differ. A flow is a
+This module and ``_http/`` are where sync and async differ (with the two facades). A flow is a
 generator of effects (see ``_protocol.effects``); the driver performs each effect and sends
 the result back, or throws :class:`TransportError` into the flow when no HTTP response came.
 """
@@ -32,7 +32,7 @@ from ._protocol.user_effects import Interaction
 
 T = TypeVar("T")
 _RETRY_METHODS = frozenset({"GET", "POST", "HEAD"})
-# The per-request keyword azidentity's own sync transport (``_transport.StdlibTransport``) reads: an absolute
+# The per-request keyword azidentity's own sync transport (``_http.transport.StdlibTransport``) reads: an absolute
 # ``time.monotonic()`` by which the whole request (connect, TLS, headers, body) must end. Only that transport
 # gets it; a user's transport (requests, aiohttp) would reject or ignore a keyword it doesn't know.
 DEADLINE_KEYWORD = "azidentity_deadline"

@@ -38,12 +38,15 @@ from __future__ import annotations
 import functools
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
 
-F = TypeVar("F", bound=Callable[..., Any])
+from ._lazy import TYPE_CHECKING
+
+if TYPE_CHECKING:  # _credential imports this module: nothing here may add to ``import azidentity``
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
 
 LIBRARY = "azidentity"
 # Attribute names (OpenTelemetry's own where one exists).
@@ -371,23 +374,27 @@ def _method(request: Any) -> str:
     return "get_token_info" if request.want_info else "get_token"
 
 
-@contextmanager
-def _acquisition(tracing: _Backend, credential: Any, request: Any, method: str) -> Iterator[None]:
-    frame = _Acquisition(tracing, credential, request, method, _FRAME.get())
-    token = _FRAME.set(frame)
-    error: BaseException | None = None
-    try:
-        yield
-    except BaseException as raised:
-        error = raised
-    finally:
+class _acquisition:  # noqa: N801 - used like a function: ``with _acquisition(...):``
+    """While a credential acquires a token with tracing on: its frame is current, and its span (if
+    work made one) ends with the outcome. A class, not ``contextlib.contextmanager``: importing
+    contextlib would add to ``import azidentity``."""
+
+    __slots__ = ("frame", "token")
+
+    def __init__(self, tracing: _Backend, credential: Any, request: Any, method: str) -> None:
+        self.frame = _Acquisition(tracing, credential, request, method, _FRAME.get())
+        self.token: Any = None
+
+    def __enter__(self) -> None:
+        self.token = _FRAME.set(self.frame)
+
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
+        frame = self.frame
         if frame.current is not None:
             frame.current.__exit__(None, None, None)
-        _reset(token)
-    if frame.member is None and (frame.span is not None or error is not None):
-        finish(_materialize(frame), error)  # a chain's member span is finished by the chain
-    if error is not None:
-        raise error
+        _reset(self.token)
+        if frame.member is None and (frame.span is not None or error is not None):
+            finish(_materialize(frame), error)  # a chain's member span is finished by the chain
 
 
 def traced_acquire(acquire: F) -> F:
@@ -425,7 +432,7 @@ async def _acquire_traced(
 
 
 # -- hooks: chains ----------------------------------------------------------------------------------------
-def traced_drive(drive: F) -> F:
+def traced_chain(drive: F) -> F:
     """A chain's ``_answer(flow)`` (sync or async): the walk is watched when tracing is on."""
 
     @functools.wraps(drive)

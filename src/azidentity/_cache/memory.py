@@ -55,15 +55,28 @@ class CacheEntry:
 
 
 class TokenCache:
+    # Every credential has one: slots keep 10,000 credentials small (the memory benchmark).
+    __slots__ = (
+        "clock",
+        "_entries",
+        "_guard",
+        "_sync_locks",
+        "_async_locks",
+        "_ended",
+        "_failures",
+        "__dict__",
+    )
+
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock: Clock = clock or time.time
         self._entries: dict[Hashable, CacheEntry] = {}
         self._guard = allocate_lock()
         self._sync_locks: dict[Hashable, threading.Lock] = {}
         self._async_locks: weakref.WeakKeyDictionary[Any, dict[Hashable, asyncio.Lock]] | None = None
-        # attempts ended per key, and the last one's error (with the claims it was made with) if it failed
-        self._ended: dict[Hashable, int] = {}
-        self._failures: dict[Hashable, tuple[int, BaseException, str | None]] = {}
+        # Attempts ended per key, and the last one's error (with the claims it was made with) if it failed:
+        # made on the first attempt (a credential that never fetches a token carries no empty dicts).
+        self._ended: dict[Hashable, int] | None = None
+        self._failures: dict[Hashable, tuple[int, BaseException, str | None]] | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -94,11 +107,13 @@ class TokenCache:
 
     def attempts(self, key: Hashable) -> int:
         """How many attempts for ``key`` have ended: read before waiting for the single-flight lock."""
-        return self._ended.get(key, 0)
+        return self._ended.get(key, 0) if self._ended is not None else 0
 
     def end_attempt(
         self, key: Hashable, error: BaseException | None = None, claims: str | None = None
     ) -> None:
+        if self._ended is None or self._failures is None:
+            self._ended, self._failures = {}, {}
         ended = self._ended[key] = self._ended.get(key, 0) + 1
         if error is None:
             self._failures.pop(key, None)
@@ -108,7 +123,7 @@ class TokenCache:
     def failure_since(self, key: Hashable, seen: int, claims: str | None) -> BaseException | None:
         """The error of an attempt (for the same claims) that ended after ``seen``: the caller waited
         for it."""
-        failure = self._failures.get(key)
+        failure = self._failures.get(key) if self._failures is not None else None
         if failure is not None and failure[0] > seen and failure[2] == claims:
             return failure[1]
         return None

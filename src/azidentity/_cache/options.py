@@ -1,7 +1,7 @@
 """``TokenCachePersistenceOptions``: ask a credential to keep its tokens in the encrypted cache on disk.
 
 Same signature as azure-identity's. The cache itself (where, how it is encrypted, how processes
-share it) is ``_persistence.py``; this module stays import-light because ``azidentity`` exports it.
+share it) is ``store.py``; this module stays import-light because ``azidentity`` exports it.
 """
 
 from __future__ import annotations

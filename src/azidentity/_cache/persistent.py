@@ -1,6 +1,6 @@
 """The persistent access-token cache: the in-memory TokenCache backed by a PersistentStore.
 
-Split from ``_persistence`` (the encrypted store itself) so each module has one job.
+Split from ``store`` (the encrypted store itself) so each module has one job.
 
 Async credentials never touch the file on the event loop: the acquisition lock they take on a
 miss (``async_lock``) reads the file in a worker thread once the lock is held, and waits (without

@@ -23,14 +23,14 @@ aside as ``<file>.corrupt-<UTC time>-<pid>`` with a WARNING and the cache starts
 while writing are logged as WARNINGs and never fail a token request.
 
 Document: ``{"format": "azidentity-cache", "version": 1, "sections": {section: {key: value}}}``
-where values are JSON objects. Sections: ``access_tokens`` (``_persistent_token_cache.PersistentTokenCache``),
+where values are JSON objects. Sections: ``access_tokens`` (``persistent.PersistentTokenCache``),
 ``refresh_tokens`` and ``accounts`` (the user sign-in credentials).
 
 Event loops: blocking file I/O on a thread running an asyncio loop would stall every task on it (an
 fsync, or up to ``LOCK_TIMEOUT`` seconds waiting for another process's lock). A change made there
 (``put`` / ``delete`` / ``update``) is queued and saved by a writer thread, in order; reads on that
 thread see queued changes at once, never wait for the lock, and ``saved()`` / ``wait_saved()`` wait
-for the queue. The token cache reads the file off the loop too (``_persistent_token_cache``).
+for the queue. The token cache reads the file off the loop too (``persistent.py``).
 
 Leftovers: temporary files of writers that died before renaming, and corrupt files moved aside
 (kept for inspection), are removed by the next write once they are older than ``STALE_AFTER`` (a day).

@@ -2,7 +2,7 @@
 
 The source is detected once, at construction (``_protocol.managed_identity.detect``) and logged
 at INFO. One flow serves both facades: requests are built by the sans-IO protocol modules,
-retried in the flow with ``Sleep`` effects (``_protocol.mi_retry``), and every failure becomes
+retried in the flow with ``Sleep`` effects (``_protocol.managed_identity.retry``), and every failure becomes
 an error of the category decisions.md assigns it (unavailable: a chain moves on; failed: it
 stops), rendered with the troubleshooting guide's row.
 
@@ -601,7 +601,7 @@ class _ManagedIdentity(CredentialBase):
         return token
 
     def _arc_key(self, challenge: HttpResponse) -> str:
-        """Read the key file the challenge names, if it may be read (see ``_protocol.mi_arc``)."""
+        """Read the key file the challenge names, if it may be read (see ``_protocol.managed_identity.arc``)."""
         try:
             path = arc.challenge_path(challenge)
             token_dir = self._arc_token_dir or arc.default_token_dir(

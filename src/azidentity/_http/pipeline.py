@@ -282,7 +282,7 @@ def build_sync(
     transport = kwargs.get("transport")
     if transport is None:
         # Not RequestsTransport: importing requests costs ~100 ms, a third of a short-lived
-        # program's first token (see _transport.py). transport=RequestsTransport() restores it.
+        # program's first token (see transport.py). transport=RequestsTransport() restores it.
         from .transport import StdlibTransport
 
         transport = StdlibTransport(**_transport_kwargs(kwargs, direct))

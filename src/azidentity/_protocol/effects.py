@@ -107,7 +107,7 @@ class Headers(dict[str, str]):
 
 
 # Responses larger than this are cut: a token response is a few KiB; anything bigger is not one.
-# The pipeline stops reading there (``_pipeline.BodyLimitPolicy``).
+# The pipeline stops reading there (``_http.pipeline.BodyLimitPolicy``).
 MAX_BODY = 1024 * 1024
 
 
