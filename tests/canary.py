@@ -139,4 +139,7 @@ def findings() -> list[str]:
 
 
 def stats() -> str:
-    return f"{len(SECRETS)} secrets, {len(TOKENS)} tokens, {len(_captured)} captured texts, {len(_pickles)} pickles"
+    return (
+        f"{len(SECRETS)} secrets, {len(TOKENS)} tokens, {len(_captured)} captured texts, "
+        f"{len(_pickles)} pickles"
+    )

@@ -21,7 +21,8 @@ def closed_port() -> int:
 
 
 def run_token(tmp_path, env, *args, check_canary=True):
-    """``python -m azidentity token ARGS`` with nothing configured but ``env``; output checked by the canary."""
+    """``python -m azidentity token ARGS`` with nothing configured but ``env``; output checked by the
+    canary."""
     empty = tmp_path / "empty-bin"
     empty.mkdir(exist_ok=True)
     base = {

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,7 +78,7 @@ def register_info(info: Any) -> None:
 
 def _register_key_file(path: str) -> None:
     try:
-        text = open(path).read()
+        text = Path(path).read_text()
     except OSError:
         return
     # The base64 lines of a private key block are the secret part.

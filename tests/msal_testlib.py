@@ -50,7 +50,8 @@ def plaintext_cache(name: str = "msal.cache.nocae") -> msal_extensions.Persisted
 
 
 class SecretStoragePersistence(BasePersistence):  # type: ignore[misc]
-    """msal-extensions' LibsecretPersistence, on secretstorage instead of PyGObject (same item, same marker)."""
+    """msal-extensions' LibsecretPersistence, on secretstorage instead of PyGObject (same item, same
+    marker)."""
 
     is_encrypted = True
 
@@ -62,9 +63,7 @@ class SecretStoragePersistence(BasePersistence):  # type: ignore[misc]
         label: str = "",
         **kwargs: Any,
     ) -> None:
-        import secretstorage
-
-        self._connection = secretstorage.dbus_init()
+        # A D-Bus connection per call (never one held open: msal-extensions never closes a persistence).
         # libsecret keeps the schema's name in the item's xdg:schema attribute (the schema's flags are NONE).
         self._attributes = {"xdg:schema": schema_name or "", **(attributes or {})}
         self._label = label
@@ -73,17 +72,19 @@ class SecretStoragePersistence(BasePersistence):  # type: ignore[misc]
     def save(self, content: str) -> None:
         import secretstorage
 
-        collection = secretstorage.get_default_collection(self._connection)
-        collection.create_item(self._label, self._attributes, content.encode("utf-8"), replace=True)
+        with secretstorage.dbus_init() as connection:
+            collection = secretstorage.get_default_collection(connection)
+            collection.create_item(self._label, self._attributes, content.encode("utf-8"), replace=True)
         self._file.touch()
 
     def load(self) -> str:
         import secretstorage
 
-        items = list(secretstorage.search_items(self._connection, self._attributes))
-        if not items:
-            raise PersistenceNotFound(message="no item")
-        return bytes(items[0].get_secret()).decode("utf-8")
+        with secretstorage.dbus_init() as connection:
+            items = list(secretstorage.search_items(connection, self._attributes))
+            if not items:
+                raise PersistenceNotFound(message="no item")
+            return bytes(items[0].get_secret()).decode("utf-8")
 
     def time_last_modified(self) -> float:
         return float(self._file.time_last_modified())

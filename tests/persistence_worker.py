@@ -173,7 +173,10 @@ class SecretService:
             said = self._log.read_text(errors="replace").strip()[-2000:] or "nothing"
         except OSError as error:
             said = f"(its log is unreadable: {error})"
-        return f"gnome-keyring-daemon (pid {self.keyring_pid}, private bus {self.address}) {state}; it said: {said}"
+        return (
+            f"gnome-keyring-daemon (pid {self.keyring_pid}, private bus {self.address}) {state}; "
+            f"it said: {said}"
+        )
 
     def stop(self) -> None:
         for process in (self._keyring, self._bus):

@@ -36,9 +36,9 @@ def events():
 
 def test_info_for_each_token_fetched_and_nothing_on_hits(emulator, events, caplog):
     caplog.set_level(logging.DEBUG, logger="azidentity")
-    credential = make(emulator)
-    token = credential.get_token(SCOPE).token
-    credential.get_token(SCOPE)
+    with make(emulator) as credential:
+        token = credential.get_token(SCOPE).token
+        credential.get_token(SCOPE)
     acquired = [
         r for r in caplog.records if r.levelno == logging.INFO and "acquired a token" in r.getMessage()
     ]
@@ -51,7 +51,8 @@ def test_info_for_each_token_fetched_and_nothing_on_hits(emulator, events, caplo
 
 def test_set_events_filters(emulator, events):
     log.set_events(log.EVENT_AUTHENTICATION)
-    make(emulator).get_token(SCOPE)
+    with make(emulator) as credential:
+        credential.get_token(SCOPE)
     assert events and {e for e, _ in events} == {"Authentication"}
     with pytest.raises(ValueError, match="Unknown event"):
         log.set_events("Nope")
@@ -59,7 +60,8 @@ def test_set_events_filters(emulator, events):
 
 def test_retry_events(emulator, events):
     emulator.faults.add("token", status=503, body={"error": "temporarily_unavailable"}, times=1)
-    make(emulator, retry_backoff_factor=0).get_token(SCOPE)
+    with make(emulator, retry_backoff_factor=0) as credential:
+        credential.get_token(SCOPE)
     assert any(e == "Retry" for e, _ in events)
     assert emulator.count("token") == 2
 
@@ -67,8 +69,8 @@ def test_retry_events(emulator, events):
 def test_logging_enable_never_logs_secrets_or_tokens(emulator, caplog):
     caplog.set_level(logging.DEBUG)
     app = emulator.apps["secret"]
-    credential = make(emulator, logging_enable=True)
-    token = credential.get_token(SCOPE).token
+    with make(emulator, logging_enable=True) as credential:
+        token = credential.get_token(SCOPE).token
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "/oauth2/v2.0/token" in text  # requests were logged...
     assert app.secret not in text and token not in text  # ...without the body or the token
@@ -80,19 +82,20 @@ def test_a_broken_listener_never_breaks_authentication(emulator):
 
     log.set_listener(listener)
     try:
-        assert make(emulator).get_token(SCOPE).token
+        with make(emulator) as credential:
+            assert credential.get_token(SCOPE).token
     finally:
         log.set_listener(None)
 
 
 def test_pickle_carries_configuration_but_no_token(emulator):
-    credential = make(emulator)
-    token = credential.get_token(SCOPE).token
-    data = pickle.dumps(credential)
+    with make(emulator) as credential:
+        token = credential.get_token(SCOPE).token
+        data = pickle.dumps(credential)
     assert token.encode() not in data
-    clone = pickle.loads(data)
-    assert repr(clone) == repr(credential)
-    assert clone.get_token(SCOPE).token != token  # a fresh cache: it fetched its own token
+    with pickle.loads(data) as clone:
+        assert repr(clone) == repr(credential)
+        assert clone.get_token(SCOPE).token != token  # a fresh cache: it fetched its own token
     assert emulator.count("token") == 2
 
 
@@ -106,8 +109,8 @@ def test_pickle_certificate_credential(emulator):
         authority=emulator.base_url,
         connection_verify=emulator.ca_bundle_path,
     )
-    clone = pickle.loads(pickle.dumps(credential))
-    assert emulator.verify_token(clone.get_token(SCOPE).token)["appid"] == app.client_id
+    with pickle.loads(pickle.dumps(credential)) as clone:
+        assert emulator.verify_token(clone.get_token(SCOPE).token)["appid"] == app.client_id
 
 
 def test_unpicklable_callback_is_named():
@@ -124,9 +127,10 @@ def test_repr_never_shows_secrets(emulator):
 
 
 def test_bearer_token_provider_sync(emulator):
-    provider = azidentity.get_bearer_token_provider(make(emulator), SCOPE)
-    assert emulator.verify_token(provider())["aud"] == "https://storage.azure.com"
-    provider()
+    with make(emulator) as credential:
+        provider = azidentity.get_bearer_token_provider(credential, SCOPE)
+        assert emulator.verify_token(provider())["aud"] == "https://storage.azure.com"
+        provider()
     assert emulator.count("token") == 1
 
 

@@ -1,4 +1,5 @@
-"""Single flight covers failures: callers queued behind a failing attempt get its error, not a turn of their own.
+"""Single flight covers failures: callers queued behind a failing attempt get its error, not a turn of
+their own.
 
 N callers ask for the same token while the token endpoint is failing: one request goes out, and every
 caller that was waiting for it is answered with its outcome (azure-identity's callers all fail after one
@@ -76,23 +77,26 @@ def test_threads_behind_a_failing_attempt_share_its_error(emulator: Any) -> None
             errors[index] = error
 
     threads = [threading.Thread(target=call, args=(i,), daemon=True) for i in range(CALLERS)]
-    for thread in threads:
-        thread.start()
-    assert arrived.wait(WAIT)
 
     def queued() -> bool:
         frames = sys._current_frames()
         waiting = [t for t in threads if t.ident in frames and frames[t.ident].f_code.co_name == "_acquire"]
         return len(waiting) == CALLERS - 1
 
-    _until(queued)
-    release.set()
-    for thread in threads:
-        thread.join(WAIT)
-    assert emulator.count("token") == 1
-    assert all(isinstance(e, AuthenticationFailedError) and e.error_code == "AADSTS7000215" for e in errors)
-    # Arriving after the failure: a new attempt (which the emulator now answers with a token).
-    assert credential.get_token(SCOPE).token and emulator.count("token") == 2
+    with credential:
+        for thread in threads:
+            thread.start()
+        assert arrived.wait(WAIT)
+        _until(queued)
+        release.set()
+        for thread in threads:
+            thread.join(WAIT)
+        assert emulator.count("token") == 1
+        assert all(
+            isinstance(e, AuthenticationFailedError) and e.error_code == "AADSTS7000215" for e in errors
+        )
+        # Arriving after the failure: a new attempt (which the emulator now answers with a token).
+        assert credential.get_token(SCOPE).token and emulator.count("token") == 2
 
 
 async def test_tasks_behind_a_failing_attempt_share_its_error(emulator: Any) -> None:

@@ -146,10 +146,10 @@ def test_authority_from_environment(emulator, monkeypatch):
 
     monkeypatch.setenv("AZURE_AUTHORITY_HOST", emulator.base_url)
     app = emulator.apps["secret"]
-    credential = azidentity.ClientSecretCredential(
+    with azidentity.ClientSecretCredential(
         emulator.tenant_id, app.client_id, app.secret, connection_verify=emulator.ca_bundle_path
-    )
-    assert credential.get_token(SCOPE).token
+    ) as credential:
+        assert credential.get_token(SCOPE).token
     assert emulator.count("token") == 1
 
 

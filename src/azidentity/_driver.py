@@ -32,9 +32,9 @@ from ._protocol.user_effects import Interaction
 
 T = TypeVar("T")
 _RETRY_METHODS = frozenset({"GET", "POST", "HEAD"})
-# The per-request keyword azidentity's own sync transport (``_http.transport.StdlibTransport``) reads: an absolute
-# ``time.monotonic()`` by which the whole request (connect, TLS, headers, body) must end. Only that transport
-# gets it; a user's transport (requests, aiohttp) would reject or ignore a keyword it doesn't know.
+# The per-request keyword azidentity's own sync transport (``_http.transport.StdlibTransport``) reads: an
+# absolute ``time.monotonic()`` by which the whole request (connect, TLS, headers, body) must end. Only that
+# transport gets it; a user's transport (requests, aiohttp) would reject or ignore a keyword it doesn't know.
 DEADLINE_KEYWORD = "azidentity_deadline"
 
 

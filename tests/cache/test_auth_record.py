@@ -60,7 +60,8 @@ def test_compatible_with_azure_identity_both_ways() -> None:
             'the "homeAccountId" field is missing',
         ),
         (
-            '{"version": "1.0", "authority": "a", "clientId": 7, "homeAccountId": "h", "tenantId": "t", "username": "u"}',
+            '{"version": "1.0", "authority": "a", "clientId": 7, "homeAccountId": "h", '
+            '"tenantId": "t", "username": "u"}',
             'the "clientId" field must be a string, got int',
         ),
         (b"\xff\xfe", "not UTF-8"),

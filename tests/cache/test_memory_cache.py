@@ -105,11 +105,12 @@ def test_sixty_four_threads_one_request(emulator):
         barrier.wait(timeout=10)
         tokens.append(credential.get_token(SCOPE).token)
 
-    threads = [threading.Thread(target=worker) for _ in range(64)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    with credential:
+        threads = [threading.Thread(target=worker) for _ in range(64)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
     assert len(tokens) == 64 and len(set(tokens)) == 1
     assert emulator.count("token") == 1
 
@@ -151,8 +152,9 @@ def test_different_scopes_do_not_wait_for_each_other(emulator):
             pass
         slow_done.set()
 
-    t = threading.Thread(target=slow, daemon=True)
-    t.start()
-    assert credential.get_token(SCOPE).token  # completes while the slow scope is still in flight
-    assert not slow_done.is_set()
-    assert slow_done.wait(10)  # the hung request ends at its read timeout
+    with credential:
+        t = threading.Thread(target=slow, daemon=True)
+        t.start()
+        assert credential.get_token(SCOPE).token  # completes while the slow scope is still in flight
+        assert not slow_done.is_set()
+        assert slow_done.wait(10)  # the hung request ends at its read timeout

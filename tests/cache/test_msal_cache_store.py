@@ -281,9 +281,8 @@ def test_a_locked_keyring_is_reported_never_unlocked(
         register_tokens(sign_in(emulator, secret_service_cache()), secret_canary)
         import secretstorage
 
-        connection = secretstorage.dbus_init()
-        secretstorage.get_default_collection(connection).lock()
-        connection.close()
+        with secretstorage.dbus_init() as connection:
+            secretstorage.get_default_collection(connection).lock()
         error = unavailable(flavor, flavor.make("SharedTokenCacheCredential", **kwargs_for(emulator)))
         assert "in a locked keyring; azidentity never asks to unlock it" in str(error)
         assert error.mitigation == ROWS["shared-cache-locked"].mitigation
@@ -362,7 +361,7 @@ print(json.dumps(sorted(set(sys.modules) - before)))
     assert not {"jeepney", "secretstorage", "keyring", "msal", "msal_extensions"} & loaded["on"]
 
 
-# -- the sans-IO parts -----------------------------------------------------------------------------------------
+# -- the sans-IO parts ---------------------------------------------------------------------------------------
 def test_environment_aliases_and_hosts():
     assert mc.environments_for("https://login.windows.net/") == mc.environments_for(
         "login.microsoftonline.com"

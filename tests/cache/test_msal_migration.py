@@ -35,7 +35,8 @@ pytestmark = pytest.mark.usefixtures("keyring_on")
 
 
 def azure_identity_sign_in(emu: Any, options: Any, user: str = "alice") -> str:
-    """The old program: azure-identity's device code sign-in (the user approves at once); the record, serialized."""
+    """The old program: azure-identity's device code sign-in (the user approves at once); the record,
+    serialized."""
 
     def approve(verification_uri: str, user_code: str, expires_on: Any) -> None:
         emu.approve_device_code(user_code, emu.users[user].username)
@@ -106,28 +107,27 @@ def test_encrypted_msal_cache_in_the_secret_service(flavor, emulator, secret_can
     assert (identity_service() / "my-app.nocae").read_bytes() == b""  # only the change marker
     import secretstorage
 
-    connection = secretstorage.dbus_init()
-    (item,) = secretstorage.search_items(
-        connection, {"xdg:schema": "my-app.nocae", "MsalClientID": "Microsoft.Developer.IdentityService"}
-    )
-    assert item.get_label() == "MSALCache"
-    connection.close()
+    with secretstorage.dbus_init() as connection:
+        (item,) = secretstorage.search_items(
+            connection, {"xdg:schema": "my-app.nocae", "MsalClientID": "Microsoft.Developer.IdentityService"}
+        )
+        assert item.get_label() == "MSALCache"
     emulator.reset()
     credential = new_program(flavor, emulator, serialized, TokenCachePersistenceOptions(name="my-app"))
     token = flavor.get_token(credential, VAULT)
     assert emulator.verify_token(token.token)["upn"] == "bob@other.emulator.test"
     assert user_requests(emulator) == ["refresh_token"]
-    for other in connection_items():
-        other.delete()
+    delete_msal_items()
 
 
-def connection_items() -> list[Any]:
+def delete_msal_items() -> None:
     import secretstorage
 
-    connection = secretstorage.dbus_init()
-    return list(
-        secretstorage.search_items(connection, {"MsalClientID": "Microsoft.Developer.IdentityService"})
-    )
+    with secretstorage.dbus_init() as connection:
+        for item in secretstorage.search_items(
+            connection, {"MsalClientID": "Microsoft.Developer.IdentityService"}
+        ):
+            item.delete()
 
 
 def test_a_plaintext_cache_is_read_only_when_the_options_allow_it(flavor, emulator, secret_canary):

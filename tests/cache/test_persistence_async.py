@@ -60,6 +60,9 @@ class LockHolder:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 async def test_a_write_waiting_for_another_process_lock_doesnt_stall_the_loop(

@@ -20,22 +20,22 @@ def options(tmp_path, monkeypatch):
 def test_environment_credential_persists_through_its_inner_credential(emulator, options, monkeypatch):
     for name, value in emulator.env().items():
         monkeypatch.setenv(name, value)
-    first = azidentity.EnvironmentCredential(
+    with azidentity.EnvironmentCredential(
         connection_verify=emulator.ca_bundle_path, cache_persistence_options=options
-    )
-    token = first.get_token(SCOPE).token
-    second = azidentity.EnvironmentCredential(
-        connection_verify=emulator.ca_bundle_path, cache_persistence_options=options
-    )
-    assert second.get_token(SCOPE).token == token
+    ) as first:
+        token = first.get_token(SCOPE).token
+        with azidentity.EnvironmentCredential(
+            connection_verify=emulator.ca_bundle_path, cache_persistence_options=options
+        ) as second:
+            assert second.get_token(SCOPE).token == token
     assert emulator.count("token") == 1
 
 
 def test_managed_identity_tokens_shared_through_the_file(emulator, options):
     env = emulator.env("app-service")
-    first = azidentity.ManagedIdentityCredential(_env=env, cache_persistence_options=options)
-    token = first.get_token(SCOPE).token
-    azidentity._credentials.managed_identity._clear_shared_cache()  # as if in another process
-    second = azidentity.ManagedIdentityCredential(_env=env, cache_persistence_options=options)
-    assert second.get_token(SCOPE).token == token
+    with azidentity.ManagedIdentityCredential(_env=env, cache_persistence_options=options) as first:
+        token = first.get_token(SCOPE).token
+        azidentity._credentials.managed_identity._clear_shared_cache()  # as if in another process
+        with azidentity.ManagedIdentityCredential(_env=env, cache_persistence_options=options) as second:
+            assert second.get_token(SCOPE).token == token
     assert emulator.count("app-service") == 1

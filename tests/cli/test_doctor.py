@@ -128,7 +128,9 @@ def test_nothing_configured(tmp_path):
     assert shared["cause"].startswith("No accounts were found in the cache.")
     assert shared["mitigation"] == ROWS["shared-cache-no-accounts"].mitigation
     assert shared["facts"] == {
-        "MSAL cache": "~/.IdentityService/msal.cache.nocae (not found); ~/.IdentityService/msal.cache.cae (not found)",
+        "MSAL cache": (
+            "~/.IdentityService/msal.cache.nocae (not found); ~/.IdentityService/msal.cache.cae (not found)"
+        ),
         "accounts": "none with a shared refresh token",
     }
     vscode = by_name(report)["VisualStudioCodeCredential"]
@@ -138,8 +140,8 @@ def test_nothing_configured(tmp_path):
     )
     broker = by_name(report)["BrokerCredential"]
     assert broker["cause"] == (
-        "InteractiveBrowserBrokerCredential unavailable. Brokered authentication is only supported on Windows "
-        "and WSL platforms."
+        "InteractiveBrowserBrokerCredential unavailable. Brokered authentication is only supported on "
+        "Windows and WSL platforms."
     )
     assert broker["mitigation"] == ROWS["broker-unavailable"].mitigation and broker["facts"]["broker"]
     assert "Result: DefaultAzureCredential would fail: no credential can provide a token here" in text
@@ -235,8 +237,8 @@ def test_a_failure_stops_the_chain_even_if_a_later_member_works(tmp_path, emulat
         report["result"]["status"] == "failed" and report["result"]["credential"] == "EnvironmentCredential"
     )
     assert report["result"]["summary"] == (
-        "DefaultAzureCredential would stop at EnvironmentCredential, which failed; ManagedIdentityCredential would "
-        "work if it came first or EnvironmentCredential were excluded"
+        "DefaultAzureCredential would stop at EnvironmentCredential, which failed; ManagedIdentityCredential "
+        "would work if it came first or EnvironmentCredential were excluded"
     )
     assert report["result"]["mitigation"] == ROWS["dac-stopped"].mitigation
 

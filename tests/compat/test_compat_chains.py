@@ -212,7 +212,8 @@ def test_managed_identity_with_a_transport_error_lets_the_chain_move_on(
 
 @methods
 def test_managed_identity_in_a_chain(library: Library, mode: Mode, method: str) -> None:
-    """Inside a chain, either library may first probe IMDS (no Metadata header); then it asks for the token."""
+    """Inside a chain, either library may first probe IMDS (no Metadata header); then it asks for the
+    token."""
 
     def send(request: Any, **kwargs: Any) -> Any:
         if header(request, "Metadata") is None:  # the probe

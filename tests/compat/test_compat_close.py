@@ -9,7 +9,6 @@ nothing to close, is harmless. A chain closes its members.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,9 +50,8 @@ def _token_file(tmp_path: Path) -> str:
     return str(path)
 
 
-def _quiet(build: Callable[[], Any]) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+def _deprecated(build: Callable[[], Any]) -> Any:
+    with pytest.warns(DeprecationWarning, match="UsernamePasswordCredential is deprecated"):
         return build()
 
 
@@ -119,7 +117,9 @@ CASES = [
     ),
     Case(
         "UsernamePasswordCredential",
-        lambda m, kw, tmp: _quiet(lambda: m.UsernamePasswordCredential(CLIENT_ID, "user", "password", **kw)),
+        lambda m, kw, tmp: _deprecated(
+            lambda: m.UsernamePasswordCredential(CLIENT_ID, "user", "password", **kw)
+        ),
         theirs_async=SYNC_ONLY.format("UsernamePasswordCredential"),
     ),
     Case(

@@ -128,10 +128,7 @@ def _oidc_exchange(script: Script) -> None:
 
 
 def _username_password(module: Any, kwargs: dict[str, Any], tmp_path: Path) -> Any:
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with pytest.warns(DeprecationWarning, match="UsernamePasswordCredential is deprecated"):
         return module.UsernamePasswordCredential(
             CLIENT_ID, "user@contoso.com", "password", tenant_id=TENANT, **kwargs
         )

@@ -222,7 +222,8 @@ def test_authentication_record_attributes(library: Library) -> None:
 
 
 def test_authentication_record_vars(library: Library) -> None:
-    """Users serialize records their own way (``vars(record)``, ``record.__dict__``): the names are azure-identity's."""
+    """Users serialize records their own way (``vars(record)``, ``record.__dict__``): the names are
+    azure-identity's."""
     record = library.AuthenticationRecord(*RECORD_ARGS)
     assert vars(record) == {
         "_authority": AUTHORITY,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from azidentity import AuthenticationFailedError, CredentialUnavailableError
@@ -13,7 +15,7 @@ SCOPE = "https://graph.microsoft.com/.default"
 
 def _cert_assertion(emu, tenant):
     app = emu.apps["cert"]
-    cert = load_certificate(open(app.cert_pem_path, "rb").read(), None, "test")
+    cert = load_certificate(Path(app.cert_pem_path).read_bytes(), None, "test")
     import time
 
     return build_assertion(cert, app.client_id, f"{emu.base_url}/{tenant}/oauth2/v2.0/token", time.time())
@@ -58,13 +60,10 @@ def test_client_assertion_callback_failure_is_named(flavor, emulator):
 
 def _user_token_for(emulator, middle_tier) -> str:
     """A user's access token whose audience is the middle-tier app (the OBO user assertion)."""
-    import warnings
-
     import azidentity
 
     user, public = emulator.users["alice"], emulator.apps["public"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with pytest.warns(DeprecationWarning, match="UsernamePasswordCredential is deprecated"):
         credential = azidentity.UsernamePasswordCredential(
             public.client_id,
             user.username,
@@ -73,7 +72,8 @@ def _user_token_for(emulator, middle_tier) -> str:
             authority=emulator.base_url,
             connection_verify=emulator.ca_bundle_path,
         )
-    return credential.get_token(f"api://{middle_tier.client_id}/.default").token
+    with credential:
+        return credential.get_token(f"api://{middle_tier.client_id}/.default").token
 
 
 @pytest.mark.parametrize("auth", ["secret", "certificate", "assertion"])
@@ -84,7 +84,7 @@ def test_on_behalf_of(flavor, emulator, auth, secret_canary):
     if auth == "secret":
         kwargs = {"client_secret": middle.secret}
     elif auth == "certificate":
-        kwargs = {"client_certificate": open(middle.cert_pem_path, "rb").read()}
+        kwargs = {"client_certificate": Path(middle.cert_pem_path).read_bytes()}
     else:
         kwargs = {"client_assertion_func": lambda: _cert_assertion(emulator, emulator.tenant_id)}
     credential = flavor.make(

@@ -87,7 +87,8 @@ def test_not_logged_in_text_is_azds_own(tools: Tools, flavor: Any) -> None:
     )
 
 
-# -- claims challenges (issue 12.4): passed to azd as --claims <standard base64>, as azure-identity and Go do --
+# -- claims challenges (issue 12.4) --------------------------------------------------------------------------
+# Passed to azd as --claims <standard base64>, as azure-identity and Go do.
 CLAIMS = '{"access_token":{"nbf":{"essential":true,"value":"1700000000"},"xms_cc":{"values":["cp1"]}}}'
 ENCODED = base64.b64encode(CLAIMS.encode()).decode()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 
@@ -53,7 +54,7 @@ def test_formats(flavor, emulator, variant):
 
 def test_certificate_data_and_password_bytes(flavor, emulator):
     app = emulator.apps["cert"]
-    data = open(app.pfx_password_path, "rb").read()
+    data = Path(app.pfx_password_path).read_bytes()
     credential = flavor.make(
         "CertificateCredential",
         emulator.tenant_id,
@@ -113,7 +114,7 @@ def test_loading_errors_name_the_problem(flavor, emulator, tmp_path):
         cls(*args, app.pfx_password_path, password="wrong-password")
     with pytest.raises(ValueError, match="pass its password"):
         cls(*args, app.pfx_password_path)
-    pem = open(app.cert_pem_path).read()
+    pem = Path(app.cert_pem_path).read_text()
     cert_only = tmp_path / "cert-only.pem"
     cert_only.write_text(
         "".join(b for b in pem.split("-----END") if "CERTIFICATE" in b.split("\n")[0])

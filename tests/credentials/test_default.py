@@ -187,7 +187,8 @@ def test_chain_members(flavor, clean, variable, kwargs, expected):
         (
             "bogus",
             {},
-            "Invalid value for AZURE_TOKEN_CREDENTIALS: bogus. Valid values are: dev, prod, azureclicredential",
+            "Invalid value for AZURE_TOKEN_CREDENTIALS: bogus. "
+            "Valid values are: dev, prod, azureclicredential",
         ),
         ("dev,prod", {}, "Invalid value for AZURE_TOKEN_CREDENTIALS"),
         (
@@ -217,7 +218,8 @@ def test_invalid_value_lists_every_valid_value(clean, value):
     with pytest.raises(ValueError) as info:
         azidentity.DefaultAzureCredential()
     assert str(info.value) == (
-        f"Invalid value for AZURE_TOKEN_CREDENTIALS: {value}. Valid values are: dev, prod, azureclicredential, "
+        f"Invalid value for AZURE_TOKEN_CREDENTIALS: {value}. "
+        "Valid values are: dev, prod, azureclicredential, "
         "azuredeveloperclicredential, azurepowershellcredential, environmentcredential, "
         "interactivebrowsercredential, managedidentitycredential, visualstudiocodecredential, "
         "workloadidentitycredential."

@@ -123,7 +123,8 @@ def test_default_prompt_prints_the_server_message(emu: Emulator, clock: Clock, c
         original_prompt(code)
 
     credential._prompt = remember
-    credential.get_token(SCOPE)
+    with credential:
+        credential.get_token(SCOPE)
     out = capsys.readouterr().out
     assert out == (
         f"To sign in, use a web browser to open the page {emu.base_url}/devicelogin and enter the code "

@@ -137,8 +137,8 @@ INCOMPLETE_CASES = [
     (
         {"AZURE_TENANT_ID": "tenant-value-1", "AZURE_CLIENT_ID": "client-value-1"},
         ["AZURE_TENANT_ID", "AZURE_CLIENT_ID"],
-        "Missing: AZURE_CLIENT_SECRET (for a client secret), or AZURE_CLIENT_CERTIFICATE_PATH (for a certificate), "
-        "or AZURE_USERNAME and AZURE_PASSWORD (for a username and password).",
+        "Missing: AZURE_CLIENT_SECRET (for a client secret), or AZURE_CLIENT_CERTIFICATE_PATH (for a "
+        "certificate), or AZURE_USERNAME and AZURE_PASSWORD (for a username and password).",
     ),
     (
         {"AZURE_CLIENT_ID": "client-value-2", "AZURE_CLIENT_SECRET": "s3cr3t-value"},
@@ -162,8 +162,8 @@ INCOMPLETE_CASES = [
     (
         {"AZURE_CLIENT_SECRET": "s3cr3t-value", "AZURE_PASSWORD": "p4ssw0rd-value"},
         ["AZURE_CLIENT_SECRET", "AZURE_PASSWORD"],
-        "Missing: AZURE_TENANT_ID and AZURE_CLIENT_ID (for a client secret), or AZURE_CLIENT_ID and AZURE_USERNAME "
-        "(for a username and password).",
+        "Missing: AZURE_TENANT_ID and AZURE_CLIENT_ID (for a client secret), or AZURE_CLIENT_ID and "
+        "AZURE_USERNAME (for a username and password).",
     ),
 ]
 

@@ -384,7 +384,9 @@ def test_flow_can_be_stepped_without_io(emulator: Any) -> None:
                 {
                     "state": effect.state,
                     "error": "access_denied",
-                    "error_description": "AADSTS65004: User declined to consent to access the app.\r\nTrace ID: x",
+                    "error_description": (
+                        "AADSTS65004: User declined to consent to access the app.\r\nTrace ID: x"
+                    ),
                 },
             )
         )

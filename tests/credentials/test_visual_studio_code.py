@@ -72,8 +72,8 @@ def test_no_broker_here_says_so_and_what_to_use(flavor, home, emulator):
     error = unavailable(flavor, flavor.make("VisualStudioCodeCredential"))
     text = str(error)
     assert (
-        "needs a sign-in broker to get tokens for the account Visual Studio Code signed in (alice@emulator.test"
-        in text
+        "needs a sign-in broker to get tokens for the account Visual Studio Code signed in "
+        "(alice@emulator.test" in text
     )
     assert "this platform has none (the broker, WAM, exists on Windows and WSL)" in text
     assert "Use AzureCliCredential after 'az login', or InteractiveBrowserCredential." in text

@@ -8,6 +8,7 @@ import hashlib
 import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -61,7 +62,7 @@ def sign_jwt(
 
 
 def load_pem(path: str, password: str | None = None) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
-    data = open(path, "rb").read()
+    data = Path(path).read_bytes()
     cert = x509.load_pem_x509_certificates(data)[0]
     key = serialization.load_pem_private_key(data, password.encode() if password else None)
     assert isinstance(key, rsa.RSAPrivateKey)

@@ -49,45 +49,45 @@ def _terminate(proc: subprocess.Popen[str]) -> int:
 
 
 def test_cli_json_first_line() -> None:
-    proc = _spawn("--json", "--host", "app-service")
-    try:
-        info = json.loads(_read_line(proc.stdout))  # type: ignore[arg-type]
-        for key in (
-            "base_url",
-            "authority",
-            "ca_bundle",
-            "mi_base_url",
-            "tenant_id",
-            "other_tenant_id",
-            "apps",
-            "users",
-            "managed_identities",
-            "oidc_issuer",
-            "env",
-        ):
-            assert key in info
-        assert info["env"]["IDENTITY_ENDPOINT"] == f"{info['mi_base_url']}/msi/token"
-        assert info["apps"]["secret"]["secret"] and info["apps"]["cert"]["cert_pem_path"]
-        r = requests.get(
-            f"{info['base_url']}/{info['tenant_id']}/v2.0/.well-known/openid-configuration",
-            verify=info["ca_bundle"],
-            timeout=TIMEOUT,
-        )
-        assert r.status_code == 200
-    finally:
-        assert _terminate(proc) == 0
+    with _spawn("--json", "--host", "app-service") as proc:  # closes its pipes
+        try:
+            info = json.loads(_read_line(proc.stdout))  # type: ignore[arg-type]
+            for key in (
+                "base_url",
+                "authority",
+                "ca_bundle",
+                "mi_base_url",
+                "tenant_id",
+                "other_tenant_id",
+                "apps",
+                "users",
+                "managed_identities",
+                "oidc_issuer",
+                "env",
+            ):
+                assert key in info
+            assert info["env"]["IDENTITY_ENDPOINT"] == f"{info['mi_base_url']}/msi/token"
+            assert info["apps"]["secret"]["secret"] and info["apps"]["cert"]["cert_pem_path"]
+            r = requests.get(
+                f"{info['base_url']}/{info['tenant_id']}/v2.0/.well-known/openid-configuration",
+                verify=info["ca_bundle"],
+                timeout=TIMEOUT,
+            )
+            assert r.status_code == 200
+        finally:
+            assert _terminate(proc) == 0
 
 
 def test_cli_human_output() -> None:
-    proc = _spawn()
-    try:
-        first = _read_line(proc.stdout)  # type: ignore[arg-type]
-        assert first.startswith("Entra ID emulator: https://127.0.0.1:")
-        lines = [_read_line(proc.stdout) for _ in range(8)]  # type: ignore[arg-type]
-        assert any(line.startswith("export AZURE_CLIENT_SECRET=") for line in lines)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=TIMEOUT) == 0
+    with _spawn() as proc:  # closes its pipes
+        try:
+            first = _read_line(proc.stdout)  # type: ignore[arg-type]
+            assert first.startswith("Entra ID emulator: https://127.0.0.1:")
+            lines = [_read_line(proc.stdout) for _ in range(8)]  # type: ignore[arg-type]
+            assert any(line.startswith("export AZURE_CLIENT_SECRET=") for line in lines)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=TIMEOUT) == 0
 
 
 def test_cli_usage_error_returns_code(capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -266,22 +267,22 @@ def test_certificate_files(emulator: Emulator) -> None:
     assert cert.fingerprint(hashes.SHA256()).hex().upper() == app.thumbprint_sha256
     enc_cert, _ = load_pem(app.cert_pem_encrypted_path or "", app.cert_password)
     assert enc_cert == cert
-    assert b"ENCRYPTED PRIVATE KEY" in open(app.cert_pem_encrypted_path or "", "rb").read()
-    key, pfx_cert, _ = pkcs12.load_key_and_certificates(open(app.pfx_path or "", "rb").read(), None)
+    assert b"ENCRYPTED PRIVATE KEY" in Path(app.cert_pem_encrypted_path or "").read_bytes()
+    key, pfx_cert, _ = pkcs12.load_key_and_certificates(Path(app.pfx_path or "").read_bytes(), None)
     assert pfx_cert == cert and isinstance(key, rsa.RSAPrivateKey)
     _, pfx_cert2, _ = pkcs12.load_key_and_certificates(
-        open(app.pfx_password_path or "", "rb").read(), (app.cert_password or "").encode()
+        Path(app.pfx_password_path or "").read_bytes(), (app.cert_password or "").encode()
     )
     assert pfx_cert2 == cert
     with pytest.raises(ValueError):
-        pkcs12.load_key_and_certificates(open(app.pfx_password_path or "", "rb").read(), None)
+        pkcs12.load_key_and_certificates(Path(app.pfx_password_path or "").read_bytes(), None)
 
 
 def test_chain_certificate(emulator: Emulator) -> None:
     from cryptography import x509
 
     app = emulator.apps["cert"]
-    data = open(app.chain_pem_path or "", "rb").read()
+    data = Path(app.chain_pem_path or "").read_bytes()
     leaf, intermediate = x509.load_pem_x509_certificates(data)
     assert leaf.issuer == intermediate.subject
     _, key = load_pem(app.chain_pem_path or "")

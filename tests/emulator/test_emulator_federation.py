@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -58,7 +59,7 @@ def test_workload_identity_env_file(emulator: Emulator) -> None:
     env = emulator.env("workload-identity")
     assert env["AZURE_CLIENT_ID"] == emulator.apps["workload"].client_id
     assert env["AZURE_AUTHORITY_HOST"] == emulator.base_url
-    assertion = open(env["AZURE_FEDERATED_TOKEN_FILE"]).read()
+    assertion = Path(env["AZURE_FEDERATED_TOKEN_FILE"]).read_text()
     assert _exchange(emulator, assertion).status_code == 200
 
 

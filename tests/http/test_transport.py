@@ -42,7 +42,8 @@ def test_https_through_a_proxy_from_the_environment(emulator, proxy, monkeypatch
     monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("http://", "http://user:pa%40ss@"))
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    assert make(emulator).get_token(SCOPE).token
+    with make(emulator) as credential:
+        assert credential.get_token(SCOPE).token
     port = emulator.base_url.rsplit(":", 1)[1]
     assert proxy.connects == [f"127.0.0.1:{port}"]
     assert proxy.auth == ["Basic dXNlcjpwYUBzcw=="]  # user:pa@ss
@@ -51,17 +52,20 @@ def test_https_through_a_proxy_from_the_environment(emulator, proxy, monkeypatch
 def test_proxies_keyword(emulator, proxy, monkeypatch):
     monkeypatch.delenv("HTTPS_PROXY", raising=False)
     monkeypatch.delenv("https_proxy", raising=False)
-    assert make(emulator, proxies={"https": proxy.url}).get_token(SCOPE).token
+    with make(emulator, proxies={"https": proxy.url}) as credential:
+        assert credential.get_token(SCOPE).token
     assert len(proxy.connects) == 1
 
 
 def test_no_proxy_and_use_env_settings_bypass_the_proxy(emulator, proxy, monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", proxy.url)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    assert make(emulator).get_token(SCOPE).token
+    with make(emulator) as credential:
+        assert credential.get_token(SCOPE).token
     monkeypatch.delenv("NO_PROXY")
     monkeypatch.delenv("no_proxy", raising=False)
-    assert make(emulator, use_env_settings=False).get_token(SCOPE).token
+    with make(emulator, use_env_settings=False) as credential:
+        assert credential.get_token(SCOPE).token
     assert proxy.connects == []
 
 
@@ -81,28 +85,31 @@ def test_read_timeout_and_refused_connection(emulator):
     transport = StdlibTransport(connection_verify=emulator.ca_bundle_path, read_timeout=0.5)
     url = f"{emulator.base_url}/{emulator.tenant_id}/v2.0/.well-known/openid-configuration"
     start = time.monotonic()
-    with pytest.raises(ServiceResponseTimeoutError):
-        transport.send(HttpRequest("GET", url))
-    assert time.monotonic() - start < 3
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
-    with pytest.raises(ServiceRequestError):
-        transport.send(HttpRequest("GET", f"http://127.0.0.1:{port}/"))
+    with transport:
+        with pytest.raises(ServiceResponseTimeoutError):
+            transport.send(HttpRequest("GET", url))
+        assert time.monotonic() - start < 3
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            port = closed.getsockname()[1]
+        with pytest.raises(ServiceRequestError):
+            transport.send(HttpRequest("GET", f"http://127.0.0.1:{port}/"))
 
 
 def test_untrusted_certificate_is_refused_and_verify_false_accepts(emulator):
     url = f"{emulator.base_url}/{emulator.tenant_id}/v2.0/.well-known/openid-configuration"
-    with pytest.raises(ServiceRequestError, match="CERTIFICATE_VERIFY_FAILED"):
-        StdlibTransport(connection_verify=True).send(HttpRequest("GET", url))
-    assert StdlibTransport(connection_verify=False).send(HttpRequest("GET", url)).status_code == 200
+    with StdlibTransport(connection_verify=True) as transport:
+        with pytest.raises(ServiceRequestError, match="CERTIFICATE_VERIFY_FAILED"):
+            transport.send(HttpRequest("GET", url))
+    with StdlibTransport(connection_verify=False) as transport:
+        assert transport.send(HttpRequest("GET", url)).status_code == 200
 
 
 def test_a_user_transport_replaces_it(emulator):
     from azure.core.pipeline.transport import RequestsTransport
 
-    credential = make(emulator, transport=RequestsTransport(connection_verify=emulator.ca_bundle_path))
-    assert credential.get_token(SCOPE).token
+    with make(emulator, transport=RequestsTransport(connection_verify=emulator.ca_bundle_path)) as credential:
+        assert credential.get_token(SCOPE).token
 
 
 # -- trust: connection_verify as a file, a CA directory, or neither; REQUESTS_CA_BUNDLE (issue 12.6) -------
@@ -126,7 +133,8 @@ def test_connection_verify_accepts_a_ca_directory(emulator, tmp_path, no_ca_vari
     args = (emulator.tenant_id, app.client_id, app.secret)
     kwargs = {"authority": emulator.base_url, "connection_verify": str(directory)}
     if flavor_name == "sync":
-        token = azidentity.ClientSecretCredential(*args, **kwargs).get_token(SCOPE)
+        with azidentity.ClientSecretCredential(*args, **kwargs) as credential:
+            token = credential.get_token(SCOPE)
     else:
         import asyncio
 
@@ -162,8 +170,9 @@ def test_an_unusable_connection_verify_is_named_at_once(
     kwargs = {"authority": emulator.base_url, "connection_verify": str(path), "_sleep": sleeps}
     before = emulator.count("token")
     if flavor_name == "sync":
-        with pytest.raises(azidentity.AuthenticationFailedError) as info:
-            azidentity.ClientSecretCredential(*args, **kwargs).get_token(SCOPE)
+        with azidentity.ClientSecretCredential(*args, **kwargs) as credential:
+            with pytest.raises(azidentity.AuthenticationFailedError) as info:
+                credential.get_token(SCOPE)
     else:
         import asyncio
 
@@ -187,14 +196,54 @@ def test_requests_ca_bundle_is_honoured_unless_use_env_settings_is_off(
     url = f"{emulator.base_url}/{emulator.tenant_id}/v2.0/.well-known/openid-configuration"
     for trust in (emulator.ca_bundle_path, str(c_rehashed(tmp_path, Path(emulator.ca_bundle_path)))):
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", trust)
-        assert StdlibTransport().send(HttpRequest("GET", url)).status_code == 200
-        with pytest.raises(ServiceRequestError, match="CERTIFICATE_VERIFY_FAILED"):
-            StdlibTransport(use_env_settings=False).send(HttpRequest("GET", url))
+        with StdlibTransport() as transport:
+            assert transport.send(HttpRequest("GET", url)).status_code == 200
+        with StdlibTransport(use_env_settings=False) as transport:
+            with pytest.raises(ServiceRequestError, match="CERTIFICATE_VERIFY_FAILED"):
+                transport.send(HttpRequest("GET", url))
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "gone.pem"))
-    with pytest.raises(TransportSettingError, match="REQUESTS_CA_BUNDLE=.*gone.pem.* doesn't exist"):
-        StdlibTransport().send(HttpRequest("GET", url))
+    with StdlibTransport() as transport:
+        with pytest.raises(TransportSettingError, match="REQUESTS_CA_BUNDLE=.*gone.pem.* doesn't exist"):
+            transport.send(HttpRequest("GET", url))
     # connection_verify given explicitly wins over the variable, as in requests
-    assert (
-        StdlibTransport(connection_verify=emulator.ca_bundle_path).send(HttpRequest("GET", url)).status_code
-        == 200
+    with StdlibTransport(connection_verify=emulator.ca_bundle_path) as transport:
+        assert transport.send(HttpRequest("GET", url)).status_code == 200
+
+
+def open_transports_to(port: int) -> list:
+    """asyncio's socket transports connected to 127.0.0.1:port and not closing."""
+    import asyncio.selector_events
+    import gc
+
+    return [
+        t
+        for t in gc.get_objects()
+        if isinstance(t, asyncio.selector_events._SelectorSocketTransport)
+        and not t.is_closing()
+        and (t.get_extra_info("peername") or ("", 0))[1] == port
+    ]
+
+
+@pytest.mark.parametrize("fault", [{"slow_body": 2}, {"delay": 2}], ids=["slow-body", "slow-headers"])
+async def test_closing_an_async_credential_closes_a_connection_given_up_mid_response(emulator, fault):
+    """A connection given up at a read timeout is closed with a TLS shutdown that waits for the server's
+    close_notify (asyncio waits up to 30 s; this server is busy trickling). Closing the credential aborts
+    it: a loop ending at once (asyncio.run) used to leave the socket to the garbage collector."""
+    emulator.faults.add("token", times=None, **fault)
+    app = emulator.apps["secret"]
+    credential = azidentity.aio.ClientSecretCredential(
+        emulator.tenant_id,
+        app.client_id,
+        app.secret,
+        authority=emulator.base_url,
+        connection_verify=emulator.ca_bundle_path,
+        read_timeout=0.3,
+        retry_total=0,
     )
+    port = int(emulator.base_url.rsplit(":", 1)[1])
+    earlier = {id(t) for t in open_transports_to(port)}  # another test's leak isn't this one's
+    with pytest.raises(azidentity.AuthenticationFailedError, match="no response"):
+        await credential.get_token(SCOPE)
+    await credential.close()
+    assert [t for t in open_transports_to(port) if id(t) not in earlier] == []
+    emulator.faults.clear()

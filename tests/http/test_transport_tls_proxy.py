@@ -223,7 +223,8 @@ def test_credentials_reach_an_https_proxy_only_inside_tls(
     no_proxy_variables: None,
 ) -> None:
     monkeypatch.setenv("HTTPS_PROXY", proxy.url())
-    assert emulator.verify_token(credential(emulator, pki["bundle"]).get_token(SCOPE).token)
+    with credential(emulator, pki["bundle"]) as https_proxied:
+        assert emulator.verify_token(https_proxied.get_token(SCOPE).token)
     port = emulator.base_url.rsplit(":", 1)[1]
     [head] = proxy.heads
     assert head.split(b"\r\n")[0] == f"CONNECT 127.0.0.1:{port} HTTP/1.1".encode()
@@ -247,11 +248,11 @@ def test_the_tunnel_is_kept_alive_and_trust_can_be_a_ca_directory(
 def test_a_plain_http_target_through_an_https_proxy(
     emulator: Any, proxy: TlsProxy, pki: dict[str, Path]
 ) -> None:
-    transport = StdlibTransport(connection_verify=str(pki["bundle"]))
     url = f"{emulator.mi_base_url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=x"
-    response = transport.send(
-        HttpRequest("GET", url, headers={"Metadata": "true"}), proxies={"http": proxy.url()}
-    )
+    with StdlibTransport(connection_verify=str(pki["bundle"])) as transport:
+        response = transport.send(
+            HttpRequest("GET", url, headers={"Metadata": "true"}), proxies={"http": proxy.url()}
+        )
     assert response.status_code == 200 and response.json()["access_token"]
     [head] = proxy.heads
     assert head.split(b"\r\n")[0] == f"GET {url} HTTP/1.1".encode()
@@ -265,8 +266,9 @@ def test_an_untrusted_proxy_never_sees_the_credentials(
     stranger = TlsProxy(pki["stranger_cert"], pki["stranger_key"])
     try:
         monkeypatch.setenv("HTTPS_PROXY", stranger.url())
-        with pytest.raises(AuthenticationFailedError) as info:
-            credential(emulator, pki["bundle"], retry_total=0).get_token(SCOPE)
+        with credential(emulator, pki["bundle"], retry_total=0) as refused:
+            with pytest.raises(AuthenticationFailedError) as info:
+                refused.get_token(SCOPE)
     finally:
         stranger.close()
     text = str(info.value)
@@ -283,10 +285,10 @@ def test_a_proxy_refusing_the_credentials(pki: dict[str, Path], emulator: Any) -
         answer=b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
     )
     try:
-        transport = StdlibTransport(connection_verify=str(pki["bundle"]))
         url = f"{emulator.base_url}/{emulator.tenant_id}/v2.0/.well-known/openid-configuration"
-        with pytest.raises(ServiceRequestError) as info:
-            transport.send(HttpRequest("GET", url), proxies={"https": refusing.url()})
+        with StdlibTransport(connection_verify=str(pki["bundle"])) as transport:
+            with pytest.raises(ServiceRequestError) as info:
+                transport.send(HttpRequest("GET", url), proxies={"https": refusing.url()})
     finally:
         refusing.close()
     text = str(info.value)
@@ -300,7 +302,8 @@ def test_an_http_proxy_still_gets_credentials_in_its_clear_connect(
     plain = ConnectProxy()
     try:
         monkeypatch.setenv("HTTPS_PROXY", plain.url.replace("http://", f"http://{USER}:pr0xy%3Ap%40ss@"))
-        assert credential(emulator, emulator.ca_bundle_path).get_token(SCOPE).token
+        with credential(emulator, emulator.ca_bundle_path) as http_proxied:
+            assert http_proxied.get_token(SCOPE).token
     finally:
         plain.close()
     assert plain.auth == [f"Basic {BASIC}"]

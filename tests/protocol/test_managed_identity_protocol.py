@@ -65,7 +65,8 @@ def response(status: int, body: bytes | str = b"{}", headers: dict[str, str] | N
         ({"WEBSITE_SITE_NAME": "site"}, mi_sources.NONE),
         ({"WEBSITE_INSTANCE_ID": "abc"}, mi_sources.NONE),
         ({"IDENTITY_ENDPOINT": "http://a"}, mi_sources.NONE),
-        # azure-identity's order: IDENTITY_ENDPOINT wins over MSI_ENDPOINT, MSI_ENDPOINT over workload identity.
+        # azure-identity's order: IDENTITY_ENDPOINT wins over MSI_ENDPOINT, MSI_ENDPOINT over workload
+        # identity.
         (
             {
                 "IDENTITY_ENDPOINT": "http://a",

@@ -376,6 +376,9 @@ class DeviceCodeLogin:
             self.process.wait()
         for thread in self._threads:
             thread.join(5.0)
+        for pipe in (self.process.stdout, self.process.stderr):  # read to the end by the threads
+            if pipe is not None:
+                pipe.close()
         run = Run(
             self.argv,
             self.process.returncode,

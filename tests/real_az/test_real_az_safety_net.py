@@ -1,8 +1,9 @@
 """The safety net works: az sends what would leave the machine to the refusing proxy on 127.0.0.1.
 
 `az --version` asks a public host for the latest version whatever the settings (so does any
-command when versionCheck.json is missing). Run with a private proxy (not the session's, whose record must stay empty), the request
-reaches only 127.0.0.1, is refused there, and is recorded: so an empty record means nothing tried.
+command when versionCheck.json is missing). Run with a private proxy (not the session's, whose record
+must stay empty), the request reaches only 127.0.0.1, is refused there, and is recorded: so an empty
+record means nothing tried.
 """
 
 from __future__ import annotations

@@ -290,7 +290,8 @@ def test_entra_huge_retry_after_is_capped(flavor: Any, emulator: Any, value: str
 
 @pytest.mark.parametrize("value", ["soon", "nan", "Tue, 99 Foo 2025"])
 def test_entra_malformed_retry_after_is_ignored(flavor: Any, emulator: Any, value: str) -> None:
-    """azure-core raises ValueError for a Retry-After that is neither a number nor a date; here it is ignored."""
+    """azure-core raises ValueError for a Retry-After that is neither a number nor a date; here it is
+    ignored."""
     sleeps = Sleeps()
     headers = {"Retry-After": value} if value else {}
     emulator.faults.add("token", status=429, body=BUSY, headers=headers, times=2)
@@ -312,7 +313,8 @@ def test_managed_identity_429_retry_after(flavor: Any, emulator: Any, value: str
 
 @pytest.mark.parametrize("value", ["0", "nan"])
 def test_imds_410_with_tiny_retry_after_ends(flavor: Any, emulator: Any, value: str) -> None:
-    """IMDS answering 410 ("starting") with Retry-After 0 used to be retried without end and without sleeping."""
+    """IMDS answering 410 ("starting") with Retry-After 0 used to be retried without end and without
+    sleeping."""
     sleeps = Sleeps()
     emulator.faults.add("imds", status=410, body=BUSY, headers={"Retry-After": value}, times=None)
     error, elapsed = timed(flavor, managed(flavor, emulator, sleeps), MI_SCOPE)
@@ -407,7 +409,7 @@ def test_a_gzip_bomb_is_cut_too(flavor: Any, emulator: Any) -> None:
     assert elapsed < MARGIN
 
 
-# -- clock skew and expired tokens ----------------------------------------------------------------------------
+# -- clock skew and expired tokens ---------------------------------------------------------------------------
 
 
 class Clock:
@@ -421,7 +423,8 @@ class Clock:
 @pytest.mark.parametrize("skew", [-25 * 3600.0, 25 * 3600.0], ids=["client-behind", "client-ahead"])
 def test_clock_skew(flavor: Any, emulator: Any, skew: float) -> None:
     """Entra's expires_in is relative: skew doesn't matter. IMDS sends expires_in too and is corrected;
-    App Service sends only expires_on: a client 25 h ahead sees an expired token and fails (never serves it)."""
+    App Service sends only expires_on: a client 25 h ahead sees an expired token and fails (never serves
+    it)."""
     clock = Clock(skew)
     token = flavor.get_token(entra(flavor, emulator, Sleeps(), _clock=clock), SCOPE)
     assert token.expires_on > clock()
@@ -456,7 +459,7 @@ def test_the_cache_never_serves_an_expired_token(flavor: Any, emulator: Any, tar
     assert fresh.token != first.token and fresh.expires_on > clock()
 
 
-# -- developer tools that hang or flood, inside a chain ---------------------------------------------------------
+# -- developer tools that hang or flood, inside a chain ------------------------------------------------------
 
 
 @pytest.mark.parametrize("behaviour", ["hang", "flood"])
@@ -464,7 +467,8 @@ def test_cli_tool_hang_or_flood_in_a_chain(
     flavor: Any, emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, behaviour: str
 ) -> None:
     """A hang is a timeout (unavailable: the chain moves on); a flood is a tool that ran and failed
-    (killed after 1 MiB of output: the chain stops, as for any failing tool outside DefaultAzureCredential)."""
+    (killed after 1 MiB of output: the chain stops, as for any failing tool outside
+    DefaultAzureCredential)."""
     script = tmp_path / "az"
     script.write_text(
         "#!/bin/sh\nexec sleep 60\n" if behaviour == "hang" else "#!/bin/sh\nexec yes aaaaaaaaaaaaaaaa\n"

@@ -3,8 +3,9 @@
 An injected clock jumps one token lifetime ahead, PHASES times per round, so every cached token expires
 while the callers hammer the credential. A phase lasts at least PHASE seconds and ends only once every
 scope has been served a token of that phase: on a loaded machine a slow first fetch can't make a phase
-pass unseen (a fixed 0.25 s phase did, under two busy CPU loops: one token for a scope in a round). Checked: every refresh of a key is exactly one request (the
-emulator's request log, per scope, equals the number of distinct tokens callers received for it), no
+pass unseen (a fixed 0.25 s phase did, under two busy CPU loops: one token for a scope in a round).
+Checked: every refresh of a key is exactly one request (the emulator's request log, per scope, equals
+the number of distinct tokens callers received for it), no
 caller ever receives an expired token, no error, no deadlock (every join is bounded), and memory stays
 flat from one round to the next (tracemalloc).
 """

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import pickle
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,8 @@ SCOPE = "https://storage.azure.com/.default"
 MI_SCOPE = "https://management.azure.com/.default"
 # What a pickle of a credential must never name: caches, locks, event loops, sessions, pipelines.
 FORBIDDEN = (
-    b"azidentity._cache.memory",  # TokenCache's module (the class name alone is part of SharedTokenCacheCredential's)
+    # TokenCache's module (the class name alone is part of SharedTokenCacheCredential's)
+    b"azidentity._cache.memory",
     b"_persistent_token_cache",
     b"PersistentStore",
     b"_thread",
@@ -58,8 +58,7 @@ def _cert_assertion(path: str, client_id: str, audience: str) -> str:
 def _user_assertion(emu: Any) -> str:
     """Alice's token for the middle-tier app: the OBO user assertion."""
     user, public = emu.users["alice"], emu.apps["public"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with pytest.warns(DeprecationWarning, match="UsernamePasswordCredential is deprecated"):
         credential = azidentity.UsernamePasswordCredential(
             public.client_id,
             user.username,
@@ -68,7 +67,8 @@ def _user_assertion(emu: Any) -> str:
             authority=emu.base_url,
             connection_verify=emu.ca_bundle_path,
         )
-    token = credential.get_token(f"api://{emu.apps['api'].client_id}/.default").token
+    with credential:
+        token = credential.get_token(f"api://{emu.apps['api'].client_id}/.default").token
     canary.configuration_token(token)
     return token
 
@@ -82,8 +82,7 @@ def every_credential(emu: Any, module: Any, tmp_path: Path) -> list[tuple[str, A
     canary.register_secret(token_file.read_text())
     user = emu.users["alice"]
     audience = f"{emu.base_url}/{emu.tenant_id}/oauth2/v2.0/token"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with pytest.warns(DeprecationWarning, match="UsernamePasswordCredential is deprecated"):
         items = [
             (
                 "ClientSecretCredential",
@@ -201,10 +200,6 @@ def every_credential(emu: Any, module: Any, tmp_path: Path) -> list[tuple[str, A
     return items
 
 
-def _run(value: Any) -> Any:
-    return asyncio.new_event_loop().run_until_complete(value) if asyncio.iscoroutine(value) else value
-
-
 def _get(credential: Any, scope: str) -> Any:
     if (
         isinstance(credential, (azidentity.aio.ChainedTokenCredential,))
@@ -218,7 +213,8 @@ def _get(credential: Any, scope: str) -> Any:
                 await credential.close()
 
         return asyncio.run(go())
-    return credential.get_token(scope)
+    with credential:
+        return credential.get_token(scope)
 
 
 @pytest.fixture
@@ -262,7 +258,8 @@ def test_spawned_child_process_gets_tokens(emulator: Any, tmp_path: Path, pipeli
     for module, is_async in ((azidentity, False), (azidentity.aio, True)):
         for name, credential, scope in every_credential(emulator, module, tmp_path):
             if name in ("AzurePipelinesCredential", "OnBehalfOfCredential") and is_async:
-                continue  # the pipeline variable is in this process's environment only once; one flavour is enough
+                # the pipeline variable is in this process's environment only once; one flavour is enough
+                continue
             jobs.append(
                 (f"{name}[{'async' if is_async else 'sync'}]", pickle.dumps(credential), scope, is_async)
             )

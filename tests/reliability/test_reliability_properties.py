@@ -20,6 +20,7 @@ import tempfile
 import time
 import warnings
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from unittest import mock
 from urllib.parse import urlsplit
@@ -692,7 +693,7 @@ class _Material(dict[str, bytes]):
 @pytest.fixture(scope="module")
 def pems(emulator_session: Any) -> dict[str, bytes]:
     app = emulator_session.apps["cert"]
-    read = lambda path: open(path, "rb").read()  # noqa: E731
+    read = lambda path: Path(path).read_bytes()  # noqa: E731
     return _Material(
         pem=read(app.cert_pem_path),
         encrypted=read(app.cert_pem_encrypted_path),
@@ -828,7 +829,7 @@ def test_persistent_token_entries(value: Any) -> None:
         assert isinstance(token.token, str) and type(token.expires_on) is int
 
 
-# -- AuthenticationRecord -------------------------------------------------------------------------------------
+# -- AuthenticationRecord ------------------------------------------------------------------------------------
 
 record_fields = st.fixed_dictionaries(
     {},
@@ -864,7 +865,7 @@ def test_authentication_record_rejects_odd_versions_and_deep_nesting(data: str) 
     _check_record(data)
 
 
-# -- environment configurations --------------------------------------------------------------------------------
+# -- environment configurations ------------------------------------------------------------------------------
 
 _ENV_DIR = tempfile.mkdtemp(prefix="azidentity-reliability-env-")
 with open(os.path.join(_ENV_DIR, "garbage.pem"), "wb") as _f:
@@ -919,18 +920,24 @@ def test_environment_configurations(env: dict[str, str], is_async: bool) -> None
 
     env = {k: v.replace("\x00", "") for k, v in env.items()}
     cls = azidentity.aio.EnvironmentCredential if is_async else azidentity.EnvironmentCredential
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         try:
             credential = cls(_env=env)
         except ValueError as error:
-            text = str(error)
-            variable = getattr(error, "variable", None)
-            assert variable is None or variable in env, text
-            for name in ENV_SECRETS:
-                if env.get(name):
-                    assert env[name] not in text, (name, text)
-            return
+            credential = error
+    # The one warning it gives on purpose: a username and password in the environment (deprecated).
+    for warning in caught:
+        assert warning.category is DeprecationWarning, warning
+        assert "username and password authentication" in str(warning.message), warning
+    if isinstance(credential, ValueError):
+        text = str(credential)
+        variable = getattr(credential, "variable", None)
+        assert variable is None or variable in env, text
+        for name in ENV_SECRETS:
+            if env.get(name):
+                assert env[name] not in text, (name, text)
+        return
     shown = repr(credential) + str(credential)
     for name in ENV_SECRETS:
         if env.get(name):
@@ -942,7 +949,7 @@ def test_environment_configurations(env: dict[str, str], is_async: bool) -> None
         assert "EnvironmentCredential" in str(info.value)
 
 
-# -- tenants, scopes, authorities --------------------------------------------------------------------------------
+# -- tenants, scopes, authorities ----------------------------------------------------------------------------
 
 tenant_texts = st.one_of(
     st.text(max_size=40),

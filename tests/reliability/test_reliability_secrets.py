@@ -11,7 +11,6 @@ import logging
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,9 @@ import canary
 
 SCOPE = "https://storage.azure.com/.default"
 MI_SCOPE = "https://management.azure.com/.default"
+# Building every credential builds the deprecated ones: UsernamePasswordCredential, and
+# EnvironmentCredential configured with a username and password.
+DELIBERATE_DEPRECATIONS = "UsernamePasswordCredential is deprecated|username and password authentication"
 TIMEOUT = 60
 # Recognisable fake secrets (never valid anywhere): the canary searches for them everywhere.
 FAKE = {
@@ -174,8 +176,7 @@ def test_every_credential_str_and_repr(emulator: Any, tmp_path: Path) -> None:
     cert = emulator.apps["cert"]
     canary.register_secret(cert.cert_password)
     built = 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with pytest.warns(DeprecationWarning, match=DELIBERATE_DEPRECATIONS):
         for name, factory in _every_credential(tmp_path, cert):
             for module in (azidentity, azidentity.aio):
                 try:
@@ -288,8 +289,7 @@ def test_logging_enable_never_logs_a_secret(
     monkeypatch.setenv("SYSTEM_OIDCREQUESTURI", emulator.pipelines_oidc_url)
     caplog.set_level(logging.DEBUG)
     module = azidentity.aio if flavor.is_async else azidentity
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with pytest.warns(DeprecationWarning, match=DELIBERATE_DEPRECATIONS):
         credentials = _http_credentials(emulator, module, tmp_path)
     if wrong:  # every token request fails, with the body an echoing server would send
         emulator.faults.add(

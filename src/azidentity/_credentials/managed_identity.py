@@ -601,7 +601,8 @@ class _ManagedIdentity(CredentialBase):
         return token
 
     def _arc_key(self, challenge: HttpResponse) -> str:
-        """Read the key file the challenge names, if it may be read (see ``_protocol.managed_identity.arc``)."""
+        """Read the key file the challenge names, if it may be read (see
+        ``_protocol.managed_identity.arc``)."""
         try:
             path = arc.challenge_path(challenge)
             token_dir = self._arc_token_dir or arc.default_token_dir(

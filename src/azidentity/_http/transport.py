@@ -732,5 +732,27 @@ def _async_transport_class() -> type:
                     ) from None
             return context
 
+        async def open(self) -> None:
+            creates_session = self.session is None
+            await super().open()
+            if creates_session and self._session_owner:
+                _abort_closed_tls_connections(self.session.connector)
+
     _ASYNC_CLASS.append(AzidentityAioHttpTransport)
     return AzidentityAioHttpTransport
+
+
+def _abort_closed_tls_connections(connector: Any) -> None:
+    """Make aiohttp abort the TLS connections it closes, at the latest when the session closes.
+
+    A connection given up mid-response (a read timeout, a cancelled request) is closed with a TLS
+    shutdown that waits for the server's close_notify, for up to 30 s (asyncio's default), and the
+    session no longer tracks it: a loop ending at once (``asyncio.run``) left its socket to the garbage
+    collector (``ResourceWarning: unclosed transport``). aiohttp has the remedy (abort each such
+    connection within 2 s, and all at close) but turns it on only for Python 3.13.0; private names, so
+    an aiohttp without them is left as it is.
+    """
+    cleanup = getattr(connector, "_cleanup_closed", None)
+    if hasattr(connector, "_cleanup_closed_disabled") and callable(cleanup):
+        connector._cleanup_closed_disabled = False
+        cleanup()  # schedules itself every 2 s

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import pickle
 import time
+from pathlib import Path
 
 import pytest
 
@@ -175,7 +176,8 @@ def test_sync_and_async_share_the_cache(emulator):
     import azidentity.aio
 
     env = emulator.env("imds")
-    token = azidentity.ManagedIdentityCredential(_env=env).get_token(SCOPE)
+    with azidentity.ManagedIdentityCredential(_env=env) as credential:
+        token = credential.get_token(SCOPE)
 
     async def go():
         async with azidentity.aio.ManagedIdentityCredential(_env=env) as credential:
@@ -260,6 +262,7 @@ def test_repr_and_pickle(flavor, emulator):
     if not flavor.is_async:
         flavor.get_token(credential, SCOPE)
         clone = pickle.loads(pickle.dumps(credential))
+        flavor._made.append(clone)
         assert flavor.get_token(clone, SCOPE).token == flavor.get_token(credential, SCOPE).token
 
 
@@ -281,7 +284,7 @@ def test_aks_workload_identity_token_exchange(flavor, emulator):
     claims = emulator.verify_token(flavor.get_token(credential, SCOPE).token)
     assert claims["appid"] == emulator.apps["workload"].client_id
     (exchange,) = [r for r in emulator.requests if r.route == "token"]
-    assert exchange.form["client_assertion"] == open(env["AZURE_FEDERATED_TOKEN_FILE"]).read().strip()
+    assert exchange.form["client_assertion"] == Path(env["AZURE_FEDERATED_TOKEN_FILE"]).read_text().strip()
     assert emulator.count("imds") == 0
 
 

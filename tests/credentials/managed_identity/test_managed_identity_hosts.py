@@ -171,12 +171,12 @@ def test_arc_default_token_directory_is_the_agents(emulator):
 
     credential = azidentity.ManagedIdentityCredential(_env=emulator.env("arc"))
     if os.name != "nt":
-        with pytest.raises(AuthenticationFailedError) as info:
+        with credential, pytest.raises(AuthenticationFailedError) as info:
             credential.get_token(SCOPE)
         assert "/var/opt/azcmagent/tokens" in str(info.value) or "not supported" in str(info.value)
 
 
-# -- Service Fabric -------------------------------------------------------------------------------------------
+# -- Service Fabric ------------------------------------------------------------------------------------------
 
 
 def sf_env(emu, **overrides):

@@ -85,7 +85,7 @@ def imds_policy(**kw) -> RetryPolicy:
     return RetryPolicy(statuses=IMDS_STATUSES, gone_budget=GONE_BUDGET, **kw)
 
 
-# -- the retry loop, stepped ----------------------------------------------------------------------------------
+# -- the retry loop, stepped ---------------------------------------------------------------------------------
 
 
 def test_a_hanging_imds_ends_within_the_default_30_seconds():
@@ -144,7 +144,7 @@ def test_410_hanging_attempts_stay_bounded_too():
     assert spent <= GONE_BUDGET + 30
 
 
-# -- the credential, over sockets -----------------------------------------------------------------------------
+# -- the credential, over sockets ----------------------------------------------------------------------------
 
 
 def test_a_hanging_imds_is_bounded_by_the_budget(flavor, emulator):
@@ -302,7 +302,7 @@ def test_sync_trickling_server_cannot_hold_a_request_past_the_budget(emulator, t
     assert isinstance(error, AuthenticationFailedError) and elapsed < 1.5 + 1.0, (elapsed, error)
 
 
-# -- the deadline reaches azidentity's transport only ------------------------------------------------------------
+# -- the deadline reaches azidentity's transport only --------------------------------------------------------
 
 
 def test_the_deadline_keyword_reaches_only_azidentitys_own_transport(emulator, monkeypatch):
@@ -318,7 +318,8 @@ def test_the_deadline_keyword_reaches_only_azidentitys_own_transport(emulator, m
 
     monkeypatch.setattr(_transport.StdlibTransport, "send", spy)
     before = time.monotonic()
-    token = azidentity.ManagedIdentityCredential(_env=emulator.env("imds"), timeout=7).get_token(SCOPE)
+    with azidentity.ManagedIdentityCredential(_env=emulator.env("imds"), timeout=7) as credential:
+        token = credential.get_token(SCOPE)
     emulator.verify_token(token.token)
     (options,) = seen
     assert before < options["azidentity_deadline"] <= time.monotonic() + 7
@@ -330,6 +331,8 @@ def test_the_deadline_keyword_reaches_only_azidentitys_own_transport(emulator, m
             seen.append(dict(kwargs))
             return super().send(request, **kwargs)
 
-    credential = azidentity.ManagedIdentityCredential(_env=emulator.env("app-service"), transport=Recording())
-    emulator.verify_token(credential.get_token(SCOPE).token)
+    with azidentity.ManagedIdentityCredential(
+        _env=emulator.env("app-service"), transport=Recording()
+    ) as credential:
+        emulator.verify_token(credential.get_token(SCOPE).token)
     assert "azidentity_deadline" not in seen[-1]

@@ -1,7 +1,8 @@
 """identity_config and client_id as azure-identity 1.27 takes them: what it accepts is accepted (unknown keys
 are dropped with a WARNING), and ValueError is raised exactly where it raises one, with its text.
 
-Every request goes to the emulator over loopback sockets; the query it received shows which identity was asked for.
+Every request goes to the emulator over loopback sockets; the query it received shows which identity was
+asked for.
 """
 
 from __future__ import annotations
@@ -98,8 +99,8 @@ def test_a_blank_id_is_refused_when_a_token_is_requested(flavor, emulator):
     [
         (
             {"client_id": "c", "identity_config": {"object_id": "o"}},
-            "When 'client_id' is provided as a keyword argument, 'identity_config' must not contain any of the "
-            f"following keys: {KEYS}",
+            "When 'client_id' is provided as a keyword argument, 'identity_config' must not contain any of "
+            f"the following keys: {KEYS}",
         ),
         (
             {"client_id": "c", "identity_config": {"client_id": ""}},
@@ -143,7 +144,7 @@ def test_wire_name_keys_select_the_identity_they_name(flavor, emulator, caplog):
     assert "'msi_res_id'" in warning and "'mi_res_id'" in warning
 
 
-# -- Cloud Shell -----------------------------------------------------------------------------------------------
+# -- Cloud Shell ---------------------------------------------------------------------------------------------
 
 
 def test_cloud_shell_refuses_a_client_id_outside_default_azure_credential(flavor, emulator):
@@ -161,8 +162,9 @@ def test_cloud_shell_refuses_a_client_id_outside_default_azure_credential(flavor
 
 
 def test_cloud_shell_inside_default_azure_credential_ignores_the_client_id(flavor, emulator):
-    """DefaultAzureCredential passes AZURE_CLIENT_ID as managed_identity_client_id; on Cloud Shell azure-identity
-    neither raises nor selects another identity there: the signed-in user's token comes back."""
+    """DefaultAzureCredential passes AZURE_CLIENT_ID as managed_identity_client_id; on Cloud Shell
+    azure-identity neither raises nor selects another identity there: the signed-in user's token comes
+    back."""
     env = {**emulator.env("cloud-shell"), "AZURE_CLIENT_ID": "00000000-0000-0000-0000-0000000000c1"}
     credential = flavor.make(
         "DefaultAzureCredential",
@@ -190,7 +192,8 @@ def test_cloud_shell_drops_unknown_keys(flavor, emulator, caplog):
 
 
 def test_service_fabric_refuses_any_identity_config_at_get_token(flavor, emulator):
-    """azure-identity raises ClientAuthenticationError for any client_id or non-empty identity_config there."""
+    """azure-identity raises ClientAuthenticationError for any client_id or non-empty identity_config
+    there."""
     credential = make(flavor, emulator, "service-fabric", identity_config={"unknown": "x"})
     with pytest.raises(AuthenticationFailedError, match="Service Fabric managed identity environment"):
         flavor.get_token(credential, SCOPE)
@@ -214,6 +217,6 @@ def test_workload_identity_ignores_object_and_resource_ids_with_a_warning(flavor
     with pytest.raises(ValueError) as info:
         flavor.make("ManagedIdentityCredential", _env=without_client, identity_config={"object_id": "o"})
     assert str(info.value).startswith(
-        "Workload identity was selected but no client ID was provided. Configure the environment with a client ID "
-        'or pass a value for "client_id" argument'
+        "Workload identity was selected but no client ID was provided. Configure the environment with a "
+        'client ID or pass a value for "client_id" argument'
     )
