@@ -214,9 +214,9 @@ class _Environment(CredentialBase):
         from .username_password import AsyncUsernamePasswordCredential, UsernamePasswordCredential
 
         cls = AsyncUsernamePasswordCredential if is_async else UsernamePasswordCredential
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # warned once above, in our words
-            return cls(client_id, env[Ev.AZURE_USERNAME], env[Ev.AZURE_PASSWORD], tenant_id=tenant, **kwargs)
+        return cls._without_warning(  # warned once above, in our words
+            client_id, env[Ev.AZURE_USERNAME], env[Ev.AZURE_PASSWORD], tenant_id=tenant, **kwargs
+        )
 
     def _certificate(
         self,

@@ -32,6 +32,17 @@ class _UsernamePassword(UserCredential):
 
     def __init__(self, client_id: str, username: str, password: str, **kwargs: Any) -> None:
         warnings.warn(DEPRECATION, DeprecationWarning, stacklevel=3)
+        self._configure(client_id, username, password, kwargs)
+
+    @classmethod
+    def _without_warning(cls, client_id: str, username: str, password: str, **kwargs: Any) -> Any:
+        """Built for EnvironmentCredential, which has already warned in its own words (as azure-identity
+        does): no second warning, and no process-wide warning filter changed to silence it."""
+        credential = cls.__new__(cls)
+        credential._configure(client_id, username, password, kwargs)
+        return credential
+
+    def _configure(self, client_id: str, username: str, password: str, kwargs: dict[str, Any]) -> None:
         if not username:
             raise ValueError("username must be the user's name, e.g. user@contoso.com")
         if not password:
