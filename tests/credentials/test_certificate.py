@@ -117,9 +117,7 @@ def test_loading_errors_name_the_problem(flavor, emulator, tmp_path):
     pem = Path(app.cert_pem_path).read_text()
     cert_only = tmp_path / "cert-only.pem"
     cert_only.write_text(
-        "".join(b for b in pem.split("-----END") if "CERTIFICATE" in b.split("\n")[0])
-        if False
-        else pem[pem.index("-----BEGIN CERTIFICATE") : pem.index("-----END CERTIFICATE-----") + 25]
+        pem[pem.index("-----BEGIN CERTIFICATE") : pem.index("-----END CERTIFICATE-----") + 25]
     )
     with pytest.raises(ValueError, match="contains no private key"):
         cls(*args, str(cert_only))
@@ -170,3 +168,27 @@ def test_non_rsa_key_refused(flavor, emulator, tmp_path):
     )
     with pytest.raises(ValueError, match="RSA key is required"):
         flavor.cls("CertificateCredential")("t", "c", str(path))
+
+
+def test_certificate_cryptography_warns_about(flavor, emulator, tmp_path):
+    """A certificate with a negative serial number: cryptography only warns (it will refuse such
+    certificates later). Where warnings are errors (as in this suite), the error names the input."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.utils import CryptographyDeprecationWarning
+
+    pem = Path(emulator.apps["cert"].cert_pem_path).read_bytes()
+    cert = x509.load_pem_x509_certificate(pem)
+    der = cert.public_bytes(serialization.Encoding.DER)
+    serial = cert.serial_number.to_bytes(cert.serial_number.bit_length() // 8 + 1, "big")
+    at = der.index(bytes([2, len(serial)]) + serial) + 2  # the INTEGER's first content byte
+    negative = der[:at] + bytes([der[at] | 0x80]) + der[at + 1 :]
+    body = base64.encodebytes(negative).decode()
+    key = pem[pem.index(b"-----BEGIN PRIVATE KEY") :].decode()
+    path = tmp_path / "negative-serial.pem"
+    path.write_text(f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n{key}")
+    cls = flavor.cls("CertificateCredential")
+    with pytest.raises(ValueError, match=r"negative-serial\.pem .* warnings filter makes warnings errors"):
+        cls(emulator.tenant_id, "c", str(path))
+    with pytest.warns(CryptographyDeprecationWarning, match="serial number"):
+        cls(emulator.tenant_id, "c", str(path))

@@ -88,6 +88,8 @@ def _load_pem(data: bytes, password: bytes | None, source: str) -> tuple[Any, li
                 raise ValueError(
                     f"The certificate {source} contains a CERTIFICATE block that cannot be parsed: {error}"
                 ) from None
+            except Warning as warning:
+                raise _warned(source, warning) from None
     keys = [(kind, block) for kind, block in blocks if kind.endswith("PRIVATE KEY")]
     if not keys:
         raise ValueError(
@@ -120,6 +122,8 @@ def _load_pkcs12(data: bytes, password: bytes | None, source: str) -> tuple[Any,
 
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, password)
+    except Warning as warning:
+        raise _warned(source, warning) from None
     except ValueError:
         if password is None:
             raise ValueError(
@@ -137,3 +141,14 @@ def _load_pkcs12(data: bytes, password: bytes | None, source: str) -> tuple[Any,
     if cert is None:
         raise ValueError(f"The certificate {source} contains a private key but no certificate.")
     return key, [cert, *extra]
+
+
+def _warned(source: str, warning: Warning) -> ValueError:
+    # cryptography warns about certificates it will refuse in a later release (a serial number that
+    # isn't positive, for one). Normally that is only a warning; a program whose warnings filter turns
+    # it into an exception gets it here, named, instead of a traceback from inside cryptography.
+    return ValueError(
+        f"The certificate {source} contains a certificate that cryptography warns about, and this "
+        f"program's warnings filter makes warnings errors: {warning} Reissue the certificate, or "
+        "let the warning through (warnings.filterwarnings)."
+    )
