@@ -38,6 +38,22 @@ def _serialize_ast_parse() -> None:
 _serialize_ast_parse()
 
 
+def _hypothesis_profiles() -> None:
+    """The suite replays the same examples on every run (a property test that fails once must fail
+    every time, and not because of what a random seed drew today); ``make fuzz`` sets
+    AZIDENTITY_HYPOTHESIS_EXAMPLES and searches with fresh randomness."""
+    import os
+
+    from hypothesis import settings
+
+    settings.register_profile("suite", derandomize=True, database=None)
+    settings.register_profile("fuzz", derandomize=False)
+    settings.load_profile("fuzz" if os.environ.get("AZIDENTITY_HYPOTHESIS_EXAMPLES") else "suite")
+
+
+_hypothesis_profiles()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     canary.install()
 

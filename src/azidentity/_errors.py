@@ -5,7 +5,8 @@
     │   └── AuthenticationRequiredError  a user must sign in interactively first
     └── AuthenticationFailedError        it tried and was refused; a chain stops
 
-Every error carries its facts as attributes (``credential``, ``status_code``,
+``ConfigurationError`` (a ``ValueError``) reports arguments or an environment that can't work, in
+the same layout. Every error carries its facts as attributes (``credential``, ``status_code``,
 ``oauth_error``, ``error_code``, ``mitigation`` ...) so programs need not parse the text,
 and the text follows the troubleshooting guide's layout (docs: error-layout). The name
 ``error`` is deliberately not used: azure-core's base class gives it another meaning.
@@ -335,7 +336,6 @@ class CredentialUnavailableError(_FactsError, ClientAuthenticationError):
     ) -> None:
         plain = credential is None and "mitigation_key" not in kwargs and "facts" not in kwargs
         facts = _facts(message, "unavailable", credential, http_response, kwargs)
-        self._expose(facts)
         super().__init__(message=(message or "") if plain else facts.render(), **kwargs)
         self._expose(facts)  # azure-core's __init__ reset status_code and reason
         if response is not None and http_response is None:  # azure-core's positional response
