@@ -31,7 +31,7 @@ from .compat_testlib import (
     token_payload,
 )
 
-PEM, _ = self_signed_pem()
+PEM, DER = self_signed_pem()
 
 
 # --- constructors ----------------------------------------------------------------------------------------
@@ -439,7 +439,10 @@ def test_certificate_with_a_wrong_password(library: Library, kind: str) -> None:
 
 
 def test_certificate_without_a_private_key(library: Library) -> None:
-    certificate_only = PEM.split(b"-----BEGIN PRIVATE KEY-----")[0]
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    certificate_only = x509.load_der_x509_certificate(DER).public_bytes(Encoding.PEM)
     with pytest.raises(ValueError):
         library.sync.CertificateCredential(TENANT, CLIENT_ID, certificate_data=certificate_only)
 

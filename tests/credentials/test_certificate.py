@@ -102,6 +102,21 @@ def test_app_not_found(flavor, emulator):
     assert info.value.troubleshooting_anchor == "clientcertificatecredential"
 
 
+def _certificate_and_key(pem_path: str) -> tuple[bytes, bytes]:
+    """The certificate and the private key of a PEM file, each re-serialized on its own."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    pem = Path(pem_path).read_bytes()
+    key = serialization.load_pem_private_key(pem, None)
+    return (
+        x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+    )
+
+
 def test_loading_errors_name_the_problem(flavor, emulator, tmp_path):
     app = emulator.apps["cert"]
     cls = flavor.cls("CertificateCredential")
@@ -114,16 +129,13 @@ def test_loading_errors_name_the_problem(flavor, emulator, tmp_path):
         cls(*args, app.pfx_password_path, password="wrong-password")
     with pytest.raises(ValueError, match="pass its password"):
         cls(*args, app.pfx_password_path)
-    pem = Path(app.cert_pem_path).read_text()
+    certificate, key = _certificate_and_key(app.cert_pem_path)
     cert_only = tmp_path / "cert-only.pem"
-    cert_only.write_text(
-        pem[pem.index("-----BEGIN CERTIFICATE") : pem.index("-----END CERTIFICATE-----") + 25]
-    )
+    cert_only.write_bytes(certificate)
     with pytest.raises(ValueError, match="contains no private key"):
         cls(*args, str(cert_only))
-    key_start = pem.index("-----BEGIN PRIVATE KEY")
     key_only = tmp_path / "key-only.pem"
-    key_only.write_text(pem[key_start:])
+    key_only.write_bytes(key)
     with pytest.raises(ValueError, match="no CERTIFICATE"):
         cls(*args, str(key_only))
     garbage = tmp_path / "garbage.pfx"
@@ -177,16 +189,15 @@ def test_certificate_cryptography_warns_about(flavor, emulator, tmp_path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.utils import CryptographyDeprecationWarning
 
-    pem = Path(emulator.apps["cert"].cert_pem_path).read_bytes()
-    cert = x509.load_pem_x509_certificate(pem)
+    certificate, key = _certificate_and_key(emulator.apps["cert"].cert_pem_path)
+    cert = x509.load_pem_x509_certificate(certificate)
     der = cert.public_bytes(serialization.Encoding.DER)
     serial = cert.serial_number.to_bytes(cert.serial_number.bit_length() // 8 + 1, "big")
     at = der.index(bytes([2, len(serial)]) + serial) + 2  # the INTEGER's first content byte
     negative = der[:at] + bytes([der[at] | 0x80]) + der[at + 1 :]
     body = base64.encodebytes(negative).decode()
-    key = pem[pem.index(b"-----BEGIN PRIVATE KEY") :].decode()
     path = tmp_path / "negative-serial.pem"
-    path.write_text(f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n{key}")
+    path.write_text(f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n{key.decode()}")
     cls = flavor.cls("CertificateCredential")
     with pytest.raises(ValueError, match=r"negative-serial\.pem .* warnings filter makes warnings errors"):
         cls(emulator.tenant_id, "c", str(path))
