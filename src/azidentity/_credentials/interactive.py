@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 REFRESH_TOKENS = "refresh_tokens"
 ACCOUNTS = "accounts"
 # Refresh-token failures that mean "this refresh token is no good: the user must sign in again".
-_REJECTED = frozenset({"invalid_grant", "interaction_required"})
 _ALIASES = frozenset({"organizations", "common", "consumers"})
 
 
@@ -276,20 +275,18 @@ class UserCredential(EntraCredential):
             claims=entra.merge_claims(request.claims, request.enable_cae),
         )
         response = yield entra.token_request(self._token_url(tenant), form)
-        try:
-            token, payload = entra.parse_token_response(response, credential=self._name, now=self._now())
-        except AuthenticationFailedError as error:
-            if error.oauth_error not in _REJECTED:
-                raise
+        outcome = authorize.parse_refresh_response(response, credential=self._name, now=self._now())
+        if isinstance(outcome, AuthenticationFailedError):
             self._user_store.evict(account, secret, request.enable_cae)
             log.emit(
                 log.EVENT_AUTHENTICATION,
                 log.INFO,
                 "%s: the refresh token was rejected (%s); the user must sign in again",
                 self._name,
-                error.error_code or error.oauth_error,
+                outcome.error_code or outcome.oauth_error,
             )
             return None, response
+        token, payload = outcome
         refreshed = payload.get("refresh_token")
         if not isinstance(refreshed, str) or not refreshed:
             refreshed = secret if migrated else None  # keep a migrated token in our own cache from now on

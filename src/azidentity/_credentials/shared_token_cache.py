@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from .._token import Token
 
 # Refresh-token answers that mean "this refresh token is no good": try the next one.
-_REJECTED = frozenset({"invalid_grant", "interaction_required"})
 SECRET_STORE_WAIT_IN_CHAIN = 2.0
 SECRET_STORE_WAIT = 5.0
 
@@ -134,15 +133,13 @@ class MsalCacheCredential(EntraCredential):
                 claims=entra.merge_claims(request.claims, request.enable_cae),
             )
             response = yield entra.token_request(self._token_url(tenant), form)
-            try:
-                token, payload = entra.parse_token_response(response, credential=self._name, now=self._now())
-            except AuthenticationFailedError as error:
-                if error.oauth_error not in _REJECTED:
-                    raise
-                rejection, rejected_response = error, response
+            outcome = authorize.parse_refresh_response(response, credential=self._name, now=self._now())
+            if isinstance(outcome, AuthenticationFailedError):
+                rejection, rejected_response = outcome, response
                 if self._rotated.get(home_account_id) == secret:
                     del self._rotated[home_account_id]
                 continue
+            token, payload = outcome
             refreshed = payload.get("refresh_token")
             if isinstance(refreshed, str) and refreshed:
                 self._rotated[home_account_id] = refreshed  # in memory only: MSAL's cache is never written

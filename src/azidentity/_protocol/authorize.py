@@ -13,10 +13,18 @@ from .._lazy import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from typing import Any
+
+    from .._errors import AuthenticationFailedError
+    from .._token import Token
+    from .effects import HttpResponse
 
 # Scopes a public client adds to every user sign-in: a refresh token (offline_access) and an
 # id_token naming the account (openid profile), as MSAL does.
 OIDC_SCOPES = ("offline_access", "openid", "profile")
+# Entra's answers to a refresh token that mean "the user must sign in again" (expired, revoked, or
+# now needing MFA or consent): the credential drops the token instead of failing outright.
+REFRESH_REJECTED = frozenset({"invalid_grant", "interaction_required"})
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
@@ -154,3 +162,19 @@ def refresh_form(
     if client_secret:
         form["client_secret"] = client_secret
     return form
+
+
+def parse_refresh_response(
+    response: HttpResponse, *, credential: str, now: float
+) -> tuple[Token, dict[str, Any]] | AuthenticationFailedError:
+    """The redeemed token and its payload, or Entra's rejection of the refresh token
+    (:data:`REFRESH_REJECTED`) returned, not raised; any other error raises."""
+    from .._errors import AuthenticationFailedError
+    from .entra import parse_token_response
+
+    try:
+        return parse_token_response(response, credential=credential, now=now)
+    except AuthenticationFailedError as error:
+        if error.oauth_error not in REFRESH_REJECTED:
+            raise
+        return error
