@@ -10,13 +10,15 @@ from __future__ import annotations
 from .._authority import normalize_authority, resolve_tenant, validate_tenant_id
 from .._credential import CredentialBase, TokenRequest
 from .._lazy import TYPE_CHECKING
-from .._protocol import entra
+from .._protocol import authorize, entra
 from .._protocol.effects import Flow
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import Any, ClassVar
 
+    from .._errors import AuthenticationFailedError
+    from .._protocol.effects import HttpResponse
     from .._token import Token
 
 
@@ -89,6 +91,20 @@ class EntraCredential(CredentialBase):
         )
         self._on_payload(request, tenant, payload)
         return token
+
+    def _redeem_refresh_token(
+        self, secret: str, request: TokenRequest, tenant: str
+    ) -> Flow[tuple[tuple[Token, dict[str, Any]] | AuthenticationFailedError, HttpResponse]]:
+        """A user's refresh token for the requested scopes: the token and its payload, or Entra's
+        rejection (``authorize.parse_refresh_response``); and the response, for the error to show."""
+        form = authorize.refresh_form(
+            self._client_id,
+            secret,
+            authorize.user_scopes(request.scopes),
+            claims=entra.merge_claims(request.claims, request.enable_cae),
+        )
+        response = yield entra.token_request(self._token_url(tenant), form)
+        return authorize.parse_refresh_response(response, credential=self._name, now=self._now()), response
 
     def _on_payload(self, request: TokenRequest, tenant: str, payload: dict[str, Any]) -> None:
         """Hook for credentials that keep more than the access token (refresh tokens, accounts)."""

@@ -27,7 +27,6 @@ from .._credential import (
     current_chain,
 )
 from .._lazy import TYPE_CHECKING
-from .._protocol import authorize, entra
 from .._protocol.account import Account, account_from_response
 from .._protocol.effects import Flow
 from .entra import EntraCredential
@@ -268,14 +267,7 @@ class UserCredential(EntraCredential):
             if secret is None:
                 return None, None
             migrated = True
-        form = authorize.refresh_form(
-            self._client_id,
-            secret,
-            authorize.user_scopes(request.scopes),
-            claims=entra.merge_claims(request.claims, request.enable_cae),
-        )
-        response = yield entra.token_request(self._token_url(tenant), form)
-        outcome = authorize.parse_refresh_response(response, credential=self._name, now=self._now())
+        outcome, response = yield from self._redeem_refresh_token(secret, request, tenant)
         if isinstance(outcome, AuthenticationFailedError):
             self._user_store.evict(account, secret, request.enable_cae)
             log.emit(

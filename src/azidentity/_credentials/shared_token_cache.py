@@ -24,7 +24,6 @@ from .. import log
 from .._constants import DEVELOPER_SIGN_ON_CLIENT_ID
 from .._credential import AsyncCredential, CredentialBase, SyncCredential, TokenRequest, current_chain
 from .._lazy import TYPE_CHECKING
-from .._protocol import authorize, entra
 from .._protocol import msal_cache as mc
 from .._protocol.effects import Flow
 from .entra import EntraCredential
@@ -126,14 +125,7 @@ class MsalCacheCredential(EntraCredential):
         rejection: AuthenticationFailedError | None = None
         rejected_response = None
         for secret in candidates:
-            form = authorize.refresh_form(
-                self._client_id,
-                secret,
-                authorize.user_scopes(request.scopes),
-                claims=entra.merge_claims(request.claims, request.enable_cae),
-            )
-            response = yield entra.token_request(self._token_url(tenant), form)
-            outcome = authorize.parse_refresh_response(response, credential=self._name, now=self._now())
+            outcome, response = yield from self._redeem_refresh_token(secret, request, tenant)
             if isinstance(outcome, AuthenticationFailedError):
                 rejection, rejected_response = outcome, response
                 if self._rotated.get(home_account_id) == secret:
