@@ -13,7 +13,8 @@ from azure.core.rest import HttpRequest
 
 import azidentity
 import azidentity.aio
-from azidentity._http.transport import StdlibTransport, TransportSettingError
+from azidentity._http.errors import TransportSettingError
+from azidentity._http.transport import StdlibTransport
 from transport_testlib import ConnectProxy, c_rehashed
 
 SCOPE = "https://storage.azure.com/.default"

@@ -1,1 +1,1 @@
-"""HTTP: azure-core pipelines, the default sync transport, Service Fabric's pinned transport."""
+"""HTTP: azure-core pipelines, the default sync and async transports, Service Fabric's pinned transport."""

@@ -299,7 +299,7 @@ def build_async(
         try:
             from azure.core.pipeline.transport import AioHttpTransport  # noqa: F401 - aiohttp present?
 
-            from .transport import default_async_transport
+            from .async_transport import default_async_transport
         except ImportError as error:  # pragma: no cover - depends on the environment
             raise ImportError(
                 "The async credentials need aiohttp: pip install 'azidentity[aio]', or pass transport=..."
