@@ -62,7 +62,7 @@ FORBIDDEN = {
 
 
 def test_protocol_package_is_sans_io():
-    for path in (SRC / "_protocol").glob("*.py"):
+    for path in (SRC / "_protocol").rglob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             names = []
