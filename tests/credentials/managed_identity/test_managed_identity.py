@@ -340,3 +340,21 @@ def test_sleeps_helper_records():
     sleeps = Sleeps()
     sleeps(1.5)
     assert sleeps == [1.5]
+
+
+def test_aks_workload_identity_follows_the_credentials_clock(flavor, emulator):
+    """A test clock given to ManagedIdentityCredential reaches the workload identity exchange it
+    delegates to: the token's expiry is counted from that clock, and the cache expires by it."""
+    now = [1_000_000_000.0]  # 2001: far from the real time, so a mixed-up clock shows
+    env = emulator.env("workload-identity")
+    credential = flavor.make(
+        "ManagedIdentityCredential",
+        _env=env,
+        connection_verify=emulator.ca_bundle_path,
+        _clock=lambda: now[0],
+    )
+    first = flavor.get_token(credential, SCOPE)
+    assert now[0] < first.expires_on <= now[0] + 24 * 3600
+    now[0] = first.expires_on + 60
+    assert flavor.get_token(credential, SCOPE).token != first.token
+    assert emulator.count("token") == 2

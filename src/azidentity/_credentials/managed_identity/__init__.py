@@ -119,7 +119,9 @@ class _ManagedIdentity(CredentialBase):
         # have no tenant to choose.
         allowed_tenants = kwargs.pop("additionally_allowed_tenants", None)
         self._workload = (
-            workload_credential(self._identity, env, allowed_tenants, self._clock)
+            workload_credential(
+                self._identity, env, allowed_tenants, kwargs.get("_clock")
+            )  # before _init_base
             if self._source.kind == mi_sources.WORKLOAD
             else None
         )
