@@ -116,12 +116,10 @@ class _ManagedIdentity(CredentialBase):
                 warnings.warn(warning_text(unusable, is_async=is_async), UserWarning, stacklevel=2)
         self._imds_confirmed = False
         # azure-identity hands its keywords to WorkloadIdentityCredential for that source; the other sources
-        # have no tenant to choose.
+        # have no tenant to choose. (_init_base, below, is what sets self._clock.)
         allowed_tenants = kwargs.pop("additionally_allowed_tenants", None)
         self._workload = (
-            workload_credential(
-                self._identity, env, allowed_tenants, kwargs.get("_clock")
-            )  # before _init_base
+            workload_credential(self._identity, env, allowed_tenants, kwargs.get("_clock"))
             if self._source.kind == mi_sources.WORKLOAD
             else None
         )
