@@ -26,6 +26,7 @@ import persistence_testlib
 import persistence_worker
 from azidentity import CredentialUnavailableError, TokenCachePersistenceOptions
 from azidentity._cache import store as persistence
+from azidentity._cache.file_format import MAX_FILE_SIZE
 from azidentity._mitigations import ROWS
 from persistence_testlib import SCOPE, SECTION, credential, options
 
@@ -290,7 +291,7 @@ def test_oversized_file_is_moved_aside(keyring_on: Path, caplog: pytest.LogCaptu
     keyring_on.mkdir(mode=0o700)
     path = keyring_on / "test.cache.nocae.json.enc"
     with open(path, "wb") as f:
-        f.truncate(persistence.MAX_FILE_SIZE + 1)  # sparse: no 16 MiB written
+        f.truncate(MAX_FILE_SIZE + 1)  # sparse: no 16 MiB written
     caplog.set_level(logging.WARNING, "azidentity")
     store = persistence.open_store(options(), cae=False)
     assert store.get(SECTION, "x") is None

@@ -13,7 +13,8 @@ from __future__ import annotations
 from .._lazy import TYPE_CHECKING
 from .._token import Token
 from .memory import RETRY_DELAY, CacheEntry, TokenCache
-from .store import ACCESS_TOKENS, PersistentStore, on_event_loop, open_store
+from .store import ACCESS_TOKENS, PersistentStore, open_store
+from .write_queue import on_event_loop
 
 if TYPE_CHECKING:
     import asyncio
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Hashable
     from typing import Any
 
-    from .store import Entries
+    from .file_format import Entries
 
 
 def _token_from(value: dict[str, Any]) -> Token | None:
