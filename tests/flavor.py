@@ -29,6 +29,19 @@ class Flavor:
         self._made.append(credential)
         return credential
 
+    def secret_credential(self, emulator: Any, secret: str | None = None, **kwargs: Any) -> Any:
+        """The emulator's "secret" app as a ClientSecretCredential (``secret``: a wrong one, say)."""
+        app = emulator.apps["secret"]
+        return self.make(
+            "ClientSecretCredential",
+            emulator.tenant_id,
+            app.client_id,
+            secret or app.secret,
+            authority=emulator.authority,
+            connection_verify=emulator.ca_bundle_path,
+            **kwargs,
+        )
+
     def run(self, value: Any) -> Any:
         """Await ``value`` on this flavor's loop if it is awaitable."""
         if self.loop is not None and asyncio.iscoroutine(value):

@@ -11,16 +11,7 @@ SCOPE = "https://vault.azure.net/.default"
 
 
 def make(flavor, emu, **kwargs):
-    app = emu.apps["secret"]
-    return flavor.make(
-        "ClientSecretCredential",
-        emu.tenant_id,
-        app.client_id,
-        app.secret,
-        authority=emu.base_url,
-        connection_verify=emu.ca_bundle_path,
-        **kwargs,
-    )
+    return flavor.secret_credential(emu, **kwargs)
 
 
 def test_other_tenant_refused_with_both_tenants_and_the_option_named(flavor, emulator):

@@ -20,21 +20,8 @@ ARM = "https://management.azure.com/.default"
 VAULT = "https://vault.azure.net/.default"
 
 
-def secret_credential(flavor, emulator, secret=None, **kwargs):
-    app = emulator.apps["secret"]
-    return flavor.make(
-        "ClientSecretCredential",
-        emulator.tenant_id,
-        app.client_id,
-        secret or app.secret,
-        authority=emulator.authority,
-        connection_verify=emulator.ca_bundle_path,
-        **kwargs,
-    )
-
-
 def test_a_token_request_is_a_span_with_the_http_request_under_it(flavor, emulator, tracing: Spans):
-    credential = secret_credential(flavor, emulator)
+    credential = flavor.secret_credential(emulator)
     flavor.get_token(credential, ARM)
     span = tracing.one("ClientSecretCredential.get_token")
     assert_credential_span(span, "ClientSecretCredential", "token")
@@ -50,7 +37,7 @@ def test_a_token_request_is_a_span_with_the_http_request_under_it(flavor, emulat
 
 
 def test_a_cache_hit_makes_no_span(flavor, emulator, tracing: Spans):
-    credential = secret_credential(flavor, emulator)
+    credential = flavor.secret_credential(emulator)
     flavor.get_token(credential, ARM)
     flavor.get_token(credential, ARM, tenant_id=emulator.tenant_id)  # its own cache key
     assert len(tracing.named("ClientSecretCredential.get_token")) == 2
@@ -64,7 +51,7 @@ def test_a_cache_hit_makes_no_span(flavor, emulator, tracing: Spans):
 
 
 def test_get_token_info_and_the_request_attributes(flavor, emulator, tracing: Spans):
-    credential = secret_credential(flavor, emulator, additionally_allowed_tenants=["*"])
+    credential = flavor.secret_credential(emulator, additionally_allowed_tenants=["*"])
     options = {"tenant_id": emulator.tenant_id, "claims": '{"access_token":{"nbf":{"essential":true}}}'}
     flavor.get_token_info(credential, VAULT, options=options)
     span = tracing.one("ClientSecretCredential.get_token_info")
@@ -75,7 +62,7 @@ def test_get_token_info_and_the_request_attributes(flavor, emulator, tracing: Sp
 
 
 def test_scopes_lose_query_strings_and_user_info(flavor, emulator, tracing: Spans):
-    credential = secret_credential(flavor, emulator)
+    credential = flavor.secret_credential(emulator)
     # (Not canaries: the error message quotes the scope the caller passed, as it always has.)
     odd = "https://user:hunter2@vault.azure.net/.default?sig=s3cr3t#frag"
     try:
@@ -87,7 +74,7 @@ def test_scopes_lose_query_strings_and_user_info(flavor, emulator, tracing: Span
 
 
 def test_a_refused_secret_is_an_error_span_with_the_aadsts_code(flavor, emulator, tracing: Spans):
-    credential = secret_credential(flavor, emulator, secret="not-the-secret-value")
+    credential = flavor.secret_credential(emulator, secret="not-the-secret-value")
     with pytest.raises(AuthenticationFailedError) as info:
         flavor.get_token(credential, ARM)
     span = tracing.one("ClientSecretCredential.get_token")
@@ -105,7 +92,7 @@ def test_a_refused_secret_is_an_error_span_with_the_aadsts_code(flavor, emulator
 
 
 def test_spans_nest_under_the_application_span(flavor, emulator, tracing: Spans):
-    credential = secret_credential(flavor, emulator)
+    credential = flavor.secret_credential(emulator)
     with app_tracer().start_as_current_span("handle request") as outer:
         flavor.get_token(credential, ARM)
     assert tracing.tree() == [("handle request", [("ClientSecretCredential.get_token", [("POST", [])])])]
@@ -115,7 +102,7 @@ def test_spans_nest_under_the_application_span(flavor, emulator, tracing: Spans)
 
 
 def test_the_http_request_carries_the_trace_context(flavor, emulator, tracing: Spans):
-    flavor.get_token(secret_credential(flavor, emulator), ARM)
+    flavor.get_token(flavor.secret_credential(emulator), ARM)
     (http,) = tracing.named("POST")
     (recorded,) = [r for r in emulator.requests if r.route == "token"]
     traceparent = {k.lower(): v for k, v in recorded.headers.items()}["traceparent"]
@@ -126,7 +113,7 @@ def test_tracing_options_turned_off_mean_no_spans(flavor, emulator, tracing: Spa
     from azure.core.settings import settings
 
     settings.tracing_enabled = False
-    flavor.get_token(secret_credential(flavor, emulator), ARM)
+    flavor.get_token(flavor.secret_credential(emulator), ARM)
     assert tracing.all == []
 
 
@@ -220,7 +207,7 @@ class Client:
 
 
 def test_inside_a_client_method(flavor, emulator, tracing: Spans):
-    Client(secret_credential(flavor, emulator), flavor).call()
+    Client(flavor.secret_credential(emulator), flavor).call()
     if tracing.mode == "native":
         assert tracing.tree() == [("Client.call", [("ClientSecretCredential.get_token", [("POST", [])])])]
     else:

@@ -76,25 +76,13 @@ def clean(monkeypatch, tmp_path):
     return monkeypatch
 
 
-def secret_credential(flavor, emulator, secret=None):
-    app = emulator.apps["secret"]
-    return flavor.make(
-        "ClientSecretCredential",
-        emulator.tenant_id,
-        app.client_id,
-        secret or app.secret,
-        authority=emulator.authority,
-        connection_verify=emulator.ca_bundle_path,
-    )
-
-
 def chain(flavor, *members):
     return flavor.make("ChainedTokenCredential", *members)
 
 
 # -- ChainedTokenCredential -------------------------------------------------------------------------------
 def test_a_chain_and_each_member_tried(flavor, clean, emulator, tracing: Spans):
-    credential = chain(flavor, flavor.make("EnvironmentCredential"), secret_credential(flavor, emulator))
+    credential = chain(flavor, flavor.make("EnvironmentCredential"), flavor.secret_credential(emulator))
     flavor.get_token(credential, SCOPE)
     assert tracing.tree() == [
         (
@@ -118,7 +106,7 @@ def test_a_chain_and_each_member_tried(flavor, clean, emulator, tracing: Spans):
 
 
 def test_a_chain_answered_from_a_member_cache_makes_no_span(flavor, clean, emulator, tracing: Spans):
-    credential = chain(flavor, flavor.make("EnvironmentCredential"), secret_credential(flavor, emulator))
+    credential = chain(flavor, flavor.make("EnvironmentCredential"), flavor.secret_credential(emulator))
     flavor.get_token(credential, SCOPE)
     tracing.clear()
     flavor.get_token(credential, SCOPE)
@@ -127,7 +115,7 @@ def test_a_chain_answered_from_a_member_cache_makes_no_span(flavor, clean, emula
 
 
 def test_get_token_info_names_the_methods_called(flavor, clean, emulator, tracing: Spans):
-    credential = chain(flavor, secret_credential(flavor, emulator))
+    credential = chain(flavor, flavor.secret_credential(emulator))
     flavor.get_token_info(credential, SCOPE)
     assert tracing.tree() == [
         ("ChainedTokenCredential.get_token_info", [("ClientSecretCredential.get_token_info", [("POST", [])])])
@@ -137,8 +125,8 @@ def test_get_token_info_names_the_methods_called(flavor, clean, emulator, tracin
 def test_a_failing_member_stops_the_chain_and_its_span_says_where(flavor, clean, emulator, tracing: Spans):
     credential = chain(
         flavor,
-        secret_credential(flavor, emulator, secret="not-the-secret-value"),
-        secret_credential(flavor, emulator),
+        flavor.secret_credential(emulator, secret="not-the-secret-value"),
+        flavor.secret_credential(emulator),
     )
     with pytest.raises(AuthenticationFailedError):
         flavor.get_token(credential, SCOPE)
@@ -171,7 +159,7 @@ def test_every_member_unavailable(flavor, clean, tracing: Spans):
 
 def test_a_chain_inside_a_chain_is_one_span(flavor, clean, emulator, tracing: Spans):
     inner = chain(flavor, flavor.make("EnvironmentCredential"))
-    credential = chain(flavor, inner, secret_credential(flavor, emulator))
+    credential = chain(flavor, inner, flavor.secret_credential(emulator))
     flavor.get_token(credential, SCOPE)
     assert tracing.tree() == [
         (
@@ -198,7 +186,7 @@ def test_a_member_that_is_not_an_azidentity_credential(flavor, clean, emulator, 
         async def get_token(self, *scopes, **kwargs):
             return AccessToken("static-token-value-0123456789", 4102444800)
 
-    failing = secret_credential(flavor, emulator, secret="not-the-secret-value")
+    failing = flavor.secret_credential(emulator, secret="not-the-secret-value")
     other = AsyncStatic() if flavor.is_async else Static()
     credential = chain(flavor, flavor.make("EnvironmentCredential"), other)
     flavor.get_token(credential, SCOPE)

@@ -26,18 +26,7 @@ class Clock:
 
 
 def make(flavor, emu, clock, **kwargs):
-    app = emu.apps["secret"]
-    return flavor.make(
-        "ClientSecretCredential",
-        emu.tenant_id,
-        app.client_id,
-        app.secret,
-        authority=emu.base_url,
-        connection_verify=emu.ca_bundle_path,
-        _clock=clock,
-        retry_total=0,
-        **kwargs,
-    )
+    return flavor.secret_credential(emu, _clock=clock, retry_total=0, **kwargs)
 
 
 def test_refresh_timing(flavor, emulator):

@@ -138,14 +138,7 @@ def test_all_unavailable_raises_unavailable_in_the_layout(flavor):
 
 
 def test_a_failure_stops_the_chain_with_the_members_facts(flavor, emulator):
-    bad = flavor.make(
-        "ClientSecretCredential",
-        emulator.tenant_id,
-        emulator.apps["secret"].client_id,
-        "not-the-secret-value",
-        authority=emulator.base_url,
-        connection_verify=emulator.ca_bundle_path,
-    )
+    bad = flavor.secret_credential(emulator, secret="not-the-secret-value")
     (after,) = members(flavor, "never")
     env = flavor.make("EnvironmentCredential", _env={})
     with pytest.raises(AuthenticationFailedError) as info:
