@@ -361,10 +361,17 @@ class SyncCredential(CredentialBase):
 
     def _sync_io(self) -> SyncIO:
         if self._io is None:
-            from ._driver import SyncIO
+            from ._driver import BUILDING
 
-            self._io = SyncIO(self._pipeline_kwargs, self._sleep)
+            with BUILDING:  # threads racing to the first request share one
+                if self._io is None:
+                    self._io = self._new_sync_io()
         return self._io  # type: ignore[no-any-return]
+
+    def _new_sync_io(self) -> SyncIO:
+        from ._driver import SyncIO
+
+        return SyncIO(self._pipeline_kwargs, self._sleep)
 
     def get_token(
         self,
@@ -463,11 +470,14 @@ class AsyncCredential(CredentialBase):
             cls.__module__ = "azidentity.aio"
 
     def _async_io(self) -> AsyncIO:
-        if self._io is None:
-            from ._driver import AsyncIO
-
-            self._io = AsyncIO(self._pipeline_kwargs, self._sleep)
+        if self._io is None:  # no await before the assignment: one per event loop's tasks
+            self._io = self._new_async_io()
         return self._io  # type: ignore[no-any-return]
+
+    def _new_async_io(self) -> AsyncIO:
+        from ._driver import AsyncIO
+
+        return AsyncIO(self._pipeline_kwargs, self._sleep)
 
     async def get_token(
         self,

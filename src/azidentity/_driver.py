@@ -168,6 +168,11 @@ def _pump(stream: Any, sink: _Sink) -> None:
         sink.feed(chunk)
 
 
+# Held while a credential's IO or a pipeline is built on first use: threads that race to the first
+# request must share one pipeline (a losing thread's copy kept connections close() couldn't reach).
+BUILDING = threading.Lock()
+
+
 class SyncIO:
     """Performs effects for sync credentials; pipelines are built on first use.
 
@@ -189,9 +194,12 @@ class SyncIO:
         if pipeline is None:
             from ._http.pipeline import build_sync
 
-            pipeline = self._pipelines[direct] = build_sync(
-                self._kwargs, direct=direct, sleep=self._injected_sleep
-            )
+            with BUILDING:
+                pipeline = self._pipelines.get(direct)
+                if pipeline is None:
+                    pipeline = self._pipelines[direct] = build_sync(
+                        self._kwargs, direct=direct, sleep=self._injected_sleep
+                    )
         return pipeline
 
     def http(self, request: HttpRequest) -> HttpResponse:

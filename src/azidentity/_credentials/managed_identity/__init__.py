@@ -276,32 +276,32 @@ class ManagedIdentityCredential(_ManagedIdentity, SyncCredential):
         IMDS probe made when the credential runs inside a chain (default 1).
     """
 
-    def _sync_io(self) -> SyncIO:
-        if self._io is None and self._pinned():
-            from ..._driver import SyncIO
-            from ..._http.service_fabric import pinned_user_transport, sync_transport, usable_user_transport
+    def _new_sync_io(self) -> SyncIO:
+        if not self._pinned():
+            return super()._new_sync_io()
+        from ..._driver import SyncIO
+        from ..._http.service_fabric import pinned_user_transport, sync_transport, usable_user_transport
 
-            kwargs = dict(self._pipeline_kwargs)
-            thumbprint = self._source.thumbprint or ""
-            users = usable_user_transport(kwargs, is_async=False)
-            kwargs["transport"] = (
-                pinned_user_transport(users, thumbprint, self._source.endpoint)
-                if users is not None
-                else sync_transport(thumbprint, kwargs)
-            )
-            self._io = SyncIO(kwargs, self._sleep)
-        return super()._sync_io()
+        kwargs = dict(self._pipeline_kwargs)
+        thumbprint = self._source.thumbprint or ""
+        users = usable_user_transport(kwargs, is_async=False)
+        kwargs["transport"] = (
+            pinned_user_transport(users, thumbprint, self._source.endpoint)
+            if users is not None
+            else sync_transport(thumbprint, kwargs)
+        )
+        return SyncIO(kwargs, self._sleep)
 
 
 class AsyncManagedIdentityCredential(_ManagedIdentity, AsyncCredential):
     __doc__ = ManagedIdentityCredential.__doc__
 
-    def _async_io(self) -> AsyncIO:
-        if self._io is None and self._pinned():
-            from ..._driver import AsyncIO
-            from ..._http.service_fabric import async_transport
+    def _new_async_io(self) -> AsyncIO:
+        if not self._pinned():
+            return super()._new_async_io()
+        from ..._driver import AsyncIO
+        from ..._http.service_fabric import async_transport
 
-            kwargs = dict(self._pipeline_kwargs)
-            kwargs["transport"] = async_transport(self._source.thumbprint or "", kwargs)
-            self._io = AsyncIO(kwargs, self._sleep)
-        return super()._async_io()
+        kwargs = dict(self._pipeline_kwargs)
+        kwargs["transport"] = async_transport(self._source.thumbprint or "", kwargs)
+        return AsyncIO(kwargs, self._sleep)
