@@ -168,9 +168,20 @@ def _pump(stream: Any, sink: _Sink) -> None:
         sink.feed(chunk)
 
 
-# Held while a credential's IO or a pipeline is built on first use: threads that race to the first
-# request must share one pipeline (a losing thread's copy kept connections close() couldn't reach).
-BUILDING = threading.Lock()
+# Held while a credential's IO or a pipeline is built on first use, and while one is closed: threads
+# that race to the first request must share one pipeline (a losing thread's copy kept connections
+# close() couldn't reach). Re-entrant, and nothing under it waits for another thread; a forked child
+# gets a fresh one (a thread of the parent may have held it at fork: it would never be released).
+BUILDING = threading.RLock()
+
+
+def _renew_building_lock() -> None:
+    global BUILDING
+    BUILDING = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_renew_building_lock)
 
 
 class SyncIO:
@@ -264,8 +275,9 @@ class SyncIO:
             enter()
 
     def close(self, *exc_details: object) -> None:
-        pipelines = list(self._pipelines.values())
-        self._pipelines.clear()
+        with BUILDING:  # a pipeline being built now is either in this list or built after close
+            pipelines = list(self._pipelines.values())
+            self._pipelines.clear()
         if self.user_transport is not None:
             exit_ = getattr(self.user_transport, "__exit__", None)
             if callable(exit_):

@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 REFRESH_TOKENS = "refresh_tokens"
 ACCOUNTS = "accounts"
-# Refresh-token failures that mean "this refresh token is no good: the user must sign in again".
 _ALIASES = frozenset({"organizations", "common", "consumers"})
 
 

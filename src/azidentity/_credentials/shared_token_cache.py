@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
     from .._token import Token
 
-# Refresh-token answers that mean "this refresh token is no good": try the next one.
 SECRET_STORE_WAIT_IN_CHAIN = 2.0
 SECRET_STORE_WAIT = 5.0
 

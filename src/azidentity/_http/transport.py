@@ -29,6 +29,7 @@ meanwhile is replaced once, transparently, before any response. Bodies are read 
 from __future__ import annotations
 
 import http.client
+import os
 import ssl
 import threading
 import urllib.parse
@@ -109,6 +110,7 @@ class StdlibTransport(HttpTransport):  # type: ignore[type-arg]
         self._pool: dict[tuple[Any, ...], list[Connection]] = {}
         self._contexts: dict[tuple[Any, ...], ssl.SSLContext] = {}
         self._lock = threading.Lock()
+        self._pid = os.getpid()
 
     # -- HttpTransport -------------------------------------------------------------------------------
     def open(self) -> None:
@@ -253,6 +255,8 @@ class StdlibTransport(HttpTransport):  # type: ignore[type-arg]
         read_timeout: float,
         deadline: float | None,
     ) -> tuple[Connection, bool]:
+        if self._pid != os.getpid():
+            self._after_fork()
         with self._lock:
             idle = self._pool.get(key)
             if idle:
@@ -288,6 +292,14 @@ class StdlibTransport(HttpTransport):  # type: ignore[type-arg]
         if channel is not None:
             channel.timeout = read_timeout
         return connection, False
+
+    def _after_fork(self) -> None:
+        """In a forked child: the pooled connections are the parent's (one TLS session can't be spoken
+        by two processes), and a thread of the parent may have held the lock at fork time."""
+        self._lock = threading.Lock()
+        pool, self._pool, self._pid = self._pool, {}, os.getpid()
+        for connection in (c for idle in pool.values() for c in idle):
+            connection.close()  # this process's copy of the socket only: nothing is sent
 
     def _contexts_for(
         self, route: Route, trust: Any, source: str, cert: Any

@@ -149,6 +149,6 @@ def _warned(source: str, warning: Warning) -> ValueError:
     # it into an exception gets it here, named, instead of a traceback from inside cryptography.
     return ValueError(
         f"The certificate {source} contains a certificate that cryptography warns about, and this "
-        f"program's warnings filter makes warnings errors: {warning} Reissue the certificate, or "
+        f"program's warnings filter makes warnings errors ({warning}). Reissue the certificate, or "
         "let the warning through (warnings.filterwarnings)."
     )
