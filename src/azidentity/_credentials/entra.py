@@ -10,7 +10,7 @@ from __future__ import annotations
 from .._authority import normalize_authority, resolve_tenant, validate_tenant_id
 from .._credential import CredentialBase, TokenRequest
 from .._lazy import TYPE_CHECKING
-from .._protocol import authorize, entra
+from .._protocol import entra
 from .._protocol.effects import Flow
 
 if TYPE_CHECKING:
@@ -97,6 +97,8 @@ class EntraCredential(CredentialBase):
     ) -> Flow[tuple[tuple[Token, dict[str, Any]] | AuthenticationFailedError, HttpResponse]]:
         """A user's refresh token for the requested scopes: the token and its payload, or Entra's
         rejection (``authorize.parse_refresh_response``); and the response, for the error to show."""
+        from .._protocol import authorize  # user credentials only: not loaded for service principals
+
         form = authorize.refresh_form(
             self._client_id,
             secret,
