@@ -784,16 +784,16 @@ _CACHE_DIR = tempfile.mkdtemp(prefix="azidentity-reliability-cache-")
     encrypted=st.booleans(),
 )
 def test_persistent_cache_files(content: bytes, encrypted: bool) -> None:
-    from azidentity._cache.encryption import _MAGIC, _Cipher
-    from azidentity._cache.file_lock import _FileLock
+    from azidentity._cache.encryption import MAGIC, Cipher
+    from azidentity._cache.file_lock import FileLock
     from azidentity._cache.persistent import _token_from
     from azidentity._cache.store import PersistentStore
 
-    cipher = _Cipher(b"k" * 32) if encrypted else None
+    cipher = Cipher(b"k" * 32) if encrypted else None
     path = os.path.join(_CACHE_DIR, "cache.json.enc" if encrypted else "cache.json")
-    store = PersistentStore(path, cipher, _FileLock(os.path.join(_CACHE_DIR, "cache.lock")))
+    store = PersistentStore(path, cipher, FileLock(os.path.join(_CACHE_DIR, "cache.lock")))
     with open(path, "wb") as f:
-        f.write(_MAGIC + content if encrypted and content[:1] == b"M" else content)
+        f.write(MAGIC + content if encrypted and content[:1] == b"M" else content)
     entries = store.items("access_tokens")  # never raises: a bad file is moved aside
     assert isinstance(entries, dict)
     for value in entries.values():

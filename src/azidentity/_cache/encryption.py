@@ -1,15 +1,15 @@
 """The persistent cache's encryption: AES-256-GCM with a key kept in the operating system's secret store.
 
-Cipher: AES-256-GCM (``cryptography``). An encrypted cache file is ``_MAGIC || nonce(12) ||
-ciphertext+tag`` with ``_MAGIC || file name`` as associated data (a CAE file can't pass for a
+Cipher: AES-256-GCM (``cryptography``). An encrypted cache file is ``MAGIC || nonce(12) ||
+ciphertext+tag`` with ``MAGIC || file name`` as associated data (a CAE file can't pass for a
 non-CAE one); ``file_format.py`` frames and unframes it.
 
 Key: 32 random bytes kept in the operating system's secret store through ``keyring`` (service
 ``azidentity``, user = the cache name; Secret Service on Linux, Keychain on macOS, Credential
 Locker on Windows; only Linux is tested). It is read or created once per process with a round
 trip (a created key is read back, under the cache's file lock so two processes never create two;
-the cipher encrypts and decrypts a probe). When that fails, ``_cipher_for`` raises
-``_Unavailable`` saying why in the user's terms, and ``store.open_store`` turns it into
+the cipher encrypts and decrypts a probe). When that fails, ``cipher_for`` raises
+``Unavailable`` saying why in the user's terms, and ``store.open_store`` turns it into
 ``CredentialUnavailableError`` -- or into unencrypted storage, if the options allow it. The
 outcome is remembered for the process (a secret store that failed once is not asked again).
 
@@ -23,18 +23,18 @@ import sys
 
 from .. import log
 from .._lazy import TYPE_CHECKING
-from .file_lock import _LockTimeout
+from .file_lock import LockTimeout
 
 if TYPE_CHECKING:
-    from .file_lock import _FileLock
+    from .file_lock import FileLock
 
 SERVICE = "azidentity"
-_MAGIC = b"AZIDENTITY-CACHE/1 AES-256-GCM\n"
+MAGIC = b"AZIDENTITY-CACHE/1 AES-256-GCM\n"
 _NONCE = 12
 _TAG = 16
 
 
-class _Unavailable(Exception):
+class Unavailable(Exception):
     """Why encryption (or the directory) can't be used; becomes CredentialUnavailableError."""
 
     def __init__(self, cause: str, mitigation_key: str = "cache-unavailable") -> None:
@@ -43,7 +43,7 @@ class _Unavailable(Exception):
         self.mitigation_key = mitigation_key
 
 
-class _Cipher:
+class Cipher:
     def __init__(self, key: bytes) -> None:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -62,7 +62,7 @@ class _Cipher:
         return self._aead.decrypt(blob[:_NONCE], blob[_NONCE:], aad)
 
 
-def _describe(error: BaseException) -> str:
+def describe(error: BaseException) -> str:
     """``Type: message (Cause: message)`` on one line (also for ``write_queue.py``'s WARNINGs)."""
     text = f"{type(error).__name__}: {error}".rstrip(": ")
     cause = error.__cause__ or error.__context__
@@ -89,12 +89,12 @@ def _no_backend_cause(backend: object) -> str:
     try:
         connection = secretstorage.dbus_init()
     except Exception as error:
-        return base + f": can't connect to the D-Bus session bus: {_describe(error)}"
+        return base + f": can't connect to the D-Bus session bus: {describe(error)}"
     try:
         if not secretstorage.check_service_availability(connection):
             return base + ": no Secret Service on the D-Bus session bus (is gnome-keyring-daemon running?)"
     except Exception as error:
-        return base + f": the D-Bus session bus didn't answer: {_describe(error)}"
+        return base + f": the D-Bus session bus didn't answer: {describe(error)}"
     finally:
         try:
             connection.close()
@@ -114,12 +114,12 @@ def _decode_key(value: str) -> bytes | None:
     return key if len(key) == 32 else None
 
 
-def _load_key(name: str, lock: _FileLock) -> bytes:
+def _load_key(name: str, lock: FileLock) -> bytes:
     """The cache's key from the secret store, created if absent (under the cache lock, read back)."""
     try:
         import keyring
     except ImportError as error:
-        raise _Unavailable(
+        raise Unavailable(
             f"the keyring package isn't installed ({error}); "
             "install it with: pip install 'azidentity[cache]'",
             "cache-keyring-missing",
@@ -127,10 +127,10 @@ def _load_key(name: str, lock: _FileLock) -> bytes:
     try:
         backend = keyring.get_keyring()
     except Exception as error:
-        raise _Unavailable(f"keyring failed to start: {_describe(error)}") from error
+        raise Unavailable(f"keyring failed to start: {describe(error)}") from error
     module = type(backend).__module__
     if module in ("keyring.backends.fail", "keyring.backends.null"):
-        raise _Unavailable(_no_backend_cause(backend))
+        raise Unavailable(_no_backend_cause(backend))
     where = f"{module}.{type(backend).__name__}"
     try:
         value = backend.get_password(SERVICE, name)
@@ -143,7 +143,7 @@ def _load_key(name: str, lock: _FileLock) -> bytes:
                     backend.set_password(SERVICE, name, base64.b64encode(os.urandom(32)).decode("ascii"))
                     value = backend.get_password(SERVICE, name)
                     if value is None:
-                        raise _Unavailable(f"the secret store ({where}) did not keep the key it was given")
+                        raise Unavailable(f"the secret store ({where}) did not keep the key it was given")
                     log.emit(
                         log.EVENT_AUTHENTICATION,
                         log.INFO,
@@ -151,44 +151,44 @@ def _load_key(name: str, lock: _FileLock) -> bytes:
                         name,
                         where,
                     )
-    except _Unavailable:
+    except Unavailable:
         raise
-    except _LockTimeout as error:
-        raise _Unavailable(f"timed out waiting for the cache lock {error}") from error
+    except LockTimeout as error:
+        raise Unavailable(f"timed out waiting for the cache lock {error}") from error
     except Exception as error:  # keyring, secretstorage, jeepney and D-Bus errors alike
-        raise _Unavailable(f"the secret store ({where}) failed: {_describe(error)}") from error
+        raise Unavailable(f"the secret store ({where}) failed: {describe(error)}") from error
     key = _decode_key(value) if isinstance(value, str) else None
     if key is None:
-        raise _Unavailable(
+        raise Unavailable(
             f"the secret store ({where}) holds an entry for service {SERVICE!r}, user {name!r} that isn't an "
             f"azidentity cache key; delete it (keyring del {SERVICE} {name}) and try again"
         )
     return key
 
 
-def _self_test(cipher: _Cipher) -> None:
+def _self_test(cipher: Cipher) -> None:
     probe = os.urandom(16)
     if cipher.decrypt(cipher.encrypt(probe, b"self-test"), b"self-test") != probe:
-        raise _Unavailable("the encryption self-test failed")
+        raise Unavailable("the encryption self-test failed")
 
 
 # -- once per process --------------------------------------------------------------------------------
-_ciphers: dict[str, _Cipher | _Unavailable] = {}  # by cache name: the secret store is asked once per process
+_ciphers: dict[str, Cipher | Unavailable] = {}  # by cache name: the secret store is asked once per process
 
 
-def _cipher_for(name: str, lock: _FileLock) -> _Cipher:
+def cipher_for(name: str, lock: FileLock) -> Cipher:
     """The cipher of the cache ``name``. Callers serialise calls (``store.open_store`` holds its guard)."""
     outcome = _ciphers.get(name)
     if outcome is None:
         try:
-            cipher = _Cipher(_load_key(name, lock))
+            cipher = Cipher(_load_key(name, lock))
             _self_test(cipher)
             outcome = cipher
-        except _Unavailable as problem:
+        except Unavailable as problem:
             outcome = problem
         _ciphers[name] = outcome
-    if isinstance(outcome, _Unavailable):
-        raise _Unavailable(outcome.cause, outcome.mitigation_key)  # a fresh exception: no growing traceback
+    if isinstance(outcome, Unavailable):
+        raise Unavailable(outcome.cause, outcome.mitigation_key)  # a fresh exception: no growing traceback
     return outcome
 
 

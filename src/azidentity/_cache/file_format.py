@@ -1,9 +1,9 @@
 """The bytes of a persistent cache file: a versioned JSON document, encrypted or not.
 
 Document: ``{"format": "azidentity-cache", "version": 1, "sections": {section: {key: value}}}``
-where values are JSON objects. Encrypted, the file is ``_MAGIC || nonce(12) || ciphertext+tag``
+where values are JSON objects. Encrypted, the file is ``MAGIC || nonce(12) || ciphertext+tag``
 (``encryption.py``). A file that is foreign, of another version, malformed, larger than
-``MAX_FILE_SIZE`` (16 MiB) or undecryptable (its key was replaced) is ``_Corrupt``, whose message
+``MAX_FILE_SIZE`` (16 MiB) or undecryptable (its key was replaced) is ``Corrupt``, whose message
 says why; ``store.py`` moves it aside.
 
 Split from ``store.py`` (which reads, locks and replaces the file) because this part does no I/O:
@@ -13,12 +13,12 @@ it only turns bytes into sections and back.
 from __future__ import annotations
 
 from .._lazy import TYPE_CHECKING
-from .encryption import _MAGIC
+from .encryption import MAGIC
 
 if TYPE_CHECKING:
     from typing import Any
 
-    from .encryption import _Cipher
+    from .encryption import Cipher
 
     Entries = dict[str, dict[str, Any]]
     Sections = dict[str, Entries]
@@ -28,46 +28,46 @@ _FORMAT = "azidentity-cache"
 _VERSION = 1
 
 
-class _Corrupt(Exception):
+class Corrupt(Exception):
     pass
 
 
-def decode(data: bytes, cipher: _Cipher | None, aad: bytes) -> Sections:
-    """The sections of a file's bytes; ``_Corrupt`` saying why when they aren't a cache of this key."""
+def decode(data: bytes, cipher: Cipher | None, aad: bytes) -> Sections:
+    """The sections of a file's bytes; ``Corrupt`` saying why when they aren't a cache of this key."""
     import json
 
     if len(data) > MAX_FILE_SIZE:
-        raise _Corrupt(f"it is larger than {MAX_FILE_SIZE} bytes")
+        raise Corrupt(f"it is larger than {MAX_FILE_SIZE} bytes")
     if cipher is not None:
-        if not data.startswith(_MAGIC):
-            raise _Corrupt("it isn't an encrypted azidentity token cache")
+        if not data.startswith(MAGIC):
+            raise Corrupt("it isn't an encrypted azidentity token cache")
         from cryptography.exceptions import InvalidTag
 
         try:
-            data = cipher.decrypt(data[len(_MAGIC) :], aad)
+            data = cipher.decrypt(data[len(MAGIC) :], aad)
         except InvalidTag:
-            raise _Corrupt(
+            raise Corrupt(
                 "it can't be decrypted with the key in the secret store (the key was replaced, "
                 "or the file was changed)"
             ) from None
     try:
         document = json.loads(data)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise _Corrupt("it isn't an azidentity token cache (not JSON)") from None
+        raise Corrupt("it isn't an azidentity token cache (not JSON)") from None
     if not isinstance(document, dict) or document.get("format") != _FORMAT:
-        raise _Corrupt("it isn't an azidentity token cache")
+        raise Corrupt("it isn't an azidentity token cache")
     if document.get("version") != _VERSION:
-        raise _Corrupt(f"it has an unknown format version {document.get('version')!r}")
+        raise Corrupt(f"it has an unknown format version {document.get('version')!r}")
     sections = document.get("sections")
     if not isinstance(sections, dict) or not all(
         isinstance(entries, dict) and all(isinstance(v, dict) for v in entries.values())
         for entries in sections.values()
     ):
-        raise _Corrupt("its sections are malformed")
+        raise Corrupt("its sections are malformed")
     return sections
 
 
-def encode(sections: Sections, cipher: _Cipher | None, aad: bytes) -> bytes:
+def encode(sections: Sections, cipher: Cipher | None, aad: bytes) -> bytes:
     """The file's bytes for ``sections``: compact JSON, encrypted when there is a cipher."""
     import json
 
@@ -75,4 +75,4 @@ def encode(sections: Sections, cipher: _Cipher | None, aad: bytes) -> bytes:
     plaintext = json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
     if cipher is None:
         return plaintext
-    return _MAGIC + cipher.encrypt(plaintext, aad)
+    return MAGIC + cipher.encrypt(plaintext, aad)

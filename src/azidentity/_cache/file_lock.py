@@ -4,10 +4,10 @@ Readers never lock (the cache file is only ever replaced whole, ``store.py``); a
 advisory lock on ``<name>.lock`` in the cache directory (``flock``; ``msvcrt.locking`` on Windows,
 untested) while it re-reads, changes and replaces the file, and ``encryption.py`` holds it while it
 creates the cache's key, so two processes never create two keys. Waiting is bounded: after
-``LOCK_TIMEOUT`` seconds the caller gets ``_LockTimeout`` (a writer logs a WARNING and drops the
+``LOCK_TIMEOUT`` seconds the caller gets ``LockTimeout`` (a writer logs a WARNING and drops the
 change; a token request never fails for it).
 
-One ``_FileLock`` per lock file per process (``_file_lock``), whose thread lock also serialises
+One ``FileLock`` per lock file per process (``lock_for``), whose thread lock also serialises
 this process's threads. A forked child renews those thread locks: a thread of the parent that held
 one at ``fork`` time does not exist in the child.
 """
@@ -22,11 +22,11 @@ import time
 LOCK_TIMEOUT = 10.0
 
 
-class _LockTimeout(Exception):
+class LockTimeout(Exception):
     pass
 
 
-class _FileLock:
+class FileLock:
     """An advisory lock on a file, also serialising the threads of this process.
 
     The lock file is opened anew for each acquisition: ``flock`` locks belong to an open file
@@ -42,7 +42,7 @@ class _FileLock:
 
 
 class _Held:
-    def __init__(self, lock: _FileLock, timeout: float) -> None:
+    def __init__(self, lock: FileLock, timeout: float) -> None:
         self._lock = lock
         self._timeout = timeout
         self._fd = -1
@@ -50,7 +50,7 @@ class _Held:
     def __enter__(self) -> None:
         deadline = time.monotonic() + self._timeout
         if not self._lock.thread_lock.acquire(timeout=self._timeout):
-            raise _LockTimeout(self._lock.path)
+            raise LockTimeout(self._lock.path)
         try:
             flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOINHERIT", 0)
             self._fd = os.open(self._lock.path, flags, 0o600)
@@ -83,7 +83,7 @@ if sys.platform == "win32":  # pragma: no cover - untested, as decisions.md says
                 return
             except OSError:
                 if time.monotonic() >= deadline:
-                    raise _LockTimeout(path) from None
+                    raise LockTimeout(path) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.02)
 
@@ -102,7 +102,7 @@ else:
                 return
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise _LockTimeout(path) from None
+                    raise LockTimeout(path) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.01)
 
@@ -111,14 +111,14 @@ else:
 
 
 # -- one per lock file per process ---------------------------------------------------------------------
-_locks: dict[str, _FileLock] = {}
+_locks: dict[str, FileLock] = {}
 
 
-def _file_lock(path: str) -> _FileLock:
+def lock_for(path: str) -> FileLock:
     """The process's lock for ``path``. Callers serialise calls (``store.open_store`` holds its guard)."""
     lock = _locks.get(path)
     if lock is None:
-        lock = _locks[path] = _FileLock(path)
+        lock = _locks[path] = FileLock(path)
     return lock
 
 

@@ -44,18 +44,18 @@ import time
 from .. import log
 from .._lazy import TYPE_CHECKING
 from . import encryption, file_lock
-from .encryption import _MAGIC, _cipher_for, _Unavailable
-from .file_format import MAX_FILE_SIZE, _Corrupt, decode, encode
-from .file_lock import LOCK_TIMEOUT, _file_lock, _LockTimeout
+from .encryption import MAGIC, Unavailable, cipher_for
+from .file_format import MAX_FILE_SIZE, Corrupt, decode, encode
+from .file_lock import LOCK_TIMEOUT, LockTimeout, lock_for
 from .write_queue import WriteQueue, on_event_loop
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from .encryption import _Cipher
+    from .encryption import Cipher
     from .file_format import Entries, Sections
-    from .file_lock import _FileLock
+    from .file_lock import FileLock
     from .write_queue import Change
 
 ACCESS_TOKENS = "access_tokens"
@@ -78,7 +78,7 @@ def cache_directory() -> str:
 def _ensure_directory() -> str:
     directory = cache_directory()
     if not os.path.isabs(directory):
-        raise _Unavailable(
+        raise Unavailable(
             "no home directory to keep the cache in (set XDG_CACHE_HOME or HOME)", "cache-directory"
         )
     try:
@@ -86,13 +86,13 @@ def _ensure_directory() -> str:
         if os.name == "posix":
             st = os.stat(directory)
             if st.st_uid != os.geteuid():
-                raise _Unavailable(
+                raise Unavailable(
                     f"the cache directory {directory} belongs to another user", "cache-directory"
                 )
             if st.st_mode & 0o077:
                 os.chmod(directory, 0o700)
     except OSError as error:
-        raise _Unavailable(
+        raise Unavailable(
             f"can't use the cache directory {directory}: {error.strerror or error}", "cache-directory"
         ) from error
     return directory
@@ -111,13 +111,13 @@ class PersistentStore(WriteQueue):
     # Tests replace it to age leftovers without waiting.
     clock: Callable[[], float] = staticmethod(time.time)
 
-    def __init__(self, path: str, cipher: _Cipher | None, lock: _FileLock) -> None:
+    def __init__(self, path: str, cipher: Cipher | None, lock: FileLock) -> None:
         self.path = path
         self.encrypted = cipher is not None
         self._cipher = cipher
         self._lock = lock
         self._directory = os.path.dirname(path)
-        self._aad = _MAGIC + os.path.basename(path).encode("utf-8")
+        self._aad = MAGIC + os.path.basename(path).encode("utf-8")
         self._forget_queue()
 
     def __repr__(self) -> str:
@@ -174,7 +174,7 @@ class PersistentStore(WriteQueue):
                     )
                     return
                 self._write(data)
-        except _LockTimeout:
+        except LockTimeout:
             self._warn(
                 "timed out after %.0f s waiting for the lock on %s; the change was not saved "
                 "(another process holds it)",
@@ -204,7 +204,7 @@ class PersistentStore(WriteQueue):
             return {}
         try:
             return decode(data, self._cipher, self._aad)
-        except _Corrupt as problem:
+        except Corrupt as problem:
             if locked:
                 self._move_aside(str(problem))
                 return {}
@@ -214,7 +214,7 @@ class PersistentStore(WriteQueue):
         try:
             with self._lock.hold():
                 return self._load(locked=True)
-        except (_LockTimeout, OSError):
+        except (LockTimeout, OSError):
             return {}
 
     def _move_aside(self, reason: str) -> None:
@@ -312,11 +312,11 @@ def open_store(options: Any, *, cae: bool) -> PersistentStore:
     with _guard:
         try:
             directory = _ensure_directory()
-            lock = _file_lock(os.path.join(directory, name + ".lock"))
+            lock = lock_for(os.path.join(directory, name + ".lock"))
             try:
-                cipher: _Cipher | None = _cipher_for(name, lock)
+                cipher: Cipher | None = cipher_for(name, lock)
                 path = os.path.join(directory, f"{name}.{flavour}.json.enc")
-            except _Unavailable as problem:
+            except Unavailable as problem:
                 if not allow_unencrypted:
                     raise
                 cipher = None
@@ -336,7 +336,7 @@ def open_store(options: Any, *, cae: bool) -> PersistentStore:
                         name,
                         problem.cause,
                     )
-        except _Unavailable as problem:
+        except Unavailable as problem:
             from .._errors import CredentialUnavailableError
 
             raise CredentialUnavailableError(

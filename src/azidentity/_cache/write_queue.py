@@ -18,7 +18,7 @@ import threading
 
 from .. import log
 from .._lazy import TYPE_CHECKING
-from .encryption import _describe
+from .encryption import describe
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -92,7 +92,7 @@ class WriteQueue:
             try:
                 self._save(batch)
             except Exception as error:  # a change's own bug: never leave waiters hanging
-                self._warn("could not save the persistent token cache %s: %s", self.path, _describe(error))
+                self._warn("could not save the persistent token cache %s: %s", self.path, describe(error))
             finally:
                 with self._queue_lock:
                     self._saving = []
