@@ -9,15 +9,22 @@ error shows.
 
 from __future__ import annotations
 
+from ..._lazy import TYPE_CHECKING
+
 from ..effects import HttpResponse
 from . import responses as mi_responses
 from .retry import Outcome
 from .sources import APP_SERVICE
 
+if TYPE_CHECKING:
+    from ..._errors import AuthenticationFailedError, CredentialUnavailableError
+
+    Failure = AuthenticationFailedError | CredentialUnavailableError
+
 
 def failed(
     detail: str, key: str | None, response: HttpResponse | None = None, *, credential: str
-) -> Exception:
+) -> AuthenticationFailedError:
     from ..._errors import AuthenticationFailedError
 
     return AuthenticationFailedError(
@@ -27,7 +34,7 @@ def failed(
 
 def unavailable(
     detail: str, key: str | None, response: HttpResponse | None = None, *, credential: str
-) -> Exception:
+) -> CredentialUnavailableError:
     from ..._errors import CredentialUnavailableError
 
     return CredentialUnavailableError(
@@ -42,7 +49,7 @@ def failed_or_unavailable(
     response: HttpResponse | None = None,
     *,
     credential: str,
-) -> Exception:
+) -> Failure:
     if is_unavailable:
         return unavailable(detail, key, response, credential=credential)
     return failed(detail, key, response, credential=credential)
@@ -61,7 +68,7 @@ def tries(outcome: Outcome, *, always: bool = False) -> str:
     return f" ({count} in {outcome.elapsed:.1f} s{stopped})"
 
 
-def no_response(outcome: Outcome, endpoint: str, *, is_unavailable: bool, credential: str) -> Exception:
+def no_response(outcome: Outcome, endpoint: str, *, is_unavailable: bool, credential: str) -> Failure:
     """No attempt got an answer from ``endpoint``: the last transport error, and how often it was tried."""
     error = outcome.error
     what = error.message if error is not None else f"GET {endpoint}: no response"
@@ -79,7 +86,7 @@ def no_response(outcome: Outcome, endpoint: str, *, is_unavailable: bool, creden
 
 def status_error(
     outcome: Outcome, response: HttpResponse, statuses: frozenset[int], *, credential: str
-) -> Exception:
+) -> Failure:
     """An answer other than a token: retries exhausted (``statuses`` are the retried ones), or unexpected."""
     retryable = response.status in statuses
     if retryable and outcome.attempts > 1:
@@ -111,7 +118,7 @@ def status_error(
 
 def host_error(
     kind: str, outcome: Outcome, response: HttpResponse, statuses: frozenset[int], *, credential: str
-) -> Exception:
+) -> Failure:
     """:func:`status_error` for the hosts other than IMDS (``kind`` is the source's), which may also
     redirect (never followed) or, on App Service, refuse the request with a message of their own."""
     status = response.status
