@@ -10,7 +10,6 @@ error shows.
 from __future__ import annotations
 
 from ..._lazy import TYPE_CHECKING
-
 from ..effects import HttpResponse
 from . import responses as mi_responses
 from .retry import Outcome
