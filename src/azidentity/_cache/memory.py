@@ -17,6 +17,7 @@ loop for async callers (a lock bound to one loop cannot be used from another).
 
 from __future__ import annotations
 
+import os
 import time
 from _thread import allocate_lock
 
@@ -54,6 +55,20 @@ class CacheEntry:
         self.last_attempt = now
 
 
+# Forks this process's lineage has gone through: a cache made before a fork renews its thread locks
+# in the child on first use (a parent thread that held one at fork time doesn't exist there).
+_forks = 0
+
+
+def _count_fork() -> None:
+    global _forks
+    _forks += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_count_fork)
+
+
 class TokenCache:
     # Every credential has one: slots keep 10,000 credentials small (the memory benchmark).
     __slots__ = (
@@ -61,6 +76,7 @@ class TokenCache:
         "_entries",
         "_guard",
         "_sync_locks",
+        "_forks",
         "_async_locks",
         "_ended",
         "_failures",
@@ -72,6 +88,7 @@ class TokenCache:
         self._entries: dict[Hashable, CacheEntry] = {}
         self._guard = allocate_lock()
         self._sync_locks: dict[Hashable, threading.Lock] = {}
+        self._forks = _forks
         self._async_locks: weakref.WeakKeyDictionary[Any, dict[Hashable, asyncio.Lock]] | None = None
         # Attempts ended per key, and the last one's error (with the claims it was made with) if it failed:
         # made on the first attempt (a credential that never fetches a token carries no empty dicts).
@@ -137,6 +154,8 @@ class TokenCache:
         self._entries.clear()
 
     def sync_lock(self, key: Hashable) -> threading.Lock:
+        if self._forks != _forks:  # first use in a forked child: the parent's locks may be held forever
+            self._guard, self._sync_locks, self._forks = allocate_lock(), {}, _forks
         lock = self._sync_locks.get(key)
         if lock is None:
             with self._guard:

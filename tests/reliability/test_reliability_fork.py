@@ -54,6 +54,33 @@ _, status = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
+FORK_WHILE_FETCHING = r"""
+import os, signal, sys, threading
+from azidentity import ClientSecretCredential
+
+SCOPE = "https://management.azure.com/.default"
+credential = ClientSecretCredential(
+    os.environ["T_TENANT"], os.environ["T_CLIENT"], os.environ["T_SECRET"],
+    authority=os.environ["T_AUTHORITY"], connection_verify=os.environ["T_CA"],
+    retry_total=0, read_timeout=60,
+)
+# A thread of the parent fetching SCOPE's token (the emulator holds its request): it holds the key's
+# single-flight lock when the process forks.
+threading.Thread(target=lambda: credential.get_token(SCOPE), daemon=True).start()
+sys.stdin.readline()  # the test saw that request arrive
+pid = os.fork()
+if pid == 0:
+    signal.alarm(20)  # a lock still held would block forever: die instead of lingering
+    try:
+        credential.get_token(SCOPE)
+    except BaseException as error:
+        print(f"child: {type(error).__name__}: {error}", file=sys.stderr)
+        os._exit(1)
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+os._exit(os.waitstatus_to_exitcode(status))
+"""
+
 FORK_WITH_POOLED_CONNECTION = r"""
 import os, signal, sys
 from azure.core.rest import HttpRequest
@@ -97,6 +124,38 @@ def test_child_builds_its_pipeline_though_a_parent_thread_was_building_one(emula
         ca=emulator.ca_bundle_path,
     )
     assert emulator.count("token") == 1  # the child's
+
+
+def test_child_fetches_a_token_a_parent_thread_was_fetching(emulator: Any) -> None:
+    """The single-flight lock of a key a parent thread was fetching at fork time is the parent's:
+    the child makes its own request instead of waiting for a thread it doesn't have."""
+    app = emulator.apps["secret"]
+    arrived = threading.Event()
+    emulator.faults.add("token", hang=True, match=lambda request: arrived.set() or True)
+    env = {
+        "T_TENANT": emulator.tenant_id,
+        "T_CLIENT": app.client_id,
+        "T_SECRET": app.secret,
+        "T_AUTHORITY": emulator.base_url,
+        "T_CA": emulator.ca_bundle_path,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-c", FORK_WHILE_FETCHING],
+        env={**os.environ, **env},
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert arrived.wait(timeout=30), "the parent's request never arrived"
+        _, stderr = process.communicate("fork\n", timeout=60)
+    finally:
+        emulator.faults.clear()  # lets the held request go
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    assert process.returncode == 0, stderr
+    assert emulator.count("token") == 2  # the parent's (held) and the child's
 
 
 class _KeepAlive(BaseHTTPRequestHandler):
